@@ -214,12 +214,12 @@ type AuditEvent struct {
 
 // AuditFilter selects audit events. Zero fields do not filter.
 type AuditFilter struct {
-	OrgPath string // events of orgs in this subtree (an Org.Path)
-	UserID  string // events whose actor or target is this user
-	Event   string // exact event name, or a prefix ending in "."
-	Since   time.Time
-	Until   time.Time
-	Limit   int   // 0 = 100
+	OrgPath  string // events of orgs in this subtree (an Org.Path)
+	UserID   string // events whose actor or target is this user
+	Event    string // exact event name, or a prefix ending in "."
+	Since    time.Time
+	Until    time.Time
+	Limit    int   // 0 = 100
 	BeforeID int64 // for paging: only events with ID < BeforeID
 }
 
