@@ -1,0 +1,201 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// racers is how many goroutines race for a single-use thing.
+const racers = 50
+
+// countWins runs fn in n goroutines at once, fails the test on any error,
+// and returns how many calls reported true.
+func countWins(t *testing.T, n int, fn func(i int) (bool, error)) int {
+	t.Helper()
+	var wins atomic.Int64
+	errs := parallel(n, func(i int) error {
+		ok, err := fn(i)
+		if ok {
+			wins.Add(1)
+		}
+		return err
+	})
+	noErrs(t, "racer", errs)
+	return int(wins.Load())
+}
+
+// errRefused is what the refusing updater returns once the limit is reached.
+var errRefused = errors.New("refused: limit reached")
+
+var raceTests = []subtest{
+	{"same TOTP step: exactly one AdvanceStep wins", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		f := mustFactor(t, s, u, "k", at(0))
+		_, err := s.ConfirmFactor(ctx(t), f.ID, 100, at(0))
+		noErr(t, "ConfirmFactor", err)
+		wins := countWins(t, racers, func(int) (bool, error) { return s.AdvanceStep(ctx(t), f.ID, 101, at(time.Minute)) })
+		if wins != 1 {
+			t.Errorf("%d of %d AdvanceStep calls with the same step won, want 1", wins, racers)
+		}
+	}},
+	{"increasing TOTP steps never go backwards", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		f := mustFactor(t, s, u, "k", at(0))
+		countWins(t, racers, func(i int) (bool, error) { return s.AdvanceStep(ctx(t), f.ID, int64(i+1), at(0)) })
+		got, _ := s.GetFactor(ctx(t), f.ID)
+		if got.LastStep != racers {
+			t.Errorf("LastStep = %d after racing steps 1..%d, want %d", got.LastStep, racers, racers)
+		}
+	}},
+	{"one backup code: exactly one UseBackupCode wins", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		codes := backupCodes(u, 2)
+		noErr(t, "ReplaceBackupCodes", s.ReplaceBackupCodes(ctx(t), u.ID, codes))
+		wins := countWins(t, racers, func(int) (bool, error) { return s.UseBackupCode(ctx(t), codes[0].ID, at(0)) })
+		if wins != 1 {
+			t.Errorf("%d of %d UseBackupCode calls won, want 1", wins, racers)
+		}
+		left, _ := s.ListBackupCodes(ctx(t), u.ID)
+		sameIDs(t, "unused codes", ids(left, codeID), []string{codes[1].ID})
+	}},
+	{"one flow: exactly one ConsumeFlow wins", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		f := mustFlow(t, s, u, "f", at(time.Hour))
+		wins := countWins(t, racers, func(int) (bool, error) { return s.ConsumeFlow(ctx(t), f.ID, at(0)) })
+		if wins != 1 {
+			t.Errorf("%d of %d ConsumeFlow calls won, want 1", wins, racers)
+		}
+	}},
+	{"one pending factor: exactly one ConfirmFactor wins", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		f := mustFactor(t, s, u, "k", at(0))
+		wins := countWins(t, racers, func(i int) (bool, error) { return s.ConfirmFactor(ctx(t), f.ID, int64(i+1), at(0)) })
+		if wins != 1 {
+			t.Errorf("%d of %d ConfirmFactor calls won, want 1", wins, racers)
+		}
+	}},
+	{"parallel flow failures all count", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		f := mustFlow(t, s, u, "f", at(time.Hour))
+		var seen [racers + 1]atomic.Bool
+		errs := parallel(racers, func(int) error {
+			n, err := s.AddFlowFailure(ctx(t), f.ID)
+			if err == nil && n >= 1 && n <= racers {
+				if seen[n].Swap(true) {
+					return fmt.Errorf("count %d returned twice", n)
+				}
+			} else if err == nil {
+				return fmt.Errorf("count %d out of range", n)
+			}
+			return err
+		})
+		noErrs(t, "AddFlowFailure", errs)
+		got, _ := s.GetFlowByTokenHash(ctx(t), []byte("f"))
+		if got.Failures != racers {
+			t.Errorf("Failures = %d after %d parallel AddFlowFailure, want %d", got.Failures, racers, racers)
+		}
+	}},
+	{"parallel attempt increments all count", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		errs := parallel(racers, func(int) error {
+			_, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) {
+				a.Failures++
+				a.LastFailureAt = ptr(at(time.Duration(a.Failures) * time.Second))
+				return a, nil
+			})
+			return err
+		})
+		noErrs(t, "UpdateAttempts", errs)
+		a, err := s.GetAttempts(ctx(t), u.ID)
+		noErr(t, "GetAttempts", err)
+		if a.Failures != racers {
+			t.Errorf("Failures = %d after %d parallel increments, want %d (lost updates)", a.Failures, racers, racers)
+		}
+		samePtrTime(t, "LastFailureAt", a.LastFailureAt, ptr(at(racers*time.Second)))
+	}},
+	{"parallel attempts against a limit: exactly the limit succeeds", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		const limit = 10
+		var ok atomic.Int64
+		errs := parallel(racers, func(int) error {
+			_, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) {
+				if a.Failures >= limit {
+					return a, errRefused
+				}
+				a.Failures++
+				return a, nil
+			})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, errRefused):
+				return nil
+			}
+			return err
+		})
+		noErrs(t, "UpdateAttempts", errs)
+		if ok.Load() != limit {
+			t.Errorf("%d updates succeeded, want exactly %d", ok.Load(), limit)
+		}
+		a, _ := s.GetAttempts(ctx(t), u.ID)
+		if a.Failures != limit {
+			t.Errorf("Failures = %d, want %d", a.Failures, limit)
+		}
+	}},
+	{"64 clients of mixed reads and writes see no errors", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		const clients, rounds = 64, 4
+		errs := parallel(clients, func(i int) error {
+			for r := range rounds {
+				name := fmt.Sprintf("c%d-r%d", i, r)
+				u, err := s.CreateUser(ctx(t), store.User{OrgID: root.ID, Username: name, UsernameNorm: name, Role: store.RoleMember})
+				if err != nil {
+					return fmt.Errorf("CreateUser: %w", err)
+				}
+				sess, err := s.CreateSession(ctx(t), store.Session{ID: store.NewID(), TokenHash: []byte(name), UserID: u.ID,
+					CreatedAt: at(0), LastSeenAt: at(0), ExpiresAt: at(time.Hour), AMR: []string{"pwd"}})
+				if err != nil {
+					return fmt.Errorf("CreateSession: %w", err)
+				}
+				if _, err := s.GetSessionByTokenHash(ctx(t), []byte(name)); err != nil {
+					return fmt.Errorf("GetSessionByTokenHash: %w", err)
+				}
+				if err := s.TouchSession(ctx(t), sess.ID, at(time.Minute)); err != nil {
+					return fmt.Errorf("TouchSession: %w", err)
+				}
+				if err := s.AppendAudit(ctx(t), store.AuditEvent{At: at(0), ActorUserID: u.ID, OrgID: root.ID, Event: "signin.password", Outcome: "success"}); err != nil {
+					return fmt.Errorf("AppendAudit: %w", err)
+				}
+				if _, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) { a.Failures = 0; return a, nil }); err != nil {
+					return fmt.Errorf("UpdateAttempts: %w", err)
+				}
+				if _, err := s.ListSessions(ctx(t), u.ID, at(0)); err != nil {
+					return fmt.Errorf("ListSessions: %w", err)
+				}
+				if _, err := s.ListAudit(ctx(t), store.AuditFilter{UserID: u.ID, Limit: 5}); err != nil {
+					return fmt.Errorf("ListAudit: %w", err)
+				}
+				if _, err := s.OrgChain(ctx(t), root.ID); err != nil {
+					return fmt.Errorf("OrgChain: %w", err)
+				}
+			}
+			return nil
+		})
+		noErrs(t, "client", errs)
+		users, err := s.ListUsers(ctx(t), store.UserFilter{Limit: clients * rounds})
+		noErr(t, "ListUsers", err)
+		if len(users) != clients*rounds {
+			t.Errorf("%d users after the run, want %d", len(users), clients*rounds)
+		}
+		ev, err := s.ListAudit(ctx(t), store.AuditFilter{Limit: clients * rounds})
+		noErr(t, "ListAudit", err)
+		if len(ev) != clients*rounds {
+			t.Errorf("%d audit events after the run, want %d", len(ev), clients*rounds)
+		}
+	}},
+}

@@ -1,0 +1,287 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+func userID(u store.User) string { return u.ID }
+
+var userTests = []subtest{
+	{"create and get round trip", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		in := store.User{
+			OrgID: root.ID, Username: "Alice", UsernameNorm: "alice", Email: "alice@example.com",
+			EmailConfirmedAt: ptr(at(time.Minute)), Role: store.RoleAdmin, PasswordHash: "$argon2id$x",
+			MFARequired: true, Disabled: true, CreatedAt: at(0), UpdatedAt: at(time.Second),
+			MFARequiredSince: ptr(at(2 * time.Minute)),
+		}
+		u, err := s.CreateUser(ctx(t), in)
+		noErr(t, "CreateUser", err)
+		if u.ID == "" {
+			t.Fatal("CreateUser did not generate an ID")
+		}
+		check := func(what string, got store.User) {
+			t.Helper()
+			if got.ID != u.ID || got.OrgID != root.ID || got.Username != "Alice" || got.UsernameNorm != "alice" ||
+				got.Email != in.Email || got.Role != store.RoleAdmin || got.PasswordHash != in.PasswordHash ||
+				!got.MFARequired || !got.Disabled {
+				t.Errorf("%s = %+v, want %+v", what, got, in)
+			}
+			samePtrTime(t, what+".EmailConfirmedAt", got.EmailConfirmedAt, in.EmailConfirmedAt)
+			samePtrTime(t, what+".MFARequiredSince", got.MFARequiredSince, in.MFARequiredSince)
+			sameTime(t, what+".CreatedAt", got.CreatedAt, in.CreatedAt)
+			isUTC(t, what+".CreatedAt", got.CreatedAt)
+		}
+		got, err := s.GetUser(ctx(t), u.ID)
+		noErr(t, "GetUser", err)
+		check("GetUser", got)
+		got, err = s.GetUserByName(ctx(t), root.ID, "alice")
+		noErr(t, "GetUserByName", err)
+		check("GetUserByName", got)
+
+		_, err = s.GetUser(ctx(t), store.NewID())
+		wantErr(t, "GetUser(unknown)", err, store.ErrNotFound)
+		_, err = s.GetUserByName(ctx(t), root.ID, "Alice")
+		wantErr(t, "GetUserByName(unnormalized)", err, store.ErrNotFound)
+		_, err = s.GetUserByName(ctx(t), root.ID, "bob")
+		wantErr(t, "GetUserByName(unknown)", err, store.ErrNotFound)
+	}},
+	{"create keeps a given id and nil times", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		id := store.NewID()
+		u, err := s.CreateUser(ctx(t), store.User{ID: id, OrgID: root.ID, Username: "x", UsernameNorm: "x", Role: store.RoleMember})
+		noErr(t, "CreateUser", err)
+		if u.ID != id {
+			t.Errorf("ID = %q, want %q", u.ID, id)
+		}
+		got, err := s.GetUser(ctx(t), id)
+		noErr(t, "GetUser", err)
+		if got.EmailConfirmedAt != nil || got.MFARequiredSince != nil || got.MFARequired || got.Disabled {
+			t.Errorf("GetUser = %+v, want nil times and false flags", got)
+		}
+	}},
+	{"same normalized name in one org is a conflict", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		other := mustOrg(t, s, root, "other")
+		mustUser(t, s, root, "alice")
+		_, err := s.CreateUser(ctx(t), store.User{OrgID: root.ID, Username: "ALICE", UsernameNorm: "alice", Role: store.RoleMember})
+		wantErr(t, "CreateUser(same norm, same org)", err, store.ErrConflict)
+		u2, err := s.CreateUser(ctx(t), store.User{OrgID: other.ID, Username: "ALICE", UsernameNorm: "alice", Role: store.RoleMember})
+		noErr(t, "CreateUser(same norm, other org)", err)
+		got, err := s.GetUserByName(ctx(t), other.ID, "alice")
+		noErr(t, "GetUserByName(other)", err)
+		if got.ID != u2.ID {
+			t.Errorf("GetUserByName(other org) = %q, want %q", got.ID, u2.ID)
+		}
+		// A rename onto a taken name conflicts as well.
+		bob := mustUser(t, s, root, "bob")
+		bob.Username, bob.UsernameNorm = "Alice", "alice"
+		_, err = s.UpdateUser(ctx(t), bob)
+		wantErr(t, "UpdateUser(rename onto taken name)", err, store.ErrConflict)
+	}},
+	{"create in an unknown org fails", func(t *testing.T, s store.Store) {
+		mustRoot(t, s)
+		_, err := s.CreateUser(ctx(t), store.User{OrgID: store.NewID(), Username: "x", UsernameNorm: "x", Role: store.RoleMember})
+		if err == nil {
+			t.Fatal("CreateUser in an unknown org succeeded")
+		}
+	}},
+	{"update persists every mutable field", func(t *testing.T, s store.Store) {
+		root, u := mustFixture(t, s)
+		u.Username, u.UsernameNorm = "Alice2", "alice2"
+		u.Email = "new@example.com"
+		u.EmailConfirmedAt = ptr(at(time.Hour))
+		u.Role = store.RoleSuperadmin
+		u.MFARequired = true
+		u.MFARequiredSince = ptr(at(2 * time.Hour))
+		u.Disabled = true
+		u.UpdatedAt = at(3 * time.Hour)
+		_, err := s.UpdateUser(ctx(t), u)
+		noErr(t, "UpdateUser", err)
+		got, err := s.GetUser(ctx(t), u.ID)
+		noErr(t, "GetUser", err)
+		if got.Username != "Alice2" || got.UsernameNorm != "alice2" || got.Email != "new@example.com" ||
+			got.Role != store.RoleSuperadmin || !got.MFARequired || !got.Disabled || got.OrgID != root.ID {
+			t.Errorf("after UpdateUser: %+v", got)
+		}
+		samePtrTime(t, "EmailConfirmedAt", got.EmailConfirmedAt, u.EmailConfirmedAt)
+		samePtrTime(t, "MFARequiredSince", got.MFARequiredSince, u.MFARequiredSince)
+		if _, err := s.GetUserByName(ctx(t), root.ID, "alice2"); err != nil {
+			t.Errorf("GetUserByName(new name): %v", err)
+		}
+
+		// Clearing works too.
+		u.EmailConfirmedAt, u.MFARequiredSince = nil, nil
+		u.MFARequired, u.Disabled, u.Role = false, false, store.RoleMember
+		_, err = s.UpdateUser(ctx(t), u)
+		noErr(t, "UpdateUser(clear)", err)
+		got, err = s.GetUser(ctx(t), u.ID)
+		noErr(t, "GetUser", err)
+		if got.EmailConfirmedAt != nil || got.MFARequiredSince != nil || got.MFARequired || got.Disabled || got.Role != store.RoleMember {
+			t.Errorf("after clearing: %+v", got)
+		}
+
+		_, err = s.UpdateUser(ctx(t), store.User{ID: store.NewID(), OrgID: root.ID, Username: "z", UsernameNorm: "z", Role: store.RoleMember})
+		wantErr(t, "UpdateUser(unknown)", err, store.ErrNotFound)
+	}},
+	{"set password hash is compare and swap", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		ok, err := s.SetPasswordHash(ctx(t), u.ID, "wrong-old", "h2")
+		noErr(t, "SetPasswordHash(wrong old)", err)
+		if ok {
+			t.Error("SetPasswordHash with a stale old hash reported success")
+		}
+		got, _ := s.GetUser(ctx(t), u.ID)
+		if got.PasswordHash != u.PasswordHash {
+			t.Errorf("hash changed to %q by a refused swap", got.PasswordHash)
+		}
+		ok, err = s.SetPasswordHash(ctx(t), u.ID, u.PasswordHash, "h2")
+		noErr(t, "SetPasswordHash", err)
+		if !ok {
+			t.Error("SetPasswordHash with the current hash reported false")
+		}
+		got, _ = s.GetUser(ctx(t), u.ID)
+		if got.PasswordHash != "h2" {
+			t.Errorf("hash = %q, want h2", got.PasswordHash)
+		}
+		ok, _ = s.SetPasswordHash(ctx(t), u.ID, u.PasswordHash, "h3")
+		if ok {
+			t.Error("second swap from the old hash reported success")
+		}
+		ok, _ = s.SetPasswordHash(ctx(t), store.NewID(), "x", "y")
+		if ok {
+			t.Error("SetPasswordHash on an unknown user reported success")
+		}
+	}},
+	{"delete", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		noErr(t, "DeleteUser", s.DeleteUser(ctx(t), u.ID))
+		_, err := s.GetUser(ctx(t), u.ID)
+		wantErr(t, "GetUser(deleted)", err, store.ErrNotFound)
+		wantErr(t, "DeleteUser(again)", s.DeleteUser(ctx(t), u.ID), store.ErrNotFound)
+	}},
+	{"delete removes dependent records but keeps audit", func(t *testing.T, s store.Store) {
+		root, u := mustFixture(t, s)
+		sess := mustSession(t, s, u, "s1", at(0), at(time.Hour))
+		fl := mustFlow(t, s, u, "f1", at(time.Hour))
+		fa := mustFactor(t, s, u, "k1", at(0))
+		noErr(t, "ReplaceBackupCodes", s.ReplaceBackupCodes(ctx(t), u.ID, []store.BackupCode{{ID: store.NewID(), UserID: u.ID, Hash: "c", CreatedAt: at(0)}}))
+		_, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) { a.Failures = 3; return a, nil })
+		noErr(t, "UpdateAttempts", err)
+		noErr(t, "AppendAudit", s.AppendAudit(ctx(t), store.AuditEvent{At: at(0), ActorUserID: u.ID, OrgID: root.ID, Event: "user.create", Outcome: "success"}))
+
+		noErr(t, "DeleteUser", s.DeleteUser(ctx(t), u.ID))
+		if _, err := s.GetSession(ctx(t), sess.ID); err == nil {
+			t.Error("session survived its user")
+		}
+		if _, err := s.GetFlowByTokenHash(ctx(t), fl.TokenHash); err == nil {
+			t.Error("flow survived its user")
+		}
+		if _, err := s.GetFactor(ctx(t), fa.ID); err == nil {
+			t.Error("factor survived its user")
+		}
+		if codes, _ := s.ListBackupCodes(ctx(t), u.ID); len(codes) != 0 {
+			t.Errorf("%d backup codes survived their user", len(codes))
+		}
+		if a, err := s.GetAttempts(ctx(t), u.ID); err == nil && a.Failures != 0 {
+			t.Errorf("attempt counter survived its user: %+v", a)
+		}
+		ev, err := s.ListAudit(ctx(t), store.AuditFilter{UserID: u.ID})
+		noErr(t, "ListAudit", err)
+		if len(ev) != 1 {
+			t.Errorf("audit events of the deleted user: %d, want 1 (the log is kept)", len(ev))
+		}
+	}},
+	{"list filters", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		a := mustOrg(t, s, root, "a")
+		a1 := mustOrg(t, s, a, "a1")
+		b := mustOrg(t, s, root, "b")
+		mk := func(org store.Org, name string, role store.Role, email string) store.User {
+			u, err := s.CreateUser(ctx(t), store.User{OrgID: org.ID, Username: name, UsernameNorm: name, Email: email, Role: role})
+			noErr(t, "CreateUser", err)
+			return u
+		}
+		r1 := mk(root, "root-admin", store.RoleSuperadmin, "boss@corp.example")
+		a1u := mk(a, "anna", store.RoleAdmin, "anna@a.example")
+		a2u := mk(a, "arthur", store.RoleMember, "arthur@a.example")
+		a11u := mk(a1, "amy", store.RoleMember, "amy@deep.example")
+		b1u := mk(b, "bert", store.RoleAdmin, "bert@b.example")
+
+		cases := []struct {
+			name string
+			f    store.UserFilter
+			want []store.User
+		}{
+			{"no filter lists everyone", store.UserFilter{}, []store.User{r1, a1u, a2u, a11u, b1u}},
+			{"org path covers the subtree", store.UserFilter{OrgPath: a.Path}, []store.User{a1u, a2u, a11u}},
+			{"org path of a leaf", store.UserFilter{OrgPath: a1.Path}, []store.User{a11u}},
+			{"org id is exact", store.UserFilter{OrgID: a.ID}, []store.User{a1u, a2u}},
+			{"role", store.UserFilter{Role: store.RoleAdmin}, []store.User{a1u, b1u}},
+			{"role within subtree", store.UserFilter{OrgPath: a.Path, Role: store.RoleMember}, []store.User{a2u, a11u}},
+			{"query matches username", store.UserFilter{Query: "rth"}, []store.User{a2u}},
+			{"query matches email", store.UserFilter{Query: "deep.exa"}, []store.User{a11u}},
+			{"query matches nothing", store.UserFilter{Query: "zzz"}, nil},
+			{"query is not a pattern", store.UserFilter{Query: "%"}, nil},
+			{"query underscore is literal", store.UserFilter{Query: "a_n"}, nil},
+			{"unknown org path", store.UserFilter{OrgPath: "/" + store.NewID() + "/"}, nil},
+		}
+		for _, c := range cases {
+			got, err := s.ListUsers(ctx(t), c.f)
+			noErr(t, "ListUsers("+c.name+")", err)
+			sameIDSet(t, "ListUsers("+c.name+")", ids(got, userID), ids(c.want, userID))
+		}
+	}},
+	{"list pages by id", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		var all []string
+		for i := range 7 {
+			all = append(all, mustUser(t, s, root, fmt.Sprintf("user%d", i)).ID)
+		}
+		slices.Sort(all)
+		var seen []string
+		after := ""
+		for page := 0; ; page++ {
+			if page > 10 {
+				t.Fatal("paging does not terminate")
+			}
+			got, err := s.ListUsers(ctx(t), store.UserFilter{Limit: 3, AfterID: after})
+			noErr(t, "ListUsers", err)
+			if len(got) > 3 {
+				t.Fatalf("page has %d users, limit 3", len(got))
+			}
+			if len(got) == 0 {
+				break
+			}
+			for _, u := range got {
+				if u.ID <= after {
+					t.Errorf("user %q listed after %q", u.ID, after)
+				}
+			}
+			seen = append(seen, ids(got, userID)...)
+			after = got[len(got)-1].ID
+		}
+		sameIDs(t, "all pages", seen, all)
+
+		got, err := s.ListUsers(ctx(t), store.UserFilter{Limit: 2})
+		noErr(t, "ListUsers(limit 2)", err)
+		sameIDs(t, "first page", ids(got, userID), all[:2])
+	}},
+	{"list limit defaults to 100", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		for i := range 103 {
+			_, err := s.CreateUser(ctx(t), store.User{OrgID: root.ID, Username: fmt.Sprint(i), UsernameNorm: fmt.Sprint(i), Role: store.RoleMember})
+			noErr(t, "CreateUser", err)
+		}
+		got, err := s.ListUsers(ctx(t), store.UserFilter{})
+		noErr(t, "ListUsers", err)
+		if len(got) != 100 {
+			t.Errorf("ListUsers with Limit 0 returned %d users, want 100", len(got))
+		}
+	}},
+}
