@@ -1,0 +1,152 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+const userColumns = `u.id, u.org_id, u.username, u.username_norm, u.email,
+	u.email_confirmed_at, u.role, u.password_hash, u.mfa_required, u.disabled,
+	u.created_at, u.updated_at, u.mfa_required_since`
+
+func scanUser(row pgx.Row) (store.User, error) {
+	var u store.User
+	var role string
+	err := row.Scan(&u.ID, &u.OrgID, &u.Username, &u.UsernameNorm, &u.Email,
+		&u.EmailConfirmedAt, &role, &u.PasswordHash, &u.MFARequired, &u.Disabled,
+		&u.CreatedAt, &u.UpdatedAt, &u.MFARequiredSince)
+	u.Role = store.Role(role)
+	return u, err
+}
+
+// CreateUser inserts u, generating ID when it is empty; CreatedAt and
+// UpdatedAt default to now. A second user with the same UsernameNorm in the
+// same org is store.ErrConflict; an unknown org is store.ErrNotFound.
+func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	if u.ID == "" {
+		u.ID = store.NewID()
+	}
+	u.CreatedAt = orNow(u.CreatedAt)
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	u.UpdatedAt = ts(u.UpdatedAt)
+	u.EmailConfirmedAt = tsp(u.EmailConfirmedAt)
+	u.MFARequiredSince = tsp(u.MFARequiredSince)
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (id, org_id, username, username_norm,
+			email, email_confirmed_at, role, password_hash, mfa_required, disabled,
+			created_at, updated_at, mfa_required_since)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		u.ID, u.OrgID, u.Username, u.UsernameNorm, u.Email, u.EmailConfirmedAt,
+		string(u.Role), u.PasswordHash, u.MFARequired, u.Disabled,
+		u.CreatedAt, u.UpdatedAt, u.MFARequiredSince)
+	if err != nil {
+		return store.User{}, mapErr("create user", err)
+	}
+	return u, nil
+}
+
+// GetUser returns the user with the given id, or store.ErrNotFound.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+	return u, mapErr("get user", err)
+}
+
+// GetUserByName returns the user of org orgID whose normalized username is
+// usernameNorm, or store.ErrNotFound.
+func (s *Store) GetUserByName(ctx context.Context, orgID, usernameNorm string) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.org_id = $1 AND u.username_norm = $2`,
+		orgID, usernameNorm))
+	return u, mapErr("get user by name", err)
+}
+
+// ListUsers returns the users matching f, ordered by ID, at most f.Limit
+// (100 when zero) of them, starting after f.AfterID. f.Query matches a
+// substring of the username or the email, ignoring case.
+func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	q := `SELECT ` + userColumns + ` FROM users u`
+	if f.OrgPath != "" {
+		q += ` JOIN orgs o ON o.id = u.org_id`
+		where = append(where, `o.path LIKE `+arg(likePrefix(f.OrgPath)))
+	}
+	if f.OrgID != "" {
+		where = append(where, `u.org_id = `+arg(f.OrgID))
+	}
+	if f.Role != "" {
+		where = append(where, `u.role = `+arg(string(f.Role)))
+	}
+	if f.Query != "" {
+		p := arg(likeContains(f.Query))
+		where = append(where, `(u.username ILIKE `+p+` OR u.username_norm ILIKE `+p+` OR u.email ILIKE `+p+`)`)
+	}
+	if f.AfterID != "" {
+		where = append(where, `u.id > `+arg(f.AfterID))
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY u.id LIMIT ` + arg(limitOr(f.Limit, 100))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr("list users", err)
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+	return users, mapErr("list users", err)
+}
+
+// UpdateUser stores every mutable field of u (identified by ID): OrgID,
+// Username, UsernameNorm, Email, EmailConfirmedAt, Role, PasswordHash,
+// MFARequired, Disabled, MFARequiredSince, and UpdatedAt (now when zero).
+// It returns the stored user, store.ErrNotFound, or store.ErrConflict when
+// the new name is taken.
+func (s *Store) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
+	out, err := scanUser(s.pool.QueryRow(ctx, `
+		UPDATE users u SET org_id = $2, username = $3, username_norm = $4, email = $5,
+			email_confirmed_at = $6, role = $7, password_hash = $8, mfa_required = $9,
+			disabled = $10, mfa_required_since = $11, updated_at = $12
+		WHERE u.id = $1
+		RETURNING `+userColumns,
+		u.ID, u.OrgID, u.Username, u.UsernameNorm, u.Email, u.EmailConfirmedAt,
+		string(u.Role), u.PasswordHash, u.MFARequired, u.Disabled, u.MFARequiredSince,
+		orNow(u.UpdatedAt)))
+	return out, mapErr("update user", err)
+}
+
+// SetPasswordHash replaces the user's password hash with new only if it
+// still equals old, in one statement; it reports whether it did. An unknown
+// user reports false.
+func (s *Store) SetPasswordHash(ctx context.Context, userID, old, new string) (bool, error) {
+	tag, err := s.pool.Exec(ctx,
+		`UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`,
+		userID, old, new)
+	if err != nil {
+		return false, mapErr("set password hash", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeleteUser removes the user and, by cascade, its sessions, flows, factors,
+// backup codes and attempt counters. Audit events stay. An unknown user is
+// store.ErrNotFound.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	if err != nil {
+		return mapErr("delete user", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("delete user")
+	}
+	return nil
+}
