@@ -246,7 +246,8 @@ func parseEntries(lines []string, allowBare bool) (*Keyring, error) {
 			return nil, fmt.Errorf("secretbox: line %d: %w", i+1, err)
 		}
 		key, err := base64.StdEncoding.Strict().DecodeString(b64)
-		if err != nil {
+		if err != nil || base64.StdEncoding.EncodeToString(key) != b64 { // the decoder skips '\r'
+			clear(key)
 			return nil, fmt.Errorf("secretbox: line %d: key %q is not valid standard base64", i+1, id)
 		}
 		keys = append(keys, namedKey{id: id, key: key})

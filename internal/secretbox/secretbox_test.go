@@ -170,6 +170,7 @@ func TestParseRejects(t *testing.T) {
 		{"bad base64", "k1:not*base64*at*all*but*long*enough*to*be*a*key"},
 		{"url-safe base64", "k1:" + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, KeySize))},
 		{"unpadded base64", "k1:" + base64.RawStdEncoding.EncodeToString(make([]byte, KeySize))},
+		{"carriage return inside the key", "k1:" + b64key(1)[:20] + "\r" + b64key(1)[20:]},
 		{"second line bad", "k1:" + b64key(1) + "\nk2:zzz"},
 		{"comma separated in a file", "k1:" + b64key(1) + ",k2:" + b64key(2)},
 	}
