@@ -1,0 +1,192 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/store/storetest"
+)
+
+// newTestStore opens and migrates a fresh database file in t's temp dir.
+func newTestStore(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		s.Close()
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.RunTests(t, func(t *testing.T) store.Store { return newTestStore(t) })
+}
+
+func TestReopenSeesCommittedData(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "twofold.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root, err := s.CreateOrg(ctx, store.Org{Slug: "root", Name: "Root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateOrg(ctx, store.Org{ID: root.ID, Name: "Renamed", Policy: store.OrgPolicy{AllowedMethods: []string{}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate after reopen: %v", err)
+	}
+	got, err := s.RootOrg(ctx)
+	if err != nil {
+		t.Fatalf("RootOrg after reopen: %v", err)
+	}
+	if got.ID != root.ID || got.Name != "Renamed" || got.Policy.AllowedMethods == nil {
+		t.Errorf("after reopen: %+v, want the renamed root with an empty method list", got)
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	s := newTestStore(t)
+	defer s.Close()
+	for range 2 {
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate again: %v", err)
+		}
+	}
+	if _, err := s.CreateOrg(t.Context(), store.Org{Slug: "r", Name: "R"}); err != nil {
+		t.Fatalf("CreateOrg after repeated Migrate: %v", err)
+	}
+}
+
+func TestOpenDoesNotMigrate(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "twofold.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.RootOrg(t.Context()); err == nil {
+		t.Error("RootOrg on an unmigrated database succeeded")
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	s := newTestStore(t)
+	defer s.Close()
+	for _, c := range []struct {
+		db    string
+		query string
+		want  string
+	}{
+		{"writer", "PRAGMA journal_mode", "wal"},
+		{"writer", "PRAGMA foreign_keys", "1"},
+		{"writer", "PRAGMA busy_timeout", "10000"},
+		{"writer", "PRAGMA synchronous", "1"},
+		{"reader", "PRAGMA query_only", "1"},
+		{"reader", "PRAGMA busy_timeout", "10000"},
+	} {
+		db := s.w
+		if c.db == "reader" {
+			db = s.r
+		}
+		var got string
+		if err := db.QueryRowContext(t.Context(), c.query).Scan(&got); err != nil {
+			t.Fatalf("%s %s: %v", c.db, c.query, err)
+		}
+		if got != c.want {
+			t.Errorf("%s %s = %q, want %q", c.db, c.query, got, c.want)
+		}
+	}
+}
+
+func TestPrefixEnd(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"/a/", "/a0", true},
+		{"signin.", "signin/", true},
+		{"a\xff", "b", true},
+		{"\xff\xff", "", false},
+	} {
+		got, ok := prefixEnd(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("prefixEnd(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+var benchSink time.Time
+
+func BenchmarkGetSessionByTokenHash(b *testing.B) {
+	s, hash, _ := benchFixture(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			x, err := s.GetSessionByTokenHash(ctx, hash)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchSink = x.ExpiresAt
+		}
+	})
+}
+
+func BenchmarkAdvanceStep(b *testing.B) {
+	s, _, factorID := benchFixture(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	step := int64(0)
+	for b.Loop() {
+		step++
+		ok, err := s.AdvanceStep(ctx, factorID, step, time.Now())
+		if err != nil || !ok {
+			b.Fatalf("AdvanceStep(%d) = %v, %v", step, ok, err)
+		}
+	}
+}
+
+// benchFixture is a store with one user holding a session and a factor.
+func benchFixture(b *testing.B) (s *Store, tokenHash []byte, factorID string) {
+	s = newTestStore(b)
+	b.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	root, err := s.CreateOrg(ctx, store.Org{Slug: "root", Name: "Root"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, store.User{OrgID: root.ID, Username: "u", UsernameNorm: "u", Role: store.RoleMember})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokenHash = []byte("0123456789abcdef0123456789abcdef")
+	if _, err := s.CreateSession(ctx, store.Session{TokenHash: tokenHash, UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		b.Fatal(err)
+	}
+	f, err := s.CreateFactor(ctx, store.Factor{UserID: u.ID, Kind: "totp", Secret: []byte("s"), KeyID: "k"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, tokenHash, f.ID
+}

@@ -1,0 +1,137 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+const userCols = `u.id, u.org_id, u.username, u.username_norm, u.email, u.email_confirmed_at, u.role,
+	u.password_hash, u.mfa_required, u.disabled, u.created_at, u.updated_at, u.mfa_required_since`
+
+func scanUser(sc scanner) (store.User, error) {
+	var (
+		u                store.User
+		confirmed, since sql.NullInt64
+		created, update  int64
+	)
+	err := sc.Scan(&u.ID, &u.OrgID, &u.Username, &u.UsernameNorm, &u.Email, &confirmed, &u.Role,
+		&u.PasswordHash, &u.MFARequired, &u.Disabled, &created, &update, &since)
+	if err != nil {
+		return store.User{}, mapErr(err)
+	}
+	u.EmailConfirmedAt, u.MFARequiredSince = fromNullMicro(confirmed), fromNullMicro(since)
+	u.CreatedAt, u.UpdatedAt = fromMicro(created), fromMicro(update)
+	return u, nil
+}
+
+// CreateUser inserts u (ID generated when empty; CreatedAt now when zero).
+// A second user with the same UsernameNorm in the same org is
+// store.ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	if u.ID == "" {
+		u.ID = store.NewID()
+	}
+	u.CreatedAt = orNow(u.CreatedAt)
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	u.UpdatedAt = norm(u.UpdatedAt)
+	u.EmailConfirmedAt, u.MFARequiredSince = normPtr(u.EmailConfirmedAt), normPtr(u.MFARequiredSince)
+	_, err := s.exec(ctx, `INSERT INTO users (id, org_id, username, username_norm, email, email_confirmed_at, role,
+		password_hash, mfa_required, disabled, created_at, updated_at, mfa_required_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		u.ID, u.OrgID, u.Username, u.UsernameNorm, u.Email, microPtr(u.EmailConfirmedAt), string(u.Role),
+		u.PasswordHash, u.MFARequired, u.Disabled, micro(u.CreatedAt), micro(u.UpdatedAt), microPtr(u.MFARequiredSince))
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// GetUser returns the user with the given id, or store.ErrNotFound.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, id))
+}
+
+// GetUserByName looks a user up by org id and normalized username.
+func (s *Store) GetUserByName(ctx context.Context, orgID, usernameNorm string) (store.User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.org_id = ? AND u.username_norm = ?`,
+		orgID, usernameNorm))
+}
+
+// ListUsers returns the users matching f ordered by ID, at most f.Limit
+// (100 when zero), starting after f.AfterID. Query matches a substring of
+// Username, UsernameNorm or Email, case-sensitively.
+func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error) {
+	var (
+		where []string
+		args  []any
+	)
+	q := `SELECT ` + userCols + ` FROM users u`
+	if f.OrgPath != "" {
+		q += ` JOIN orgs o ON o.id = u.org_id`
+		cond, a := prefixCond("o.path", f.OrgPath)
+		where, args = append(where, cond), append(args, a...)
+	}
+	if f.OrgID != "" {
+		where, args = append(where, "u.org_id = ?"), append(args, f.OrgID)
+	}
+	if f.Role != "" {
+		where, args = append(where, "u.role = ?"), append(args, string(f.Role))
+	}
+	if f.Query != "" {
+		// instr has no wildcards, so the query needs no escaping.
+		where = append(where, "(instr(u.username, ?) > 0 OR instr(u.username_norm, ?) > 0 OR instr(u.email, ?) > 0)")
+		args = append(args, f.Query, f.Query, f.Query)
+	}
+	if f.AfterID != "" {
+		where, args = append(where, "u.id > ?"), append(args, f.AfterID)
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY u.id LIMIT ?`
+	args = append(args, limitOr100(f.Limit))
+	return queryAll(ctx, s.r, scanUser, q, args...)
+}
+
+// UpdateUser stores every mutable field of u (identified by ID): Username,
+// UsernameNorm, Email, EmailConfirmedAt, Role, MFARequired, MFARequiredSince
+// and Disabled, and sets UpdatedAt to now. It changes neither OrgID nor
+// PasswordHash (see SetPasswordHash). A rename onto a taken name is
+// store.ErrConflict; an unknown user is store.ErrNotFound.
+func (s *Store) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
+	var out store.User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET username = ?, username_norm = ?, email = ?, email_confirmed_at = ?,
+			role = ?, mfa_required = ?, disabled = ?, mfa_required_since = ?, updated_at = ? WHERE id = ?`,
+			u.Username, u.UsernameNorm, u.Email, microPtr(u.EmailConfirmedAt), string(u.Role), u.MFARequired, u.Disabled,
+			microPtr(u.MFARequiredSince), micro(now()), u.ID)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		out, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, u.ID))
+		return err
+	})
+	return out, err
+}
+
+// SetPasswordHash replaces the stored hash only if it still equals old; it
+// reports whether it did (false for an unknown user).
+func (s *Store) SetPasswordHash(ctx context.Context, userID, old, new string) (bool, error) {
+	n, err := s.exec(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`,
+		new, micro(now()), userID, old)
+	return n == 1, err
+}
+
+// DeleteUser removes the user with its sessions, flows, factors, backup
+// codes and attempt counter; audit events stay. An unknown user is
+// store.ErrNotFound.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.execOne(ctx, `DELETE FROM users WHERE id = ?`, id)
+}
