@@ -152,13 +152,13 @@ func Code(s string, digits int) (string, error) {
 	return string(out), nil
 }
 
-// BackupAlphabet is the set of 32 symbols backup codes are written in:
-// the digits 2-9 and the lowercase ASCII letters without 'l' and 'o'.
-// '0', '1', 'l' and 'o' are left out because they look alike; 'i' is kept
-// (its dot sets it apart once '1' and 'l' are gone) so that the alphabet has
-// exactly 32 symbols and each symbol carries 5 bits. Input is not mapped:
-// a typed '0', '1', 'l' or 'o' is simply invalid.
-const BackupAlphabet = "23456789abcdefghijkmnpqrstuvwxyz"
+// BackupAlphabet is the set of 32 symbols backup codes are written in: the
+// digits 2-9 and the lowercase ASCII letters without 'i' and 'l'. '0', '1',
+// 'i' and 'l' are left out because they look alike; 'o' is kept so that the
+// alphabet has exactly 32 symbols and each symbol carries 5 bits, and
+// BackupCode reads a typed '0' as 'o'. It is the alphabet of
+// internal/factor/backup.Alphabet.
+const BackupAlphabet = "23456789abcdefghjkmnopqrstuvwxyz"
 
 // BackupCodeLength is the number of BackupAlphabet symbols in a backup code:
 // 10 symbols of 5 bits each, 50 bits per code.
@@ -166,17 +166,21 @@ const BackupCodeLength = 10
 
 // BackupCode returns the canonical form of a backup code: exactly
 // BackupCodeLength symbols of BackupAlphabet. It removes the same separators
-// as Code, lowercases ASCII letters, and returns ErrInvalidCode for anything
-// else (including the excluded look-alikes '0', '1', 'l' and 'o', and
-// non-ASCII letters). The result is idempotent.
+// as Code, lowercases ASCII letters, reads the digit '0' as the letter 'o'
+// (the one look-alike the alphabet keeps), and returns ErrInvalidCode for
+// anything else: a wrong length, the excluded '1', 'i' and 'l', or any
+// non-ASCII letter. The result is idempotent.
 func BackupCode(s string) (string, error) {
 	out := make([]byte, 0, BackupCodeLength)
 	for _, r := range s {
 		if isSeparator(r) {
 			continue
 		}
-		if r >= 'A' && r <= 'Z' {
+		switch {
+		case r >= 'A' && r <= 'Z':
 			r += 'a' - 'A'
+		case r == '0':
+			r = 'o'
 		}
 		if r >= utf8.RuneSelf || !strings.ContainsRune(BackupAlphabet, r) || len(out) == BackupCodeLength {
 			return "", ErrInvalidCode
