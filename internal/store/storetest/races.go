@@ -10,8 +10,11 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// racers is how many goroutines race for a single-use thing.
-const racers = 50
+// racers is how many goroutines race for a single-use thing, and rounds
+// how many times a race is repeated: one round of fast in-process calls
+// often runs one after the other and would let a "read, then write" bug
+// pass.
+const racers, rounds = 50, 20
 
 // countWins runs fn in n goroutines at once, fails the test on any error,
 // and returns how many calls reported true.
@@ -38,9 +41,12 @@ var raceTests = []subtest{
 		f := mustFactor(t, s, u, "k", at(0))
 		_, err := s.ConfirmFactor(ctx(t), f.ID, 100, at(0))
 		noErr(t, "ConfirmFactor", err)
-		wins := countWins(t, racers, func(int) (bool, error) { return s.AdvanceStep(ctx(t), f.ID, 101, at(time.Minute)) })
-		if wins != 1 {
-			t.Errorf("%d of %d AdvanceStep calls with the same step won, want 1", wins, racers)
+		for r := range rounds {
+			step := int64(101 + r)
+			wins := countWins(t, racers, func(int) (bool, error) { return s.AdvanceStep(ctx(t), f.ID, step, at(time.Minute)) })
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d AdvanceStep calls with the same step won, want 1", r, wins, racers)
+			}
 		}
 	}},
 	{"increasing TOTP steps never go backwards", func(t *testing.T, s store.Store) {
@@ -54,29 +60,35 @@ var raceTests = []subtest{
 	}},
 	{"one backup code: exactly one UseBackupCode wins", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
-		codes := backupCodes(u, 2)
+		codes := backupCodes(u, rounds+1)
 		noErr(t, "ReplaceBackupCodes", s.ReplaceBackupCodes(ctx(t), u.ID, codes))
-		wins := countWins(t, racers, func(int) (bool, error) { return s.UseBackupCode(ctx(t), codes[0].ID, at(0)) })
-		if wins != 1 {
-			t.Errorf("%d of %d UseBackupCode calls won, want 1", wins, racers)
+		for r := range rounds {
+			wins := countWins(t, racers, func(int) (bool, error) { return s.UseBackupCode(ctx(t), codes[r].ID, at(0)) })
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d UseBackupCode calls won, want 1", r, wins, racers)
+			}
 		}
 		left, _ := s.ListBackupCodes(ctx(t), u.ID)
-		sameIDs(t, "unused codes", ids(left, codeID), []string{codes[1].ID})
+		sameIDs(t, "unused codes", ids(left, codeID), []string{codes[rounds].ID})
 	}},
 	{"one flow: exactly one ConsumeFlow wins", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
-		f := mustFlow(t, s, u, "f", at(time.Hour))
-		wins := countWins(t, racers, func(int) (bool, error) { return s.ConsumeFlow(ctx(t), f.ID, at(0)) })
-		if wins != 1 {
-			t.Errorf("%d of %d ConsumeFlow calls won, want 1", wins, racers)
+		for r := range rounds {
+			f := mustFlow(t, s, u, fmt.Sprint("f", r), at(time.Hour))
+			wins := countWins(t, racers, func(int) (bool, error) { return s.ConsumeFlow(ctx(t), f.ID, at(0)) })
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d ConsumeFlow calls won, want 1", r, wins, racers)
+			}
 		}
 	}},
 	{"one pending factor: exactly one ConfirmFactor wins", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
-		f := mustFactor(t, s, u, "k", at(0))
-		wins := countWins(t, racers, func(i int) (bool, error) { return s.ConfirmFactor(ctx(t), f.ID, int64(i+1), at(0)) })
-		if wins != 1 {
-			t.Errorf("%d of %d ConfirmFactor calls won, want 1", wins, racers)
+		for r := range rounds {
+			f := mustFactor(t, s, u, "k", at(0))
+			wins := countWins(t, racers, func(i int) (bool, error) { return s.ConfirmFactor(ctx(t), f.ID, int64(i+1), at(0)) })
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d ConfirmFactor calls won, want 1", r, wins, racers)
+			}
 		}
 	}},
 	{"parallel flow failures all count", func(t *testing.T, s store.Store) {
@@ -102,49 +114,56 @@ var raceTests = []subtest{
 	}},
 	{"parallel attempt increments all count", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
-		errs := parallel(racers, func(int) error {
-			_, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) {
-				a.Failures++
-				a.LastFailureAt = ptr(at(time.Duration(a.Failures) * time.Second))
-				return a, nil
+		for r := range rounds {
+			errs := parallel(racers, func(int) error {
+				_, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) {
+					a.Failures++
+					a.LastFailureAt = ptr(at(time.Duration(a.Failures) * time.Second))
+					return a, nil
+				})
+				return err
 			})
-			return err
-		})
-		noErrs(t, "UpdateAttempts", errs)
-		a, err := s.GetAttempts(ctx(t), u.ID)
-		noErr(t, "GetAttempts", err)
-		if a.Failures != racers {
-			t.Errorf("Failures = %d after %d parallel increments, want %d (lost updates)", a.Failures, racers, racers)
+			noErrs(t, "UpdateAttempts", errs)
+			a, err := s.GetAttempts(ctx(t), u.ID)
+			noErr(t, "GetAttempts", err)
+			want := (r + 1) * racers
+			if a.Failures != want {
+				t.Fatalf("round %d: Failures = %d after %d parallel increments, want %d (lost updates)", r, a.Failures, want, want)
+			}
+			samePtrTime(t, "LastFailureAt", a.LastFailureAt, ptr(at(time.Duration(want)*time.Second)))
 		}
-		samePtrTime(t, "LastFailureAt", a.LastFailureAt, ptr(at(racers*time.Second)))
 	}},
 	{"parallel attempts against a limit: exactly the limit succeeds", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
 		const limit = 10
-		var ok atomic.Int64
-		errs := parallel(racers, func(int) error {
-			_, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) {
-				if a.Failures >= limit {
-					return a, errRefused
+		for r := range rounds {
+			// Each round raises the limit by 10 above the stored count.
+			ceiling := (r + 1) * limit
+			var ok atomic.Int64
+			errs := parallel(racers, func(int) error {
+				_, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) {
+					if a.Failures >= ceiling {
+						return a, errRefused
+					}
+					a.Failures++
+					return a, nil
+				})
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, errRefused):
+					return nil
 				}
-				a.Failures++
-				return a, nil
+				return err
 			})
-			switch {
-			case err == nil:
-				ok.Add(1)
-			case errors.Is(err, errRefused):
-				return nil
+			noErrs(t, "UpdateAttempts", errs)
+			if ok.Load() != limit {
+				t.Fatalf("round %d: %d updates succeeded, want exactly %d", r, ok.Load(), limit)
 			}
-			return err
-		})
-		noErrs(t, "UpdateAttempts", errs)
-		if ok.Load() != limit {
-			t.Errorf("%d updates succeeded, want exactly %d", ok.Load(), limit)
-		}
-		a, _ := s.GetAttempts(ctx(t), u.ID)
-		if a.Failures != limit {
-			t.Errorf("Failures = %d, want %d", a.Failures, limit)
+			a, _ := s.GetAttempts(ctx(t), u.ID)
+			if a.Failures != ceiling {
+				t.Fatalf("round %d: Failures = %d, want %d", r, a.Failures, ceiling)
+			}
 		}
 	}},
 	{"64 clients of mixed reads and writes see no errors", func(t *testing.T, s store.Store) {
