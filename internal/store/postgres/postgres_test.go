@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -164,6 +165,59 @@ func BenchmarkAdvanceStep(b *testing.B) {
 		step++
 		if ok, err := s.AdvanceStep(ctx, f.ID, step, now); err != nil || !ok {
 			b.Fatalf("AdvanceStep(%d) = %v, %v", step, ok, err)
+		}
+	}
+}
+
+// TestMoveOrgRacesCreateOrg checks that an org created below a subtree while
+// the subtree moves never keeps a path computed from the old location.
+func TestMoveOrgRacesCreateOrg(t *testing.T) {
+	ctx := t.Context()
+	s := newStore(t)
+	root, err := s.CreateOrg(ctx, store.Org{Slug: "root", Name: "Root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateOrg(ctx, store.Org{ParentID: root.ID, Slug: "a", Name: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.CreateOrg(ctx, store.Org{ParentID: root.ID, Slug: "b", Name: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			slug := "c" + strconv.Itoa(i)
+			if _, err := s.CreateOrg(ctx, store.Org{ParentID: b.ID, Slug: slug, Name: slug}); err != nil {
+				t.Errorf("CreateOrg(%s): %v", slug, err)
+			}
+		})
+		if i == 10 {
+			wg.Go(func() {
+				if _, err := s.MoveOrg(ctx, b.ID, a.ID); err != nil {
+					t.Errorf("MoveOrg: %v", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	all, err := s.ListOrgs(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]store.Org{}
+	for _, o := range all {
+		byID[o.ID] = o
+	}
+	for _, o := range all {
+		if o.ParentID == "" {
+			continue
+		}
+		p := byID[o.ParentID]
+		if o.Path != p.Path+o.ID+"/" || o.Depth != p.Depth+1 {
+			t.Errorf("org %s: path %q depth %d, but parent path %q depth %d", o.Slug, o.Path, o.Depth, p.Path, p.Depth)
 		}
 	}
 }
