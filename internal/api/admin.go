@@ -1,0 +1,464 @@
+package api
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/access"
+	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/policy"
+	"github.com/twofold-id/twofold/internal/signin"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+func (h *Handler) adminRoutes() {
+	h.authed("GET /api/v1/orgs", h.listOrgs)
+	h.authed("POST /api/v1/orgs", h.createOrg)
+	h.authed("GET /api/v1/orgs/{slug}", h.getOrg)
+	h.authed("PATCH /api/v1/orgs/{slug}", h.patchOrg)
+	h.authed("DELETE /api/v1/orgs/{slug}", h.deleteOrg)
+	h.authed("GET /api/v1/orgs/{slug}/policy", h.getPolicy)
+	h.authed("PUT /api/v1/orgs/{slug}/policy", h.putPolicy)
+	h.authed("GET /api/v1/users", h.listUsers)
+	h.authed("POST /api/v1/users", h.createUser)
+	h.authed("GET /api/v1/users/{id}", h.getUser)
+	h.authed("PATCH /api/v1/users/{id}", h.patchUser)
+	h.authed("DELETE /api/v1/users/{id}", h.deleteUser)
+	h.authed("PUT /api/v1/users/{id}/mfa-required", h.setMFARequired)
+	h.authed("POST /api/v1/users/{id}/mfa/reset", h.resetMFA)
+	h.authed("POST /api/v1/users/{id}/unlock", h.unlock)
+	h.authed("GET /api/v1/audit", h.audit)
+}
+
+func actor(p signin.Principal) access.Actor { return access.Actor{User: p.User, Org: p.Org} }
+
+// fresh refuses a sensitive admin action unless the admin's session passed
+// a second-factor check recently (admins without MFA are not asked).
+func (h *Handler) fresh(r *http.Request, p signin.Principal) error {
+	return h.signin.RequireFresh(r.Context(), p)
+}
+
+type policyJSON struct {
+	MFA                            *string  `json:"mfa"` // off, optional, required, or null to inherit
+	Locked                         bool     `json:"locked"`
+	AllowedMethods                 []string `json:"allowed_methods"` // null to inherit
+	EnrollmentGrace                string   `json:"enrollment_grace,omitempty"`
+	OTPCodeTTL                     string   `json:"otp_code_ttl,omitempty"`
+	RequireMFAForNewDirectoryUsers bool     `json:"require_mfa_for_new_directory_users"`
+}
+
+func policyOut(p store.OrgPolicy) policyJSON {
+	out := policyJSON{Locked: p.Locked, AllowedMethods: p.AllowedMethods, RequireMFAForNewDirectoryUsers: p.RequireMFAForNewDirectoryUsers}
+	if p.MFA != store.MFAInherit {
+		m := string(p.MFA)
+		out.MFA = &m
+	}
+	if p.EnrollmentGrace > 0 {
+		out.EnrollmentGrace = p.EnrollmentGrace.String()
+	}
+	if p.OTPCodeTTL > 0 {
+		out.OTPCodeTTL = p.OTPCodeTTL.String()
+	}
+	return out
+}
+
+func (pj policyJSON) toStore() (store.OrgPolicy, error) {
+	p := store.OrgPolicy{Locked: pj.Locked, AllowedMethods: pj.AllowedMethods, RequireMFAForNewDirectoryUsers: pj.RequireMFAForNewDirectoryUsers}
+	if pj.MFA != nil {
+		p.MFA = store.MFAMode(*pj.MFA)
+	}
+	for _, d := range []struct {
+		name string
+		in   string
+		out  *time.Duration
+	}{{"enrollment_grace", pj.EnrollmentGrace, &p.EnrollmentGrace}, {"otp_code_ttl", pj.OTPCodeTTL, &p.OTPCodeTTL}} {
+		if d.in == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.in)
+		if err != nil {
+			return p, errType.WithMessage(d.name + ` must be a duration such as "72h" or "90s".`).WithField(d.name)
+		}
+		*d.out = v
+	}
+	return p, nil
+}
+
+type effectiveJSON struct {
+	MFA             string   `json:"mfa"`
+	AllowedMethods  []string `json:"allowed_methods"`
+	EnrollmentGrace string   `json:"enrollment_grace"`
+	OTPCodeTTL      string   `json:"otp_code_ttl"`
+	MFALockedBy     *orgRef  `json:"mfa_locked_by"`
+	MethodsLockedBy *orgRef  `json:"methods_locked_by"`
+}
+
+func effectiveOut(e policy.Effective) effectiveJSON {
+	ref := func(o *store.Org) *orgRef {
+		if o == nil {
+			return nil
+		}
+		return &orgRef{ID: o.ID, Slug: o.Slug, Name: o.Name}
+	}
+	return effectiveJSON{MFA: string(e.MFA), AllowedMethods: e.AllowedMethods, EnrollmentGrace: e.Grace.String(),
+		OTPCodeTTL: e.OTPCodeTTL.String(), MFALockedBy: ref(e.MFALockedBy), MethodsLockedBy: ref(e.MethodsLockedBy)}
+}
+
+type orgJSON struct {
+	ID        string     `json:"id"`
+	Slug      string     `json:"slug"`
+	Name      string     `json:"name"`
+	ParentID  string     `json:"parent_id,omitempty"`
+	Depth     int        `json:"depth"`
+	Policy    policyJSON `json:"policy"`
+	CreatedAt string     `json:"created_at"`
+}
+
+func orgOut(o store.Org) orgJSON {
+	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, ParentID: o.ParentID, Depth: o.Depth, Policy: policyOut(o.Policy), CreatedAt: ts(o.CreatedAt)}
+}
+
+func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	orgs, err := h.admin.Orgs(r.Context(), actor(p))
+	if err != nil {
+		return err
+	}
+	out := make([]orgJSON, len(orgs))
+	for i, o := range orgs {
+		out[i] = orgOut(o)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"orgs": out})
+	return nil
+}
+
+func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	var req struct {
+		Slug   string      `json:"slug"`
+		Name   string      `json:"name"`
+		Parent string      `json:"parent"`
+		Policy *policyJSON `json:"policy"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := require([2]string{"slug", req.Slug}, [2]string{"name", req.Name}); err != nil {
+		return err
+	}
+	var pol store.OrgPolicy
+	if req.Policy != nil {
+		var err error
+		if pol, err = req.Policy.toStore(); err != nil {
+			return err
+		}
+	}
+	o, err := h.admin.CreateOrg(r.Context(), actor(p), admin.NewOrg{Slug: req.Slug, Name: req.Name, ParentSlug: req.Parent, Policy: pol}, h.clients(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, orgOut(o))
+	return nil
+}
+
+func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	o, err := h.admin.Org(r.Context(), actor(p), r.PathValue("slug"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, orgOut(o))
+	return nil
+}
+
+func (h *Handler) patchOrg(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	var req struct {
+		Name   *string `json:"name"`
+		Parent *string `json:"parent"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	slug := r.PathValue("slug")
+	c := h.clients(r)
+	if req.Parent != nil {
+		if _, err := h.admin.MoveOrg(r.Context(), actor(p), slug, *req.Parent, c); err != nil {
+			return err
+		}
+	}
+	if req.Name != nil {
+		if _, err := h.admin.RenameOrg(r.Context(), actor(p), slug, *req.Name, c); err != nil {
+			return err
+		}
+	}
+	return h.getOrg(w, r, p)
+}
+
+func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	if err := h.admin.DeleteOrg(r.Context(), actor(p), r.PathValue("slug"), h.clients(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func writePolicy(w http.ResponseWriter, v admin.PolicyView) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"org":       orgRef{ID: v.Org.ID, Slug: v.Org.Slug, Name: v.Org.Name},
+		"own":       policyOut(v.Own),
+		"inherited": effectiveOut(v.Inherited),
+		"effective": effectiveOut(v.Effective),
+	})
+}
+
+func (h *Handler) getPolicy(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	v, err := h.admin.Policy(r.Context(), actor(p), r.PathValue("slug"))
+	if err != nil {
+		return err
+	}
+	writePolicy(w, v)
+	return nil
+}
+
+func (h *Handler) putPolicy(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	var req policyJSON
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	pol, err := req.toStore()
+	if err != nil {
+		return err
+	}
+	cur, err := h.admin.Policy(r.Context(), actor(p), r.PathValue("slug"))
+	if err != nil {
+		return err
+	}
+	if admin.Weakens(cur.Own, pol) {
+		if err := h.fresh(r, p); err != nil {
+			return err
+		}
+	}
+	v, err := h.admin.SetPolicy(r.Context(), actor(p), r.PathValue("slug"), pol, h.clients(r))
+	if err != nil {
+		return err
+	}
+	writePolicy(w, v)
+	return nil
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	q := r.URL.Query()
+	f := store.UserFilter{Role: store.Role(q.Get("role")), Query: q.Get("q"), AfterID: q.Get("after")}
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 1000 {
+		f.Limit = n
+	}
+	if slug := q.Get("org"); slug != "" {
+		o, err := h.admin.Org(r.Context(), actor(p), slug)
+		if err != nil {
+			return err
+		}
+		f.OrgPath = o.Path
+		if q.Get("subtree") == "false" {
+			f.OrgID = o.ID
+		}
+	}
+	us, err := h.admin.Users(r.Context(), actor(p), f)
+	if err != nil {
+		return err
+	}
+	out := make([]userJSON, len(us))
+	for i, u := range us {
+		out[i] = userOut(u)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	return nil
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	var req struct {
+		Org         string `json:"org"`
+		Username    string `json:"username"`
+		Email       string `json:"email"`
+		Role        string `json:"role"`
+		Password    string `json:"password"`
+		MFARequired bool   `json:"mfa_required"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := require([2]string{"org", req.Org}, [2]string{"username", req.Username}); err != nil {
+		return err
+	}
+	u, err := h.admin.CreateUser(r.Context(), actor(p), h.hasher, admin.NewUser{OrgSlug: req.Org, Username: req.Username,
+		Email: req.Email, Role: store.Role(req.Role), Password: req.Password, MFARequired: req.MFARequired}, h.clients(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, userOut(u))
+	return nil
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	u, _, err := h.admin.User(r.Context(), actor(p), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ov, err := h.admin.Factors(r.Context(), actor(p), u.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": userOut(u), "mfa": overviewOut(ov)})
+	return nil
+}
+
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	var req struct {
+		Email       *string `json:"email"`
+		Role        *string `json:"role"`
+		Disabled    *bool   `json:"disabled"`
+		MFARequired *bool   `json:"mfa_required"`
+		Password    *string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	ch := admin.Change{Email: req.Email, Disabled: req.Disabled, MFARequired: req.MFARequired}
+	if req.Role != nil {
+		role := store.Role(*req.Role)
+		ch.Role = &role
+		if err := h.fresh(r, p); err != nil {
+			return err
+		}
+	}
+	c := h.clients(r)
+	if req.Password != nil {
+		if err := h.admin.SetPassword(r.Context(), actor(p), r.PathValue("id"), *req.Password, c); err != nil {
+			return err
+		}
+	}
+	if _, err := h.admin.UpdateUser(r.Context(), actor(p), r.PathValue("id"), ch, c); err != nil {
+		return err
+	}
+	return h.getUser(w, r, p)
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	if err := h.admin.DeleteUser(r.Context(), actor(p), r.PathValue("id"), h.clients(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) setMFARequired(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	var req struct {
+		Required *bool `json:"required"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Required == nil {
+		return errMissing.WithMessage(`Field "required" is required.`).WithField("required")
+	}
+	if !*req.Required {
+		if err := h.fresh(r, p); err != nil {
+			return err
+		}
+	}
+	if _, err := h.admin.UpdateUser(r.Context(), actor(p), r.PathValue("id"), admin.Change{MFARequired: req.Required}, h.clients(r)); err != nil {
+		return err
+	}
+	return h.getUser(w, r, p)
+}
+
+func (h *Handler) resetMFA(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	if err := h.fresh(r, p); err != nil {
+		return err
+	}
+	if err := h.admin.ResetMFA(r.Context(), actor(p), r.PathValue("id"), h.clients(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) unlock(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	if err := h.admin.Unlock(r.Context(), actor(p), r.PathValue("id"), h.clients(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type auditJSON struct {
+	ID           int64  `json:"id"`
+	At           string `json:"at"`
+	Event        string `json:"event"`
+	Outcome      string `json:"outcome"`
+	ActorUserID  string `json:"actor_user_id,omitempty"`
+	TargetUserID string `json:"target_user_id,omitempty"`
+	OrgID        string `json:"org_id,omitempty"`
+	IP           string `json:"ip,omitempty"`
+	UserAgent    string `json:"user_agent,omitempty"`
+	Detail       string `json:"detail,omitempty"`
+}
+
+// audit lists audit events of the admin's subtree; ?format=jsonl exports
+// them as JSON Lines.
+func (h *Handler) audit(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	q := r.URL.Query()
+	f := store.AuditFilter{UserID: q.Get("user"), Event: q.Get("event")}
+	a := actor(p)
+	if !a.IsAdmin() {
+		return admin.ErrForbidden
+	}
+	if a.User.Role != store.RoleSuperadmin {
+		f.OrgPath = a.Org.Path
+	}
+	if slug := q.Get("org"); slug != "" {
+		o, err := h.admin.Org(r.Context(), a, slug)
+		if err != nil {
+			return err
+		}
+		f.OrgPath = o.Path
+	}
+	for _, t := range []struct {
+		name string
+		out  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(t.name); v != "" {
+			tm, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return errType.WithMessage(t.name + " must be an RFC 3339 time.").WithField(t.name)
+			}
+			*t.out = tm
+		}
+	}
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 10000 {
+		f.Limit = n
+	}
+	if n, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
+		f.BeforeID = n
+	}
+	evs, err := h.store.ListAudit(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]auditJSON, len(evs))
+	for i, e := range evs {
+		out[i] = auditJSON{ID: e.ID, At: ts(e.At), Event: e.Event, Outcome: e.Outcome, ActorUserID: e.ActorUserID,
+			TargetUserID: e.TargetUserID, OrgID: e.OrgID, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
+	}
+	if q.Get("format") == "jsonl" {
+		w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="twofold-audit.jsonl"`)
+		bw := bufio.NewWriter(w)
+		enc := json.NewEncoder(bw)
+		for _, e := range out {
+			enc.Encode(e)
+		}
+		return bw.Flush()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	return nil
+}

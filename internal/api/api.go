@@ -1,0 +1,323 @@
+// Package api is Twofold's JSON API under /api/v1, for agents, mail add-ins,
+// mobile apps and automation. It is documented in openapi.yaml beside this
+// file (served at /api/v1/openapi.yaml).
+//
+// The API speaks JSON only: request bodies must be application/json, are
+// bounded in size, and may not contain unknown fields. Every error is
+// {"error":{"code":"…","message":"…"}} with a stable code; nothing a client
+// sends produces a 500.
+package api
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/problem"
+	"github.com/twofold-id/twofold/internal/ratelimit"
+	"github.com/twofold-id/twofold/internal/signin"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// MaxBody bounds every request body.
+const MaxBody = 64 << 10
+
+// Handler serves the JSON API.
+type Handler struct {
+	signin  *signin.Service
+	admin   *admin.Service
+	hasher  *password.Hasher
+	store   store.Store
+	log     *slog.Logger
+	now     func() time.Time
+	loginIP *ratelimit.IPLimiter
+	codeIP  *ratelimit.IPLimiter
+	clients ClientFunc
+	mux     *http.ServeMux
+}
+
+// ClientFunc tells where a request came from.
+type ClientFunc func(r *http.Request) signin.Client
+
+// Deps are the collaborators of a Handler.
+type Deps struct {
+	Signin *signin.Service
+	Admin  *admin.Service
+	Hasher *password.Hasher
+	Store  store.Store
+	Log    *slog.Logger
+	Now    func() time.Time
+	Client ClientFunc
+	// LoginPerMinute and CodesPerMinute limit requests per client address
+	// (0 = defaults: 60 and 60).
+	LoginPerMinute, CodesPerMinute float64
+}
+
+// New returns the API handler; mount it at /api/v1/.
+func New(d Deps) *Handler {
+	if d.LoginPerMinute == 0 {
+		d.LoginPerMinute = 60
+	}
+	if d.CodesPerMinute == 0 {
+		d.CodesPerMinute = 60
+	}
+	h := &Handler{signin: d.Signin, admin: d.Admin, hasher: d.Hasher, store: d.Store, log: d.Log, now: d.Now,
+		loginIP: ratelimit.NewIPLimiter(d.LoginPerMinute, 20, d.Now),
+		codeIP:  ratelimit.NewIPLimiter(d.CodesPerMinute, 20, d.Now),
+		clients: d.Client, mux: http.NewServeMux()}
+	h.routes()
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h.mux.ServeHTTP(w, r)
+}
+
+// Mux returns the route table (for metrics labels).
+func (h *Handler) Mux() *http.ServeMux { return h.mux }
+
+// A handlerFunc returns an error instead of writing one; fail maps it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authedFunc is a handler that needs a session.
+type authedFunc func(w http.ResponseWriter, r *http.Request, p signin.Principal) error
+
+func (h *Handler) handle(pattern string, f handlerFunc) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := f(w, r); err != nil {
+			h.fail(w, r, err)
+		}
+	})
+}
+
+func (h *Handler) authed(pattern string, f authedFunc) {
+	h.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+		p, err := h.principal(r)
+		if err != nil {
+			return err
+		}
+		return f(w, r, p)
+	})
+}
+
+// principal authenticates the bearer token of r.
+func (h *Handler) principal(r *http.Request) (signin.Principal, error) {
+	auth := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		return signin.Principal{}, signin.ErrUnauthenticated
+	}
+	return h.signin.Authenticate(r.Context(), strings.TrimSpace(tok))
+}
+
+// Errors of the API layer.
+var (
+	errMalformed   = problem.New("malformed_json", "The request body is not valid JSON.")
+	errEmpty       = problem.New("empty_body", "The request body is empty.")
+	errTooLarge    = problem.New("body_too_large", fmt.Sprintf("The request body is larger than %d bytes.", MaxBody))
+	errMediaType   = problem.New("unsupported_media_type", "Send the request body as application/json.")
+	errUnknown     = problem.New("unknown_field", "The request has a field this endpoint does not take.")
+	errType        = problem.New("invalid_type", "A field of the request has the wrong type.")
+	errMissing     = problem.New("missing_field", "A required field is missing.")
+	errRateLimited = problem.New("rate_limited", "Too many requests from your address. Please wait.")
+	errNotFound    = problem.New("not_found", "No such endpoint.")
+	errInternal    = problem.New("internal_error", "Something went wrong on our side. It has been logged.")
+)
+
+// statusOf maps public error codes to HTTP statuses.
+var statusOf = map[string]int{
+	"invalid_credentials":        http.StatusUnauthorized,
+	"invalid_code":               http.StatusUnauthorized,
+	"invalid_flow":               http.StatusUnauthorized,
+	"unauthenticated":            http.StatusUnauthorized,
+	"too_many_attempts":          http.StatusTooManyRequests,
+	"mfa_locked":                 http.StatusTooManyRequests,
+	"rate_limited":               http.StatusTooManyRequests,
+	"forbidden":                  http.StatusForbidden,
+	"policy_locked":              http.StatusForbidden,
+	"reauthentication_required":  http.StatusForbidden,
+	"mfa_required_by_policy":     http.StatusForbidden,
+	"enrollment_not_allowed":     http.StatusForbidden,
+	"enrollment_deadline_passed": http.StatusForbidden,
+	"method_not_allowed":         http.StatusForbidden,
+	"role_too_high":              http.StatusForbidden,
+	"self_action":                http.StatusForbidden,
+	"root_org":                   http.StatusForbidden,
+	"not_found":                  http.StatusNotFound,
+	"conflict":                   http.StatusConflict,
+	"org_not_empty":              http.StatusConflict,
+	"factor_not_pending":         http.StatusConflict,
+	"no_factor":                  http.StatusConflict,
+	"body_too_large":             http.StatusRequestEntityTooLarge,
+	"unsupported_media_type":     http.StatusUnsupportedMediaType,
+	"internal_error":             http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	Field      string `json:"field,omitempty"`
+	RetryAfter int    `json:"retry_after,omitempty"`
+}
+
+// fail writes err as a JSON error. Errors without a public face are logged
+// and answered with a generic 500.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := problem.As(err)
+	if p == nil {
+		h.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		p = errInternal
+	}
+	status, ok := statusOf[p.Code]
+	if !ok {
+		status = http.StatusBadRequest
+	}
+	body := errorBody{Error: errorDetail{Code: p.Code, Message: p.Message, Field: p.Field}}
+	if p.RetryAfter > 0 {
+		secs := int((p.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		body.Error.RetryAfter = secs
+	}
+	if status == http.StatusUnauthorized && p.Code == "unauthenticated" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="twofold"`)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	enc.Encode(v)
+}
+
+// decode reads the JSON body of r into v: application/json only, at most
+// MaxBody bytes, no unknown fields, exactly one value.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return errMediaType
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeErr(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return errMalformed.WithMessage("The request body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+func decodeErr(err error) error {
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		return errEmpty
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
+		return errMalformed
+	case errors.As(err, &te):
+		return errType.WithMessage(fmt.Sprintf("Field %q must be a %s.", te.Field, jsonKind(te.Type.Kind().String()))).WithField(te.Field)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return errUnknown.WithMessage(fmt.Sprintf("Unknown field %q.", f)).WithField(f)
+	}
+	return errMalformed
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "list"
+	case "struct", "map":
+		return "object"
+	}
+	return "number"
+}
+
+// require returns errMissing for the first empty field.
+func require(fields ...[2]string) error {
+	for _, f := range fields {
+		if strings.TrimSpace(f[1]) == "" {
+			return errMissing.WithMessage(fmt.Sprintf("Field %q is required.", f[0])).WithField(f[0])
+		}
+	}
+	return nil
+}
+
+// limit applies a per-address limiter.
+func limit(l *ratelimit.IPLimiter, c signin.Client) error {
+	if ok, wait := l.Allow(c.IP); !ok {
+		return errRateLimited.WithRetry(wait)
+	}
+	return nil
+}
+
+// ClientFromRequest returns the client of r: RemoteAddr, or the last
+// address of X-Forwarded-For when trustProxy is set.
+func ClientFromRequest(trustProxy bool) ClientFunc {
+	return func(r *http.Request) signin.Client {
+		ip, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			ip = r.RemoteAddr
+		}
+		if trustProxy {
+			if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+				parts := strings.Split(xff, ",")
+				if cand := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(cand) != nil {
+					ip = cand
+				}
+			}
+		}
+		ua := r.UserAgent()
+		if len(ua) > 512 {
+			ua = ua[:512]
+		}
+		return signin.Client{IP: ip, UserAgent: ua}
+	}
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func tsp(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := ts(*t)
+	return &s
+}

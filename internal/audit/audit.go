@@ -1,0 +1,96 @@
+// Package audit writes Twofold's security event log: who did what to whom,
+// in which org, from where, and with which outcome.
+//
+// Events go to the store (queryable by org subtree) and, as one structured
+// line each, to the process log. Callers must never put a secret, code,
+// password or token in an event; Detail is free text for humans.
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Event names. They are part of the public contract of the audit API.
+const (
+	SignInPassword     = "signin.password"      // password step (success or failure)
+	SignInSecondFactor = "signin.second_factor" // code step
+	SignInCompleted    = "signin.completed"     // a session was issued
+	SessionRevoked     = "session.revoke"
+	SignOut            = "session.signout"
+	OrgCreated         = "org.create"
+	OrgUpdated         = "org.update"
+	OrgMoved           = "org.move"
+	OrgDeleted         = "org.delete"
+	PolicyUpdated      = "org.policy"
+	UserCreated        = "user.create"
+	UserUpdated        = "user.update"
+	UserDeleted        = "user.delete"
+	PasswordChanged    = "user.password"
+	FactorAdded        = "factor.add"     // pending factor created
+	FactorConfirmed    = "factor.confirm" // factor became active
+	FactorRemoved      = "factor.remove"
+	FactorRenamed      = "factor.rename"
+	CodeChecked        = "code.check" // any code check outside sign-in (remove, regenerate, disable)
+	BackupCodeUsed     = "backup_code.use"
+	BackupRegenerated  = "backup_code.regenerate"
+	MFADisabled        = "mfa.disable"
+	MFAReset           = "mfa.reset"
+	Lockout            = "mfa.lockout"
+	Unlock             = "mfa.unlock"
+	KeysRotated        = "keys.rotate"
+	SetupAdmin         = "setup.admin"
+)
+
+// Outcomes.
+const (
+	Success = "success"
+	Failure = "failure"
+	Denied  = "denied"
+)
+
+// A Logger records audit events. The zero value is not usable; use New.
+type Logger struct {
+	store store.Audit
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns a Logger writing to st and log.
+func New(st store.Audit, log *slog.Logger, now func() time.Time) *Logger {
+	return &Logger{store: st, log: log, now: now}
+}
+
+// Record stores e (At is filled in when zero). A failure to store is logged
+// and returned; callers on a request path usually go on, because the event is
+// also in the process log.
+func (l *Logger) Record(ctx context.Context, e store.AuditEvent) error {
+	if e.At.IsZero() {
+		e.At = l.now()
+	}
+	e.At = e.At.UTC()
+	level := slog.LevelInfo
+	if e.Outcome != Success {
+		level = slog.LevelWarn
+	}
+	l.log.LogAttrs(ctx, level, "audit",
+		slog.String("event", e.Event),
+		slog.String("outcome", e.Outcome),
+		slog.String("actor", e.ActorUserID),
+		slog.String("target", e.TargetUserID),
+		slog.String("org", e.OrgID),
+		slog.String("ip", e.IP),
+		slog.String("detail", e.Detail),
+	)
+	// The request may have been cancelled (client gone); the event must
+	// still be kept.
+	ctx = context.WithoutCancel(ctx)
+	if err := l.store.AppendAudit(ctx, e); err != nil {
+		l.log.Error("audit: store failed", slog.String("event", e.Event), slog.Any("err", err))
+		return err
+	}
+	return nil
+}

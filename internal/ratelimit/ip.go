@@ -1,0 +1,60 @@
+package ratelimit
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// IPLimiter limits requests per client address with a token bucket each.
+// It is in-memory and per process; buckets idle for a while are dropped.
+// The zero value is not usable; use NewIPLimiter.
+type IPLimiter struct {
+	rate  rate.Limit
+	burst int
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// NewIPLimiter allows perMinute requests a minute per address on average,
+// with bursts of up to burst.
+func NewIPLimiter(perMinute float64, burst int, now func() time.Time) *IPLimiter {
+	return &IPLimiter{rate: rate.Limit(perMinute / 60), burst: burst, now: now, buckets: map[string]*bucket{}}
+}
+
+// Allow reports whether a request from ip may go ahead now; when it may not,
+// it also returns how long until one would.
+func (l *IPLimiter) Allow(ip string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.swept) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) > 10*time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b := l.buckets[ip]
+	if b == nil {
+		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
+		l.buckets[ip] = b
+	}
+	b.seen = now
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}

@@ -1,0 +1,111 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// EnrollTOTP starts setting up a first authenticator app in an enrollment
+// flow. It is refused when the account already has a confirmed factor: a
+// partial sign-in can never add a factor to an account that has one.
+func (s *Service) EnrollTOTP(ctx context.Context, flowTok, label string, c Client) (TOTPEnrollment, error) {
+	_, u, err := s.flow(ctx, flowTok, store.FlowEnroll)
+	if err != nil {
+		return TOTPEnrollment{}, err
+	}
+	if s.hasConfirmedFactor(ctx, u.ID) {
+		return TOTPEnrollment{}, ErrEnrollNotAllowed
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return TOTPEnrollment{}, err
+	}
+	return s.startTOTP(ctx, u, org, label, c)
+}
+
+// EnrollConfirm confirms the first factor of an enrollment flow with one
+// current code, ends the flow, and signs the user in. The result carries
+// the new backup codes, shown once.
+func (s *Service) EnrollConfirm(ctx context.Context, flowTok, factorID, code string, c Client) (Result, error) {
+	f, u, err := s.flow(ctx, flowTok, store.FlowEnroll)
+	if err != nil {
+		return Result{}, err
+	}
+	if s.hasConfirmedFactor(ctx, u.ID) {
+		return Result{}, ErrEnrollNotAllowed
+	}
+	codes, err := s.confirmTOTP(ctx, u, factorID, code, c)
+	if err != nil {
+		if errors.Is(err, ErrInvalidCode) {
+			if _, ferr := s.store.AddFlowFailure(ctx, f.ID); ferr != nil {
+				return Result{}, ferr
+			}
+		}
+		return Result{}, err
+	}
+	won, err := s.store.ConsumeFlow(ctx, f.ID, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	if !won {
+		return Result{}, ErrInvalidFlow
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return Result{}, err
+	}
+	now := s.now().UTC()
+	r, err := s.issueSession(ctx, u, org, []string{"pwd", "mfa", "otp"}, &now, c)
+	r.BackupCodes = codes
+	return r, err
+}
+
+// FlowInfo describes a live flow for the pages that continue it.
+type FlowInfo struct {
+	Kind      store.FlowKind
+	User      store.User
+	Org       store.Org
+	ExpiresAt time.Time
+	Methods   []string
+	Deadline  *time.Time
+}
+
+// Flow returns what a page needs to continue the flow of tok.
+func (s *Service) Flow(ctx context.Context, tok string) (FlowInfo, error) {
+	var f store.Flow
+	var u store.User
+	var err error
+	for _, kind := range []store.FlowKind{store.FlowMFA, store.FlowEnroll} {
+		if f, u, err = s.flow(ctx, tok, kind); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return FlowInfo{}, err
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return FlowInfo{}, err
+	}
+	info := FlowInfo{Kind: f.Kind, User: u, Org: org, ExpiresAt: f.ExpiresAt}
+	if f.Kind == store.FlowMFA {
+		fs, err := s.store.ListFactors(ctx, u.ID)
+		if err != nil {
+			return FlowInfo{}, err
+		}
+		info.Methods = s.challengeMethods(ctx, u, fs)
+	} else {
+		pol, err := s.Policy(ctx, u)
+		if err != nil {
+			return FlowInfo{}, err
+		}
+		info.Methods = pol.AllowedMethods
+		if info.Deadline, err = s.enrollmentDeadline(ctx, &u, pol); err != nil {
+			return FlowInfo{}, err
+		}
+	}
+	return info, nil
+}

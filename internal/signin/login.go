@@ -1,0 +1,282 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/normalize"
+	"github.com/twofold-id/twofold/internal/policy"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// LoginRequest is the password step.
+type LoginRequest struct {
+	Org      string // org slug
+	Username string
+	Password string
+}
+
+// Login checks the password and answers with a session, or with a flow for
+// the second step. Unknown org, unknown user, disabled user and wrong
+// password all give ErrInvalidCredentials after the same work (a dummy hash
+// is verified when there is nothing real to verify).
+func (s *Service) Login(ctx context.Context, req LoginRequest, c Client) (Result, error) {
+	u, org, err := s.lookup(ctx, req.Org, req.Username)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			return Result{}, err
+		}
+		s.hasher.VerifyDummy(ctx, req.Password)
+		s.record(ctx, store.AuditEvent{OrgID: org.ID, Event: audit.SignInPassword, Outcome: audit.Failure, Detail: "unknown org or user"}, c)
+		return Result{}, ErrInvalidCredentials
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, req.Password, u.PasswordHash)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		s.log.Error("password hash unreadable", "user", u.ID, "err", err)
+		ok = false
+	}
+	if !ok || u.Disabled {
+		detail := "wrong password"
+		if ok {
+			detail = "account disabled"
+		}
+		s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInPassword, Outcome: audit.Failure, Detail: detail}, c)
+		return Result{}, ErrInvalidCredentials
+	}
+	if rehash {
+		s.rehash(ctx, u, req.Password)
+	}
+	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInPassword, Outcome: audit.Success}, c)
+	return s.afterPassword(ctx, u, org, c)
+}
+
+// lookup finds the user by org slug and username. It returns
+// store.ErrNotFound for anything that does not name an existing user,
+// including input that cannot be a username; org is set when the org exists.
+func (s *Service) lookup(ctx context.Context, slug, username string) (store.User, store.Org, error) {
+	if normalize.Slug(slug) != nil {
+		return store.User{}, store.Org{}, store.ErrNotFound
+	}
+	org, err := s.store.GetOrgBySlug(ctx, slug)
+	if err != nil {
+		return store.User{}, store.Org{}, err
+	}
+	norm, err := normalize.Username(username)
+	if err != nil {
+		return store.User{}, org, store.ErrNotFound
+	}
+	u, err := s.store.GetUserByName(ctx, org.ID, norm)
+	return u, org, err
+}
+
+// rehash upgrades an imported bcrypt hash (or an argon2id hash with old
+// parameters) to the current parameters. Failures only get logged: the
+// sign-in itself succeeded.
+func (s *Service) rehash(ctx context.Context, u store.User, pw string) {
+	h, err := s.hasher.Hash(ctx, pw)
+	if err == nil {
+		_, err = s.store.SetPasswordHash(ctx, u.ID, u.PasswordHash, h)
+	}
+	if err != nil {
+		s.log.Warn("password rehash failed", "user", u.ID, "err", err)
+	}
+}
+
+// afterPassword decides what follows a correct password: a session, a
+// second-factor challenge, or enrollment.
+func (s *Service) afterPassword(ctx context.Context, u store.User, org store.Org, c Client) (Result, error) {
+	factors, err := s.store.ListFactors(ctx, u.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	methods := s.challengeMethods(ctx, u, factors)
+	if len(methods) > 0 {
+		return s.startFlow(ctx, u, org, store.FlowMFA, methods, nil, c)
+	}
+	pol, err := s.Policy(ctx, u)
+	if err != nil {
+		return Result{}, err
+	}
+	if !pol.Required {
+		return s.issueSession(ctx, u, org, []string{"pwd"}, nil, c)
+	}
+	deadline, err := s.enrollmentDeadline(ctx, &u, pol)
+	if err != nil {
+		return Result{}, err
+	}
+	var allowed []string
+	for _, m := range pol.AllowedMethods {
+		if slices.Contains(s.enrollable(), m) {
+			allowed = append(allowed, m)
+		}
+	}
+	return s.startFlow(ctx, u, org, store.FlowEnroll, allowed, deadline, c)
+}
+
+// enrollable lists the factor kinds this server can set up.
+func (s *Service) enrollable() []string { return []string{MethodTOTP} }
+
+// challengeMethods lists the ways the user can answer a challenge, in the
+// order they are offered.
+func (s *Service) challengeMethods(ctx context.Context, u store.User, factors []store.Factor) []string {
+	var m []string
+	for _, f := range factors {
+		if f.Confirmed() && !slices.Contains(m, f.Kind) {
+			m = append(m, f.Kind)
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	if codes, err := s.store.ListBackupCodes(ctx, u.ID); err == nil && len(codes) > 0 {
+		m = append(m, MethodBackupCode)
+	}
+	return m
+}
+
+// enrollmentDeadline returns the end of the user's grace period, or nil when
+// setup is due now. The grace period starts the first time a sign-in finds
+// MFA required for a user without factors.
+func (s *Service) enrollmentDeadline(ctx context.Context, u *store.User, pol policy.Effective) (*time.Time, error) {
+	if pol.Grace <= 0 {
+		return nil, nil
+	}
+	if u.MFARequiredSince == nil {
+		now := s.now().UTC()
+		u.MFARequiredSince = &now
+		updated, err := s.store.UpdateUser(ctx, *u)
+		if err != nil {
+			return nil, err
+		}
+		*u = updated
+	}
+	d := u.MFARequiredSince.Add(pol.Grace)
+	if !s.now().Before(d) {
+		return nil, nil
+	}
+	return &d, nil
+}
+
+// Policy returns the effective policy of u.
+func (s *Service) Policy(ctx context.Context, u store.User) (policy.Effective, error) {
+	chain, err := s.store.OrgChain(ctx, u.OrgID)
+	if err != nil {
+		return policy.Effective{}, err
+	}
+	return policy.ForUser(chain, u), nil
+}
+
+func (s *Service) startFlow(ctx context.Context, u store.User, org store.Org, kind store.FlowKind, methods []string, deadline *time.Time, c Client) (Result, error) {
+	tok, hash := newToken(flowPrefix)
+	now := s.now().UTC()
+	f, err := s.store.CreateFlow(ctx, store.Flow{
+		TokenHash: hash, UserID: u.ID, Kind: kind, CreatedAt: now, ExpiresAt: now.Add(s.opts.FlowTTL),
+		IP: c.IP, UserAgent: c.UserAgent,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	status := StatusMFARequired
+	if kind == store.FlowEnroll {
+		status = StatusEnrollmentRequired
+	}
+	return Result{Status: status, FlowToken: tok, FlowExpiresAt: f.ExpiresAt, Methods: methods,
+		EnrollmentDeadline: deadline, User: u, Org: org}, nil
+}
+
+// flow returns the live flow of the given kind for tok and its user.
+func (s *Service) flow(ctx context.Context, tok string, kind store.FlowKind) (store.Flow, store.User, error) {
+	if !wellFormed(tok, flowPrefix) {
+		return store.Flow{}, store.User{}, ErrInvalidFlow
+	}
+	f, err := s.store.GetFlowByTokenHash(ctx, hashToken(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Flow{}, store.User{}, ErrInvalidFlow
+	}
+	if err != nil {
+		return store.Flow{}, store.User{}, err
+	}
+	if f.Kind != kind || f.ConsumedAt != nil || !s.now().Before(f.ExpiresAt) || f.Failures >= s.opts.FlowMaxFailures {
+		return store.Flow{}, store.User{}, ErrInvalidFlow
+	}
+	u, err := s.store.GetUser(ctx, f.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return store.Flow{}, store.User{}, ErrInvalidFlow
+	}
+	return f, u, err
+}
+
+// Verify answers the second-factor challenge of a flow. A wrong code counts
+// against both the account (see checkCode) and the flow, which dies after
+// a few wrong codes.
+func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Client) (Result, error) {
+	f, u, err := s.flow(ctx, flowTok, store.FlowMFA)
+	if err != nil {
+		return Result{}, err
+	}
+	if method != MethodTOTP && method != MethodBackupCode {
+		return Result{}, ErrMethodUnavailable.WithField("method")
+	}
+	got, err := s.checkCode(ctx, u, method, code, c, audit.SignInSecondFactor)
+	if err != nil {
+		if errors.Is(err, ErrInvalidCode) {
+			if _, ferr := s.store.AddFlowFailure(ctx, f.ID); ferr != nil {
+				return Result{}, ferr
+			}
+		}
+		return Result{}, err
+	}
+	won, err := s.store.ConsumeFlow(ctx, f.ID, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	if !won {
+		return Result{}, ErrInvalidFlow
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return Result{}, err
+	}
+	now := s.now().UTC()
+	return s.issueSession(ctx, u, org, []string{"pwd", "mfa", amrFor(got.method)}, &now, c)
+}
+
+// SkipEnrollment completes an enrollment flow without setting up a factor,
+// which is allowed only before the user's enrollment deadline.
+func (s *Service) SkipEnrollment(ctx context.Context, flowTok string, c Client) (Result, error) {
+	f, u, err := s.flow(ctx, flowTok, store.FlowEnroll)
+	if err != nil {
+		return Result{}, err
+	}
+	pol, err := s.Policy(ctx, u)
+	if err != nil {
+		return Result{}, err
+	}
+	deadline, err := s.enrollmentDeadline(ctx, &u, pol)
+	if err != nil {
+		return Result{}, err
+	}
+	if pol.Required && deadline == nil {
+		return Result{}, ErrSkipNotAllowed
+	}
+	won, err := s.store.ConsumeFlow(ctx, f.ID, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	if !won {
+		return Result{}, ErrInvalidFlow
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return Result{}, err
+	}
+	r, err := s.issueSession(ctx, u, org, []string{"pwd"}, nil, c)
+	r.EnrollmentDeadline = deadline
+	return r, err
+}

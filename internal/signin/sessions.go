@@ -1,0 +1,220 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Principal is a valid session together with its user and org.
+type Principal struct {
+	Session store.Session
+	User    store.User
+	Org     store.Org
+}
+
+// MFAFresh reports whether the session's last second-factor check lies
+// within the re-authentication window at now.
+func (p Principal) MFAFresh(now time.Time, window time.Duration) bool {
+	return p.Session.MFAAt != nil && now.Sub(*p.Session.MFAAt) <= window
+}
+
+// issueSession creates a session with a fresh token.
+func (s *Service) issueSession(ctx context.Context, u store.User, org store.Org, amr []string, mfaAt *time.Time, c Client) (Result, error) {
+	tok, hash := newToken(sessionPrefix)
+	now := s.now().UTC()
+	sess, err := s.store.CreateSession(ctx, store.Session{
+		TokenHash: hash, UserID: u.ID, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.opts.SessionAbsolute), AMR: amr, MFAAt: mfaAt,
+		IP: c.IP, UserAgent: c.UserAgent,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInCompleted, Outcome: audit.Success,
+		Detail: "session " + sess.ID}, c)
+	return Result{Status: StatusAuthenticated, SessionToken: tok, Session: sess, User: u, Org: org}, nil
+}
+
+// IdleExpiry returns when the session ends if unused: the earlier of the
+// idle and the absolute timeout.
+func (s *Service) IdleExpiry(sess store.Session) time.Time {
+	idle := sess.LastSeenAt.Add(s.opts.SessionIdle)
+	if idle.Before(sess.ExpiresAt) {
+		return idle
+	}
+	return sess.ExpiresAt
+}
+
+// Authenticate returns the principal of a session token, or
+// ErrUnauthenticated when the token is unknown, revoked, past its idle or
+// absolute timeout, or belongs to a disabled user. A flow token is never a
+// session token. It refreshes the session's last-seen time (at most once a
+// minute, to keep writes off the hot path).
+func (s *Service) Authenticate(ctx context.Context, tok string) (Principal, error) {
+	if !wellFormed(tok, sessionPrefix) {
+		return Principal{}, ErrUnauthenticated
+	}
+	sess, err := s.store.GetSessionByTokenHash(ctx, hashToken(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	now := s.now()
+	if sess.RevokedAt != nil || !now.Before(s.IdleExpiry(sess)) {
+		return Principal{}, ErrUnauthenticated
+	}
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return Principal{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return Principal{}, err
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if err := s.store.TouchSession(ctx, sess.ID, now.UTC()); err != nil {
+			s.log.Warn("touch session failed", "session", sess.ID, "err", err)
+		} else {
+			sess.LastSeenAt = now.UTC()
+		}
+	}
+	return Principal{Session: sess, User: u, Org: org}, nil
+}
+
+// Logout revokes the principal's own session.
+func (s *Service) Logout(ctx context.Context, p Principal, c Client) error {
+	if err := s.store.RevokeSession(ctx, p.Session.ID, s.now().UTC(), "signout"); err != nil {
+		return err
+	}
+	s.record(ctx, store.AuditEvent{ActorUserID: p.User.ID, TargetUserID: p.User.ID, OrgID: p.User.OrgID, Event: audit.SignOut, Outcome: audit.Success,
+		Detail: "session " + p.Session.ID}, c)
+	return nil
+}
+
+// Sessions lists the principal's live sessions, newest first. Sessions past
+// their idle timeout are left out.
+func (s *Service) Sessions(ctx context.Context, p Principal) ([]store.Session, error) {
+	all, err := s.store.ListSessions(ctx, p.User.ID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	live := all[:0]
+	for _, sess := range all {
+		if s.now().Before(s.IdleExpiry(sess)) {
+			live = append(live, sess)
+		}
+	}
+	return live, nil
+}
+
+// RevokeSession revokes one of the principal's own sessions; another user's
+// session is ErrNotFound.
+func (s *Service) RevokeSession(ctx context.Context, p Principal, id string, c Client) error {
+	sess, err := s.store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.UserID != p.User.ID) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.RevokeSession(ctx, id, s.now().UTC(), "revoked by user"); err != nil {
+		return err
+	}
+	s.record(ctx, store.AuditEvent{ActorUserID: p.User.ID, TargetUserID: p.User.ID, OrgID: p.User.OrgID, Event: audit.SessionRevoked, Outcome: audit.Success,
+		Detail: "session " + id}, c)
+	return nil
+}
+
+// RevokeOtherSessions signs the principal out everywhere else.
+func (s *Service) RevokeOtherSessions(ctx context.Context, p Principal, c Client) (int, error) {
+	n, err := s.store.RevokeUserSessions(ctx, p.User.ID, p.Session.ID, s.now().UTC(), "signed out elsewhere by user")
+	if err != nil {
+		return 0, err
+	}
+	s.record(ctx, store.AuditEvent{ActorUserID: p.User.ID, TargetUserID: p.User.ID, OrgID: p.User.OrgID, Event: audit.SessionRevoked, Outcome: audit.Success,
+		Detail: "all other sessions"}, c)
+	return n, nil
+}
+
+// Reauthenticate checks a current code for the principal and, on success,
+// replaces its session by a new one (a new token at every step-up) whose
+// second-factor time is now. The old token stops working.
+func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code string, c Client) (Result, error) {
+	if !s.hasConfirmedFactor(ctx, p.User.ID) {
+		return Result{}, ErrNoFactor
+	}
+	got, err := s.checkCode(ctx, p.User, method, code, c, audit.CodeChecked)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.store.RevokeSession(ctx, p.Session.ID, s.now().UTC(), "replaced by step-up"); err != nil {
+		return Result{}, err
+	}
+	now := s.now().UTC()
+	amr := append([]string{}, p.Session.AMR...)
+	for _, m := range []string{"mfa", amrFor(got.method)} {
+		if !slices.Contains(amr, m) {
+			amr = append(amr, m)
+		}
+	}
+	return s.issueSession(ctx, p.User, p.Org, amr, &now, c)
+}
+
+// ChangePassword sets a new password for the principal after checking the
+// current one and, when the user has a second factor, a current code. Every
+// other session of the user is revoked.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next, code string, c Client) error {
+	ok, _, err := s.hasher.Verify(ctx, current, p.User.PasswordHash)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !ok {
+		return ErrInvalidCredentials.WithMessage("The current password is not correct.").WithField("current_password")
+	}
+	if s.hasConfirmedFactor(ctx, p.User.ID) {
+		if _, err := s.checkCode(ctx, p.User, MethodAny, code, c, audit.CodeChecked); err != nil {
+			return err
+		}
+	}
+	return s.SetPassword(ctx, p.User.ID, p.User, next, p.Session.ID, c)
+}
+
+// SetPassword stores a new password for u (checking the length rules) and
+// revokes every session of u except keepSession. actorID is who did it.
+func (s *Service) SetPassword(ctx context.Context, actorID string, u store.User, pw, keepSession string, c Client) error {
+	if err := CheckPassword(pw); err != nil {
+		return err
+	}
+	h, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.SetPasswordHash(ctx, u.ID, u.PasswordHash, h); err != nil {
+		return err
+	}
+	if _, err := s.store.RevokeUserSessions(ctx, u.ID, keepSession, s.now().UTC(), "password changed"); err != nil {
+		return err
+	}
+	s.record(ctx, store.AuditEvent{ActorUserID: actorID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.PasswordChanged, Outcome: audit.Success}, c)
+	return nil
+}
+
+// RequireFresh returns ErrReauthRequired unless the principal's session
+// passed a second-factor check within the re-authentication window. Users
+// without a confirmed factor have nothing to re-check and pass.
+func (s *Service) RequireFresh(ctx context.Context, p Principal) error {
+	if p.MFAFresh(s.now(), s.opts.ReauthWindow) || !s.hasConfirmedFactor(ctx, p.User.ID) {
+		return nil
+	}
+	return ErrReauthRequired
+}
