@@ -138,8 +138,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return mapErr(err)
 	}
+	// Rolling back a committed transaction does nothing; this one also
+	// releases the writer if fn panics.
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	return mapErr(tx.Commit())

@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,4 +192,93 @@ func benchFixture(b *testing.B) (s *Store, tokenHash []byte, factorID string) {
 		b.Fatal(err)
 	}
 	return s, tokenHash, f.ID
+}
+
+func TestSecondRootIsConflict(t *testing.T) {
+	s := newTestStore(t)
+	defer s.Close()
+	if _, err := s.CreateOrg(t.Context(), store.Org{Slug: "a", Name: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.CreateOrg(t.Context(), store.Org{Slug: "b", Name: "B"})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("second root: %v, want ErrConflict", err)
+	}
+}
+
+func TestPanicInUpdateAttemptsReleasesWriter(t *testing.T) {
+	s := newTestStore(t)
+	defer s.Close()
+	root, err := s.CreateOrg(t.Context(), store.Org{Slug: "r", Name: "R"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(t.Context(), store.User{OrgID: root.ID, Username: "u", UsernameNorm: "u", Role: store.RoleMember})
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() { recover() }()
+		s.UpdateAttempts(t.Context(), u.ID, func(store.Attempts) (store.Attempts, error) { panic("boom") })
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.AppendAudit(ctx, store.AuditEvent{Event: "x.y"}); err != nil {
+		t.Fatalf("write after a panicking updater: %v", err)
+	}
+}
+
+// TestTwoStoresOnOneFile stands in for two server processes sharing one
+// database: their writers contend for SQLite's lock, and busy_timeout with
+// IMMEDIATE transactions must keep every call from failing.
+func TestTwoStoresOnOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "twofold.db")
+	a, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	root, err := a.CreateOrg(t.Context(), store.Org{Slug: "r", Name: "R"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 32 {
+		for j, s := range []*Store{a, b} {
+			wg.Go(func() {
+				name := fmt.Sprintf("u%d-%d", i, j)
+				u, err := s.CreateUser(t.Context(), store.User{OrgID: root.ID, Username: name, UsernameNorm: name, Role: store.RoleMember})
+				if err == nil {
+					_, err = s.UpdateAttempts(t.Context(), u.ID, func(at store.Attempts) (store.Attempts, error) { at.Failures++; return at, nil })
+				}
+				if err == nil {
+					err = s.AppendAudit(t.Context(), store.AuditEvent{Event: "user.create", ActorUserID: u.ID})
+				}
+				if err == nil {
+					_, err = s.ListUsers(t.Context(), store.UserFilter{Limit: 10})
+				}
+				if err != nil {
+					errs <- err
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	users, err := b.ListUsers(t.Context(), store.UserFilter{Limit: 1000})
+	if err != nil || len(users) != 64 {
+		t.Errorf("ListUsers = %d users, %v; want 64", len(users), err)
+	}
 }
