@@ -262,13 +262,14 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p signin.Pri
 			f.OrgID = o.ID
 		}
 	}
-	us, err := h.admin.Users(r.Context(), actor(p), f)
+	rows, err := h.admin.UserRows(r.Context(), actor(p), f, q.Get("mfa_status"))
 	if err != nil {
 		return err
 	}
-	out := make([]userJSON, len(us))
-	for i, u := range us {
-		out[i] = userOut(u)
+	out := make([]userJSON, len(rows))
+	for i, row := range rows {
+		out[i] = userOut(row.User)
+		out[i].MFAStatus = row.MFAStatus
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": out})
 	return nil

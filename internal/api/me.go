@@ -33,6 +33,7 @@ type userJSON struct {
 	Disabled       bool    `json:"disabled"`
 	CreatedAt      string  `json:"created_at"`
 	MFASince       *string `json:"mfa_required_since,omitempty"`
+	MFAStatus      string  `json:"mfa_status,omitempty"` // in admin lists
 }
 
 func userOut(u store.User) userJSON {

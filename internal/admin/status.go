@@ -1,0 +1,82 @@
+package admin
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/access"
+	"github.com/twofold-id/twofold/internal/policy"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// MFA statuses of a user, as admins filter them.
+const (
+	StatusNotEnrolled     = "not_enrolled"     // no factor, and none required
+	StatusEnrolled        = "enrolled"         // at least one confirmed factor
+	StatusRequiredMissing = "required_missing" // policy or an admin requires MFA, and there is no factor yet
+	StatusLocked          = "locked"           // the second factor is locked after failures
+)
+
+// Statuses lists the MFA statuses in display order.
+var Statuses = []string{StatusNotEnrolled, StatusEnrolled, StatusRequiredMissing, StatusLocked}
+
+// UserRow is a user with its MFA status, for admin lists.
+type UserRow struct {
+	User      store.User
+	MFAStatus string
+}
+
+// UserRows lists users of the actor's subtree like Users, with their MFA
+// status; when status is not empty only users with that status are kept
+// (a page may then hold fewer than f.Limit rows).
+func (s *Service) UserRows(ctx context.Context, a access.Actor, f store.UserFilter, status string) ([]UserRow, error) {
+	if status != "" && !slices.Contains(Statuses, status) {
+		return nil, ErrInvalid.WithMessage("mfa_status must be one of not_enrolled, enrolled, required_missing, locked.").WithField("mfa_status")
+	}
+	us, err := s.Users(ctx, a, f)
+	if err != nil {
+		return nil, err
+	}
+	chains := map[string][]store.Org{}
+	now := s.now()
+	out := make([]UserRow, 0, len(us))
+	for _, u := range us {
+		st, err := s.mfaStatus(ctx, u, chains, now)
+		if err != nil {
+			return nil, err
+		}
+		if status == "" || st == status {
+			out = append(out, UserRow{User: u, MFAStatus: st})
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) mfaStatus(ctx context.Context, u store.User, chains map[string][]store.Org, now time.Time) (string, error) {
+	att, err := s.store.GetAttempts(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	if att.LockedUntil != nil && now.Before(*att.LockedUntil) {
+		return StatusLocked, nil
+	}
+	fs, err := s.store.ListFactors(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	if slices.ContainsFunc(fs, store.Factor.Confirmed) {
+		return StatusEnrolled, nil
+	}
+	chain, ok := chains[u.OrgID]
+	if !ok {
+		if chain, err = s.store.OrgChain(ctx, u.OrgID); err != nil {
+			return "", err
+		}
+		chains[u.OrgID] = chain
+	}
+	if policy.ForUser(chain, u).Required {
+		return StatusRequiredMissing, nil
+	}
+	return StatusNotEnrolled, nil
+}
