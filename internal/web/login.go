@@ -1,0 +1,264 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/normalize"
+	"github.com/twofold-id/twofold/internal/problem"
+	"github.com/twofold-id/twofold/internal/signin"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// notices are the fixed messages a redirect can ask a page to show with
+// ?msg=key. Only keys travel in the URL, never user input.
+var notices = map[string]string{
+	"signedout":     "You have been signed out.",
+	"expired":       "Your sign-in expired or was ended. Please sign in again.",
+	"skipped":       "You chose to set up two-step sign-in later. You can do it at any time under Security.",
+	"added":         "The authenticator app was added.",
+	"renamed":       "The authenticator was renamed.",
+	"removed":       "The authenticator was removed.",
+	"disabled":      "Two-step sign-in is now off for your account.",
+	"revoked":       "That session was signed out.",
+	"revokedothers": "Every other session was signed out.",
+	"password":      "Your password was changed. Your other sessions were signed out.",
+	"confirmed":     "Confirmed. You can go ahead for the next few minutes without another code.",
+}
+
+func notice(r *http.Request) string { return notices[r.URL.Query().Get("msg")] }
+
+// loginPage is the password step.
+type loginPage struct {
+	Action   string
+	Org      string
+	OrgFixed bool // the org came from /o/{slug}/login
+	Username string
+	Notice   string
+	Err      *formErr
+}
+
+func (loginPage) title() string { return "Sign in" }
+
+func (h *handler) loginPageFor(r *http.Request) loginPage {
+	pg := loginPage{Action: "/login", Org: cookie(r, h.cookies.org), Notice: notice(r)}
+	if slug := r.PathValue("slug"); slug != "" {
+		pg.Action, pg.Org, pg.OrgFixed = "/o/"+slug+"/login", slug, true
+	}
+	return pg
+}
+
+func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	if slug := r.PathValue("slug"); slug != "" && normalize.Slug(slug) != nil {
+		h.notFound(w, r)
+		return
+	}
+	if _, err := h.principal(r); err == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, "login", h.loginPageFor(r))
+}
+
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	if slug := r.PathValue("slug"); slug != "" && normalize.Slug(slug) != nil {
+		h.notFound(w, r)
+		return
+	}
+	pg := h.loginPageFor(r)
+	pg.Notice = ""
+	fail := func(err error) {
+		p := h.public(r, err)
+		pg.Err = newFormErr("login", p, h.Now(), "org", "username", "password")
+		h.renderStatus(w, r, statusOf(p), "login", pg)
+	}
+	if err := parseForm(r); err != nil {
+		fail(err)
+		return
+	}
+	if !pg.OrgFixed {
+		pg.Org = strings.TrimSpace(r.PostForm.Get("org"))
+	}
+	pg.Username = strings.TrimSpace(r.PostForm.Get("username"))
+	if err := h.limit(h.loginIP, r); err != nil {
+		fail(err)
+		return
+	}
+	res, err := h.Signin.Login(r.Context(), signin.LoginRequest{Org: pg.Org, Username: pg.Username,
+		Password: r.PostForm.Get("password")}, h.Client(r))
+	if err != nil {
+		fail(err)
+		return
+	}
+	if normalize.Slug(res.Org.Slug) == nil {
+		h.rememberOrg(w, res.Org.Slug)
+	}
+	h.proceed(w, r, res)
+}
+
+// proceed sends the browser on after a sign-in step: home with a session,
+// or the second step or setup with a flow cookie.
+func (h *handler) proceed(w http.ResponseWriter, r *http.Request, res signin.Result) {
+	switch res.Status {
+	case signin.StatusAuthenticated:
+		h.clearCookie(w, h.cookies.flow)
+		h.setSession(w, res.SessionToken)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	case signin.StatusMFARequired:
+		h.setFlow(w, res.FlowToken, res.FlowExpiresAt)
+		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+	case signin.StatusEnrollmentRequired:
+		h.setFlow(w, res.FlowToken, res.FlowExpiresAt)
+		http.Redirect(w, r, "/login/enroll", http.StatusSeeOther)
+	default:
+		h.fail(w, r, errors.New("unknown sign-in status "+res.Status))
+	}
+}
+
+// flow returns the live sign-in flow of the flow cookie. When there is none
+// (expired, used up, never started) it sends the browser back to the
+// sign-in page and reports false.
+func (h *handler) flow(w http.ResponseWriter, r *http.Request) (string, signin.FlowInfo, bool) {
+	tok := cookie(r, h.cookies.flow)
+	if tok == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return "", signin.FlowInfo{}, false
+	}
+	info, err := h.Signin.Flow(r.Context(), tok)
+	if err != nil {
+		h.flowFailed(w, r, err)
+		return "", signin.FlowInfo{}, false
+	}
+	return tok, info, true
+}
+
+// flowFailed handles an error that may mean the flow is over.
+func (h *handler) flowFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, signin.ErrInvalidFlow) {
+		h.clearCookie(w, h.cookies.flow)
+		http.Redirect(w, r, "/login?msg=expired", http.StatusSeeOther)
+		return
+	}
+	h.fail(w, r, err)
+}
+
+// verifyPage is the second step.
+type verifyPage struct {
+	Username  string
+	OrgName   string
+	ExpiresAt time.Time
+	Choose    bool     // show the list of methods instead of a form
+	Choices   []string // methods other than backup codes
+	Method    string   // the method of the form
+	HasBackup bool
+	Err       *formErr
+}
+
+func (verifyPage) title() string { return "Two-step sign-in" }
+
+// verifyPageFor builds the page for the method the browser asked for (a
+// ?method= link or the form's hidden field). With several methods and none
+// chosen, the user picks one first (S14).
+func verifyPageFor(info signin.FlowInfo, method string) verifyPage {
+	pg := verifyPage{Username: info.User.Username, OrgName: info.Org.Name, ExpiresAt: info.ExpiresAt}
+	for _, m := range info.Methods {
+		if m == signin.MethodBackupCode {
+			pg.HasBackup = true
+		} else {
+			pg.Choices = append(pg.Choices, m)
+		}
+	}
+	switch {
+	case method == signin.MethodBackupCode && pg.HasBackup:
+		pg.Method = method
+	case slices.Contains(pg.Choices, method):
+		pg.Method = method
+	case len(pg.Choices) == 1:
+		pg.Method = pg.Choices[0]
+	case len(pg.Choices) == 0 && pg.HasBackup:
+		pg.Method = signin.MethodBackupCode
+	default:
+		pg.Choose = true
+	}
+	return pg
+}
+
+func (h *handler) verifyForm(w http.ResponseWriter, r *http.Request) {
+	_, info, ok := h.flow(w, r)
+	if !ok {
+		return
+	}
+	if info.Kind == store.FlowEnroll {
+		http.Redirect(w, r, "/login/enroll", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, "verify", verifyPageFor(info, r.URL.Query().Get("method")))
+}
+
+func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
+	tok, info, ok := h.flow(w, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	pg := verifyPageFor(info, r.PostForm.Get("method"))
+	fail := func(p *problem.Error) {
+		pg.Err = newFormErr("verify", p, h.Now(), "code")
+		h.renderStatus(w, r, statusOf(p), "verify", pg)
+	}
+	if pg.Choose {
+		fail(signin.ErrMethodUnavailable.WithMessage("Choose how you want to confirm it is you."))
+		return
+	}
+	if err := h.limit(h.codeIP, r); err != nil {
+		fail(h.public(r, err))
+		return
+	}
+	res, err := h.Signin.Verify(r.Context(), tok, pg.Method, r.PostForm.Get("code"), h.Client(r))
+	if err != nil {
+		if errors.Is(err, signin.ErrInvalidFlow) {
+			h.flowFailed(w, r, err)
+			return
+		}
+		fail(h.public(r, err))
+		return
+	}
+	h.proceed(w, r, res)
+}
+
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	if p, err := h.principal(r); err == nil {
+		if err := h.Signin.Logout(r.Context(), p, h.Client(r)); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	h.clearCookie(w, h.cookies.session)
+	http.Redirect(w, r, "/login?msg=signedout", http.StatusSeeOther)
+}
+
+// homePage shows who is signed in.
+type homePage struct {
+	P          *signin.Principal
+	IdleExpiry time.Time
+	Overview   signin.Overview
+	Notice     string
+}
+
+func (homePage) title() string                   { return "Signed in" }
+func (pg homePage) principal() *signin.Principal { return pg.P }
+
+func (h *handler) home(w http.ResponseWriter, r *http.Request, p signin.Principal) {
+	ov, err := h.Signin.Overview(r.Context(), p.User)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "home", homePage{P: &p, IdleExpiry: h.Signin.IdleExpiry(p.Session), Overview: ov, Notice: notice(r)})
+}
