@@ -35,6 +35,10 @@ const (
 	FactorRemoved      = "factor.remove"
 	FactorRenamed      = "factor.rename"
 	CodeChecked        = "code.check" // any code check outside sign-in (remove, regenerate, disable)
+	CodeSent           = "code.send"  // a code sent by email or text message
+	EmailConfirmSent   = "email.confirmation_sent"
+	EmailConfirmed     = "email.confirmed"
+	Notified           = "notify.security"
 	BackupCodeUsed     = "backup_code.use"
 	BackupRegenerated  = "backup_code.regenerate"
 	MFADisabled        = "mfa.disable"

@@ -8,6 +8,7 @@ import (
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/normalize"
+	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -15,6 +16,8 @@ import (
 // Code-checking methods.
 const (
 	MethodTOTP       = "totp"
+	MethodEmail      = "email"
+	MethodSMS        = "sms"
 	MethodBackupCode = "backup_code"
 	// MethodAny accepts a current code from any of the user's factors, or a
 	// backup code; used by self-service actions that ask for "a current code".
@@ -28,9 +31,27 @@ func amrFor(method string) string {
 		return "otp"
 	case MethodBackupCode:
 		return "backup_code"
+	case MethodEmail:
+		return "email"
+	case MethodSMS:
+		return "sms"
 	}
 	return method
 }
+
+// scope says which sent code a check may use: the one of a sign-in flow,
+// or the one requested for a self-service action.
+type scope struct {
+	flowID  string
+	purpose string
+}
+
+// selfService is the scope of codes checked for a signed-in user's action.
+var selfService = scope{purpose: store.PurposeReauth}
+
+// methodSixDigits is MethodAny resolved for a six-digit code: a current
+// authenticator-app code, or the code just sent by email or text.
+const methodSixDigits = "six_digits"
 
 // checked is a successful code check.
 type checked struct {
@@ -45,11 +66,16 @@ type checked struct {
 // enrollment; see attempt for the order of steps. event names the audit
 // event ("signin.second_factor", "code.check").
 func (s *Service) checkCode(ctx context.Context, u store.User, method, raw string, c Client, event string) (checked, error) {
+	return s.checkCodeIn(ctx, u, selfService, method, raw, c, event)
+}
+
+// checkCodeIn is checkCode for the sent codes of scope sc.
+func (s *Service) checkCodeIn(ctx context.Context, u store.User, sc scope, method, raw string, c Client, event string) (checked, error) {
 	var res checked
 	err := s.attempt(ctx, u, method, raw, c, event, func(method, code string) (bool, error) {
 		var ok bool
 		var err error
-		res, ok, err = s.compare(ctx, u, method, code)
+		res, ok, err = s.compare(ctx, u, sc, method, code)
 		return ok, err
 	})
 	if err != nil {
@@ -58,6 +84,7 @@ func (s *Service) checkCode(ctx context.Context, u store.User, method, raw strin
 	if res.method == MethodBackupCode {
 		s.record(ctx, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: audit.BackupCodeUsed, Outcome: audit.Success,
 			Detail: fmt.Sprintf("%d backup codes left", res.backupLeft)}, c)
+		s.notify(ctx, u, notice.BackupUsed, fmt.Sprintf("%d backup codes left", res.backupLeft), c)
 	}
 	return res, nil
 }
@@ -120,6 +147,7 @@ func (s *Service) attempt(ctx context.Context, u store.User, method, raw string,
 		if newlyLocked {
 			s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.Lockout, Outcome: audit.Success,
 				Detail: fmt.Sprintf("second factor locked for %s after %d consecutive failures", s.lockout.Cooldown, s.lockout.Threshold)}, c)
+			s.notify(ctx, u, notice.Locked, fmt.Sprintf("locked for %s", s.lockout.Cooldown), c)
 		}
 		return ErrInvalidCode
 	}
@@ -140,15 +168,15 @@ func (s *Service) attempt(ctx context.Context, u store.User, method, raw string,
 func normalizeFor(method, raw string) (string, string, bool) {
 	if method == MethodAny {
 		if _, err := normalize.Code(raw, 6); err == nil {
-			method = MethodTOTP
+			method = methodSixDigits
 		} else if _, ok := backup.Normalize(raw); ok {
 			method = MethodBackupCode
 		} else {
-			method = MethodTOTP
+			method = methodSixDigits
 		}
 	}
 	switch method {
-	case MethodTOTP:
+	case MethodTOTP, MethodEmail, MethodSMS, methodSixDigits:
 		code, err := normalize.Code(raw, 6)
 		return method, code, err == nil
 	case MethodBackupCode:
@@ -159,8 +187,16 @@ func normalizeFor(method, raw string) (string, string, bool) {
 }
 
 // compare checks a normalized code and consumes what it uses.
-func (s *Service) compare(ctx context.Context, u store.User, method, code string) (checked, bool, error) {
+func (s *Service) compare(ctx context.Context, u store.User, sc scope, method, code string) (checked, bool, error) {
 	switch method {
+	case methodSixDigits:
+		res, ok, err := s.compare(ctx, u, sc, MethodTOTP, code)
+		if ok || err != nil {
+			return res, ok, err
+		}
+		return s.compareSent(ctx, u, sc, "", code)
+	case MethodEmail, MethodSMS:
+		return s.compareSent(ctx, u, sc, method, code)
 	case MethodTOTP:
 		factors, err := s.store.ListFactors(ctx, u.ID)
 		if err != nil {

@@ -37,7 +37,7 @@ func (s *Service) EnrollConfirm(ctx context.Context, flowTok, factorID, code str
 	if s.hasConfirmedFactor(ctx, u.ID) {
 		return Result{}, ErrEnrollNotAllowed
 	}
-	codes, err := s.confirmTOTP(ctx, u, factorID, code, c)
+	codes, err := s.confirmFactor(ctx, u, factorID, code, f.ID, c)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			if _, ferr := s.store.AddFlowFailure(ctx, f.ID); ferr != nil {
@@ -58,7 +58,11 @@ func (s *Service) EnrollConfirm(ctx context.Context, flowTok, factorID, code str
 		return Result{}, err
 	}
 	now := s.now().UTC()
-	r, err := s.issueSession(ctx, u, org, []string{"pwd", "mfa", "otp"}, &now, c)
+	amr := []string{"pwd", "mfa", "otp"}
+	if fac, err := s.store.GetFactor(ctx, factorID); err == nil && fac.Kind != MethodTOTP {
+		amr[2] = amrFor(fac.Kind)
+	}
+	r, err := s.issueSession(ctx, u, org, amr, &now, c)
 	r.BackupCodes = codes
 	return r, err
 }
@@ -102,10 +106,42 @@ func (s *Service) Flow(ctx context.Context, tok string) (FlowInfo, error) {
 		if err != nil {
 			return FlowInfo{}, err
 		}
-		info.Methods = pol.AllowedMethods
+		info.Methods = s.enrollMethods(pol)
 		if info.Deadline, err = s.enrollmentDeadline(ctx, &u, pol); err != nil {
 			return FlowInfo{}, err
 		}
 	}
 	return info, nil
+}
+
+// EnrollSent starts setting up a first email or text-message factor in an
+// enrollment flow and sends its confirmation code. Email needs a confirmed
+// address; sms takes the phone number.
+func (s *Service) EnrollSent(ctx context.Context, flowTok, kind, phone, label string, c Client) (Sent, error) {
+	f, u, err := s.flow(ctx, flowTok, store.FlowEnroll)
+	if err != nil {
+		return Sent{}, err
+	}
+	if s.hasConfirmedFactor(ctx, u.ID) {
+		return Sent{}, ErrEnrollNotAllowed
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return Sent{}, err
+	}
+	return s.startSent(ctx, u, org, kind, phone, label, f.ID, c)
+}
+
+// EnrollResend sends a new confirmation code for the pending factor of an
+// enrollment flow.
+func (s *Service) EnrollResend(ctx context.Context, flowTok, factorID string, c Client) (Sent, error) {
+	f, u, err := s.flow(ctx, flowTok, store.FlowEnroll)
+	if err != nil {
+		return Sent{}, err
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return Sent{}, err
+	}
+	return s.resendConfirmation(ctx, u, org, factorID, f.ID, c)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
+	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -67,7 +68,7 @@ func (s *Service) Overview(ctx context.Context, u store.User) (Overview, error) 
 		return Overview{}, err
 	}
 	o := Overview{BackupCodesLeft: len(codes), Required: pol.Required, CanDisable: pol.CanDisable(),
-		AllowedMethods: pol.AllowedMethods, Failures: att.Failures,
+		AllowedMethods: s.enrollMethods(pol), Failures: att.Failures,
 		Locked: att.LockedUntil != nil && s.now().Before(*att.LockedUntil)}
 	for _, f := range fs {
 		f.Secret = nil
@@ -154,13 +155,20 @@ func cleanLabel(label string) (string, error) {
 }
 
 // ConfirmTOTP activates a pending factor of the principal's with one current
-// code. Confirming the user's first factor issues backup codes, returned
-// once.
+// code. It is ConfirmFactor, kept for its name.
 func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, factorID, code string, c Client) ([]string, error) {
-	return s.confirmTOTP(ctx, p.User, factorID, code, c)
+	return s.ConfirmFactor(ctx, p, factorID, code, c)
 }
 
-func (s *Service) confirmTOTP(ctx context.Context, u store.User, factorID, raw string, c Client) ([]string, error) {
+// ConfirmFactor activates a pending factor of the principal's (any kind)
+// with one current code: from the authenticator app, or the code sent by
+// email or text message. Confirming the user's first factor issues backup
+// codes, returned once.
+func (s *Service) ConfirmFactor(ctx context.Context, p Principal, factorID, code string, c Client) ([]string, error) {
+	return s.confirmFactor(ctx, p.User, factorID, code, "", c)
+}
+
+func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw, flowID string, c Client) ([]string, error) {
 	f, err := s.store.GetFactor(ctx, factorID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && f.UserID != u.ID) {
 		return nil, ErrNotFound
@@ -168,17 +176,26 @@ func (s *Service) confirmTOTP(ctx context.Context, u store.User, factorID, raw s
 	if err != nil {
 		return nil, err
 	}
-	if f.Confirmed() || s.now().Sub(f.CreatedAt) > s.opts.PendingFactorTTL || f.Kind != MethodTOTP {
+	if f.Confirmed() || s.now().Sub(f.CreatedAt) > s.opts.PendingFactorTTL {
 		return nil, ErrFactorNotPending
 	}
 	first := !s.hasConfirmedFactor(ctx, u.ID)
 	// The confirmation code is a code check like any other: it goes through
 	// the account's failure counter.
-	if err := s.checkPending(ctx, u, f, raw, c); err != nil {
+	switch f.Kind {
+	case MethodTOTP:
+		err = s.checkPending(ctx, u, f, raw, c)
+	case MethodEmail, MethodSMS:
+		err = s.confirmSent(ctx, u, f, raw, flowID, c)
+	default:
+		err = ErrFactorNotPending
+	}
+	if err != nil {
 		return nil, err
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.FactorConfirmed, Outcome: audit.Success,
-		Detail: fmt.Sprintf("totp factor %s (%q)", f.ID, f.Label)}, c)
+		Detail: fmt.Sprintf("%s factor %s (%q)", f.Kind, f.ID, f.Label)}, c)
+	s.notify(ctx, u, notice.FactorAdded, f.Label, c)
 	if !first {
 		return nil, nil
 	}
@@ -190,7 +207,7 @@ func (s *Service) checkPending(ctx context.Context, u store.User, f store.Factor
 	// Reuse the shared path: reserve, compare, reset. compare only looks at
 	// confirmed factors, so the pending one is checked here.
 	var confirmErr error
-	err := s.attempt(ctx, u, MethodTOTP, raw, c, audit.FactorConfirmed, func(_, code string) (bool, error) {
+	err := s.attempt(ctx, u, MethodTOTP, raw, c, audit.CodeChecked, func(_, code string) (bool, error) {
 		secret, err := s.keys.Open(f.Secret, f.KeyID, FactorAD(u.ID, f.ID))
 		if err != nil {
 			return false, err
@@ -241,7 +258,11 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, p Principal, code s
 	if _, err := s.checkCode(ctx, p.User, MethodAny, code, c, audit.CodeChecked); err != nil {
 		return nil, err
 	}
-	return s.newBackupCodes(ctx, p.User, c)
+	codes, err := s.newBackupCodes(ctx, p.User, c)
+	if err == nil {
+		s.notify(ctx, p.User, notice.BackupRegenerated, "", c)
+	}
+	return codes, err
 }
 
 // RemoveFactor deletes one of the principal's factors. A pending factor
@@ -280,6 +301,9 @@ func (s *Service) RemoveFactor(ctx context.Context, p Principal, factorID, code 
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: p.User.ID, TargetUserID: p.User.ID, OrgID: p.User.OrgID, Event: audit.FactorRemoved, Outcome: audit.Success,
 		Detail: fmt.Sprintf("%s factor %s (%q)", f.Kind, f.ID, f.Label)}, c)
+	if f.Confirmed() {
+		s.notify(ctx, p.User, notice.FactorRemoved, f.Label, c)
+	}
 	return nil
 }
 
@@ -323,6 +347,7 @@ func (s *Service) DisableMFA(ctx context.Context, p Principal, code string, c Cl
 		return err
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: p.User.ID, TargetUserID: p.User.ID, OrgID: p.User.OrgID, Event: audit.MFADisabled, Outcome: audit.Success}, c)
+	s.notify(ctx, p.User, notice.MFADisabled, "", c)
 	return nil
 }
 
@@ -344,5 +369,6 @@ func (s *Service) ResetMFA(ctx context.Context, actorID string, u store.User, c 
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: actorID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.MFAReset, Outcome: audit.Success,
 		Detail: fmt.Sprintf("factors and backup codes removed, %d sessions revoked", n)}, c)
+	s.notify(ctx, u, notice.MFAReset, "", c)
 	return nil
 }

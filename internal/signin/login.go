@@ -110,17 +110,31 @@ func (s *Service) afterPassword(ctx context.Context, u store.User, org store.Org
 	if err != nil {
 		return Result{}, err
 	}
-	var allowed []string
-	for _, m := range pol.AllowedMethods {
-		if slices.Contains(s.enrollable(), m) {
-			allowed = append(allowed, m)
-		}
-	}
-	return s.startFlow(ctx, u, org, store.FlowEnroll, allowed, deadline, c)
+	return s.startFlow(ctx, u, org, store.FlowEnroll, s.enrollMethods(pol), deadline, c)
 }
 
 // enrollable lists the factor kinds this server can set up.
-func (s *Service) enrollable() []string { return []string{MethodTOTP} }
+func (s *Service) enrollable() []string {
+	m := []string{MethodTOTP}
+	if s.codes != nil && s.deliver != nil {
+		m = append(m, MethodEmail)
+		if s.deliver.SMSConfigured() {
+			m = append(m, MethodSMS)
+		}
+	}
+	return m
+}
+
+// enrollMethods lists the methods u may set up under pol on this server.
+func (s *Service) enrollMethods(pol policy.Effective) []string {
+	var allowed []string
+	for _, m := range pol.AllowedMethods {
+		if slices.Contains(s.enrollable(), m) && pol.CanEnroll(m) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
+}
 
 // challengeMethods lists the ways the user can answer a challenge, in the
 // order they are offered.
@@ -220,10 +234,12 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	if err != nil {
 		return Result{}, err
 	}
-	if method != MethodTOTP && method != MethodBackupCode {
+	switch method {
+	case MethodTOTP, MethodBackupCode, MethodEmail, MethodSMS:
+	default:
 		return Result{}, ErrMethodUnavailable.WithField("method")
 	}
-	got, err := s.checkCode(ctx, u, method, code, c, audit.SignInSecondFactor)
+	got, err := s.checkCodeIn(ctx, u, scope{flowID: f.ID, purpose: store.PurposeSignIn}, method, code, c, audit.SignInSecondFactor)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			if _, ferr := s.store.AddFlowFailure(ctx, f.ID); ferr != nil {

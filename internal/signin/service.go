@@ -25,6 +25,7 @@ import (
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
+	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/secretbox"
@@ -53,6 +54,8 @@ type Service struct {
 	backup  backup.Params
 	now     func() time.Time
 	opts    Options
+	codes   store.CodeStore
+	deliver Delivery
 }
 
 // Options are the tunable durations of sign-in.
@@ -63,6 +66,18 @@ type Options struct {
 	ReauthWindow     time.Duration // default 15 min
 	PendingFactorTTL time.Duration // default 10 min
 	FlowMaxFailures  int           // wrong codes that end a flow; default 5
+
+	// BaseURL is where users reach the server; links in mails start with it.
+	BaseURL string
+	// ResendInterval is the least time between two codes for one flow or
+	// action (default 30 s).
+	ResendInterval time.Duration
+	// UserSendsPerHour and OrgSendsPerHour cap sent codes and links per
+	// account and per org in a clock hour (defaults 10 and 1000), so no one
+	// can run up an SMS bill or flood a mailbox.
+	UserSendsPerHour, OrgSendsPerHour int
+	// CodeMaxAttempts is how many wrong tries one sent code takes (default 5).
+	CodeMaxAttempts int
 }
 
 func (o *Options) defaults() {
@@ -84,6 +99,18 @@ func (o *Options) defaults() {
 	if o.FlowMaxFailures == 0 {
 		o.FlowMaxFailures = 5
 	}
+	if o.ResendInterval == 0 {
+		o.ResendInterval = 30 * time.Second
+	}
+	if o.UserSendsPerHour == 0 {
+		o.UserSendsPerHour = 10
+	}
+	if o.OrgSendsPerHour == 0 {
+		o.OrgSendsPerHour = 1000
+	}
+	if o.CodeMaxAttempts == 0 {
+		o.CodeMaxAttempts = 5
+	}
 }
 
 // Deps are the collaborators of a Service.
@@ -97,6 +124,21 @@ type Deps struct {
 	TOTP    totp.Verifier
 	Backup  backup.Params
 	Now     func() time.Time // default time.Now
+	// Codes keeps sent codes, email confirmations and send quotas; without
+	// it (or without Delivery) email and text-message codes are off.
+	Codes store.CodeStore
+	// Delivery sends mails and text messages.
+	Delivery Delivery
+}
+
+// Delivery sends composed messages. Email and SMS return an error when the
+// message could not be handed to the mail server or SMS provider; an SMS
+// error for a server without an SMS provider is ErrNoSMSProvider.
+type Delivery interface {
+	Email(ctx context.Context, to string, m notice.Message) error
+	SMS(ctx context.Context, to string, m notice.Message) error
+	// SMSConfigured reports whether text messages can be sent at all.
+	SMSConfigured() bool
 }
 
 // New returns a Service.
@@ -111,6 +153,7 @@ func New(d Deps, o Options) *Service {
 	return &Service{
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
 		lockout: d.Lockout, totp: d.TOTP, backup: d.Backup, now: d.Now, opts: o,
+		codes: d.Codes, deliver: d.Delivery,
 	}
 }
 

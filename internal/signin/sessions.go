@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -25,6 +26,7 @@ func (p Principal) MFAFresh(now time.Time, window time.Duration) bool {
 
 // issueSession creates a session with a fresh token.
 func (s *Service) issueSession(ctx context.Context, u store.User, org store.Org, amr []string, mfaAt *time.Time, c Client) (Result, error) {
+	s.noticeNewDevice(ctx, u, c)
 	tok, hash := newToken(sessionPrefix)
 	now := s.now().UTC()
 	sess, err := s.store.CreateSession(ctx, store.Session{
@@ -206,6 +208,7 @@ func (s *Service) SetPassword(ctx context.Context, actorID string, u store.User,
 		return err
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: actorID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.PasswordChanged, Outcome: audit.Success}, c)
+	s.notify(ctx, u, notice.PasswordChanged, "", c)
 	return nil
 }
 
@@ -217,4 +220,23 @@ func (s *Service) RequireFresh(ctx context.Context, p Principal) error {
 		return nil
 	}
 	return ErrReauthRequired
+}
+
+// noticeNewDevice notifies u of a sign-in from a browser or program (user
+// agent) that none of u's live sessions uses. A user's very first session
+// is not news.
+func (s *Service) noticeNewDevice(ctx context.Context, u store.User, c Client) {
+	if s.deliver == nil || u.EmailConfirmedAt == nil {
+		return
+	}
+	live, err := s.store.ListSessions(ctx, u.ID, s.now())
+	if err != nil || len(live) == 0 {
+		return
+	}
+	for _, x := range live {
+		if x.UserAgent == c.UserAgent {
+			return
+		}
+	}
+	s.notify(ctx, u, notice.NewDevice, "", c)
 }

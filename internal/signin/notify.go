@@ -1,0 +1,37 @@
+package signin
+
+import (
+	"context"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/notice"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// notify mails a security notification to u in the background, when u has
+// a confirmed email address (an unconfirmed one may be a stranger's) and
+// mail delivery is configured. It never delays or fails the request.
+func (s *Service) notify(ctx context.Context, u store.User, kind, detail string, c Client) {
+	if s.deliver == nil || u.Email == "" || u.EmailConfirmedAt == nil {
+		return
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		s.log.Warn("notify: org lookup failed", "user", u.ID, "err", err)
+		return
+	}
+	msg := notice.Notification(notice.Event{Kind: kind, OrgName: org.Name, Username: u.Username, Detail: detail,
+		At: s.now(), IP: c.IP, UserAgent: c.UserAgent})
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		outcome := audit.Success
+		if err := s.deliver.Email(ctx, u.Email, msg); err != nil {
+			s.log.Warn("notify: mail failed", "user", u.ID, "kind", kind, "err", err)
+			outcome = audit.Failure
+		}
+		s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.Notified, Outcome: outcome, Detail: kind}, c)
+	}()
+}
