@@ -1,0 +1,191 @@
+// Package app builds a Twofold server from its configuration: the store,
+// the encryption keys, the password hasher, the services and the HTTP
+// handlers. It starts the server and stops it gracefully. This is the one
+// place where the parts are wired together.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/factor/backup"
+	"github.com/twofold-id/twofold/internal/factor/totp"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/ratelimit"
+	"github.com/twofold-id/twofold/internal/secretbox"
+	"github.com/twofold-id/twofold/internal/signin"
+	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/store/postgres"
+	"github.com/twofold-id/twofold/internal/store/sqlite"
+)
+
+// App is a wired Twofold instance.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	Store   store.Store
+	Keys    *secretbox.Keyring
+	Hasher  *password.Hasher
+	Audit   *audit.Logger
+	Signin  *signin.Service
+	Admin   *admin.Service
+	Now     func() time.Time
+	Backend string // "sqlite" or "postgres"
+}
+
+// Options adjust how Open builds the App.
+type Options struct {
+	// Now replaces the clock (tests).
+	Now func() time.Time
+	// PasswordParams replaces the argon2id parameters from the config
+	// (tests use cheap ones).
+	PasswordParams *password.Params
+	// BackupParams likewise for backup-code hashing.
+	BackupParams *backup.Params
+}
+
+// NewLogger returns the process logger described by cfg.
+func NewLogger(cfg config.Config, w *os.File) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// OpenStore opens (and migrates) the store that cfg selects.
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, string, error) {
+	if cfg.DatabaseURL != "" {
+		st, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, "", fmt.Errorf("migrate PostgreSQL: %w", err)
+		}
+		return st, "postgres", nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, cfg.SQLitePath())
+	if err != nil {
+		return nil, "", fmt.Errorf("open SQLite: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, "", fmt.Errorf("migrate SQLite: %w", err)
+	}
+	return st, "sqlite", nil
+}
+
+// LoadKeys returns the encryption keys: from TWOFOLD_SECRET_KEY when set,
+// otherwise from the key file, which is created (0600) on first start.
+func LoadKeys(cfg config.Config) (*secretbox.Keyring, error) {
+	if cfg.SecretKey != "" {
+		return secretbox.FromEnv(cfg.SecretKey)
+	}
+	if cfg.DatabaseURL != "" && cfg.KeyFile == "" {
+		if _, err := os.Stat(cfg.KeyFilePath()); errors.Is(err, os.ErrNotExist) {
+			// Several instances must share one key: creating a fresh one per
+			// instance would make secrets unreadable on the others.
+			return nil, errors.New("with PostgreSQL, give every instance the same key: set TWOFOLD_SECRET_KEY or --key-file (create one with `twofold keys init --key-file FILE`)")
+		}
+	}
+	return secretbox.LoadOrCreate(cfg.KeyFilePath())
+}
+
+// Open builds an App from cfg: it opens and migrates the store and loads
+// the keys.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*App, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	st, backend, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := LoadKeys(cfg)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("encryption keys: %w", err)
+	}
+	pp := password.DefaultParams()
+	pp.Memory, pp.Time = cfg.ArgonMemoryKiB, cfg.ArgonTime
+	if cfg.ArgonThreads > 0 {
+		pp.Threads = cfg.ArgonThreads
+	}
+	if o.PasswordParams != nil {
+		pp = *o.PasswordParams
+	}
+	bp := backup.DefaultParams()
+	if o.BackupParams != nil {
+		bp = *o.BackupParams
+	}
+	hasher := password.NewHasher(pp, cfg.HashConcurrency)
+	al := audit.New(st, log, o.Now)
+	lock := ratelimit.DefaultLockout()
+	lock.Threshold, lock.Cooldown, lock.FreeFailures = cfg.LockoutThreshold, cfg.LockoutCooldown, cfg.FreeFailures
+	var sealer signin.Keys = keys
+	if cfg.SecretKey == "" {
+		sealer = &reloadingKeys{path: cfg.KeyFilePath(), ring: keys}
+	}
+	sg := signin.New(signin.Deps{Store: st, Hasher: hasher, Keys: sealer, Audit: al, Log: log, Lockout: lock,
+		TOTP: totp.Default(), Backup: bp, Now: o.Now},
+		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow})
+	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg,
+		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend}, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// RootSlug is the slug of the platform org created on first start.
+const RootSlug = "platform"
+
+// EnsureRoot creates the root org on first start. It reports whether it did.
+func (a *App) EnsureRoot(ctx context.Context) (store.Org, bool, error) {
+	root, err := a.Store.RootOrg(ctx)
+	if err == nil {
+		return root, false, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.Org{}, false, err
+	}
+	now := a.Now().UTC()
+	root, err = a.Store.CreateOrg(ctx, store.Org{Slug: RootSlug, Name: "Platform", CreatedAt: now, UpdatedAt: now,
+		Policy: store.OrgPolicy{MFA: store.MFAOptional, AllowedMethods: []string{"totp", "email", "sms"}}})
+	if errors.Is(err, store.ErrConflict) {
+		// Another instance created it at the same moment.
+		root, err = a.Store.RootOrg(ctx)
+		return root, false, err
+	}
+	return root, err == nil, err
+}
+
+// NeedsSetup reports whether no platform admin exists yet.
+func (a *App) NeedsSetup(ctx context.Context) (bool, error) {
+	us, err := a.Store.ListUsers(ctx, store.UserFilter{Role: store.RoleSuperadmin, Limit: 1})
+	return len(us) == 0, err
+}
+
+// SetupNotice is printed at start while no platform admin exists.
+func SetupNotice(link string) string {
+	var b strings.Builder
+	b.WriteString("No platform admin exists yet. Create the first one either way:\n")
+	fmt.Fprintf(&b, "  in the browser (one-time link, valid 24 h): %s\n", link)
+	b.WriteString("  or at the command line:\n")
+	fmt.Fprintf(&b, "    twofold user create --org %s --username admin --email you@example.com --role superadmin --password-stdin\n", RootSlug)
+	return b.String()
+}
