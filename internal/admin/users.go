@@ -73,6 +73,7 @@ func (s *Service) CreateUser(ctx context.Context, a access.Actor, h hasher, n Ne
 		return store.User{}, err
 	}
 	s.record(ctx, a, store.AuditEvent{Event: audit.UserCreated, OrgID: org.ID, TargetUserID: u.ID, Detail: "role=" + string(u.Role)}, c)
+	s.confirmLater(ctx, a, u, c)
 	return u, nil
 }
 
@@ -210,6 +211,9 @@ func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch 
 		}
 	}
 	s.record(ctx, a, store.AuditEvent{Event: audit.UserUpdated, OrgID: org.ID, TargetUserID: u.ID, Detail: detail}, c)
+	if strings.Contains(detail, "email changed") {
+		s.confirmLater(ctx, a, u, c)
+	}
 	return u, nil
 }
 

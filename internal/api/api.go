@@ -168,6 +168,14 @@ var statusOf = map[string]int{
 	"body_too_large":             http.StatusRequestEntityTooLarge,
 	"unsupported_media_type":     http.StatusUnsupportedMediaType,
 	"internal_error":             http.StatusInternalServerError,
+	"resend_too_soon":            http.StatusTooManyRequests,
+	"send_quota_exceeded":        http.StatusTooManyRequests,
+	"delivery_failed":            http.StatusBadGateway,
+	"email_not_confirmed":        http.StatusConflict,
+	"no_email":                   http.StatusConflict,
+	"email_already_confirmed":    http.StatusConflict,
+	"invalid_confirmation":       http.StatusBadRequest,
+	"invalid_setup_token":        http.StatusBadRequest,
 }
 
 type errorBody struct {

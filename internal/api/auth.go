@@ -21,6 +21,7 @@ func (h *Handler) routes() {
 	h.authed("POST /api/v1/auth/reauthenticate", h.reauthenticate)
 	h.meRoutes()
 	h.adminRoutes()
+	h.sentRoutes()
 	h.handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 }
 
