@@ -154,8 +154,17 @@ type verifyPage struct {
 	Choices   []string // methods other than backup codes
 	Method    string   // the method of the form
 	HasBackup bool
-	Err       *formErr
+	// Unavailable are methods of the account that this portal cannot
+	// answer yet (codes sent by email or SMS); None is set when nothing is
+	// left to answer with.
+	Unavailable []string
+	None        bool
+	Err         *formErr
 }
+
+// challengeable are the methods the portal's second step can answer
+// today, besides backup codes.
+var challengeable = []string{signin.MethodTOTP}
 
 func (verifyPage) title() string { return "Two-step sign-in" }
 
@@ -165,10 +174,13 @@ func (verifyPage) title() string { return "Two-step sign-in" }
 func verifyPageFor(info signin.FlowInfo, method string) verifyPage {
 	pg := verifyPage{Username: info.User.Username, OrgName: info.Org.Name, ExpiresAt: info.ExpiresAt}
 	for _, m := range info.Methods {
-		if m == signin.MethodBackupCode {
+		switch {
+		case m == signin.MethodBackupCode:
 			pg.HasBackup = true
-		} else {
+		case slices.Contains(challengeable, m):
 			pg.Choices = append(pg.Choices, m)
+		default:
+			pg.Unavailable = append(pg.Unavailable, m)
 		}
 	}
 	switch {
@@ -180,6 +192,8 @@ func verifyPageFor(info signin.FlowInfo, method string) verifyPage {
 		pg.Method = pg.Choices[0]
 	case len(pg.Choices) == 0 && pg.HasBackup:
 		pg.Method = signin.MethodBackupCode
+	case len(pg.Choices) == 0:
+		pg.None = true
 	default:
 		pg.Choose = true
 	}
@@ -212,7 +226,7 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		pg.Err = newFormErr("verify", p, h.Now(), "code")
 		h.renderStatus(w, r, statusOf(p), "verify", pg)
 	}
-	if pg.Choose {
+	if pg.Choose || pg.None {
 		fail(signin.ErrMethodUnavailable.WithMessage("Choose how you want to confirm it is you."))
 		return
 	}

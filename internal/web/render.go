@@ -190,7 +190,7 @@ type codeField struct {
 
 // codeInput builds a code field; kind is "numeric", "backup" or "any".
 func codeInput(id, label, hint string, fe *fieldError, autofocus bool, kind string) codeField {
-	return codeField{ID: id, Label: label, Hint: hint, Err: fe, Autofocus: autofocus,
+	return codeField{ID: id, Label: label, Hint: hint, Err: fe, Autofocus: autofocus || fe != nil,
 		Numeric: kind == "numeric", Backup: kind == "backup"}
 }
 
