@@ -49,11 +49,17 @@ type portal struct {
 	clock *clock
 }
 
-func newPortal(t *testing.T) *portal {
+func newPortal(t *testing.T) *portal { t.Helper(); return newPortalWith(t, nil) }
+
+// newPortalWith lets a test adjust the configuration first.
+func newPortalWith(t *testing.T, adjust func(*config.Config)) *portal {
 	t.Helper()
 	ctx := context.Background()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	cheap := password.TestParams()
 	bp := backup.Params{Memory: 64, Time: 1, Threads: 1}
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
@@ -456,6 +462,29 @@ func TestRepeatedWrongCodesShowTheWait(t *testing.T) {
 		}
 	}
 	expect(t, last, http.StatusTooManyRequests, "/security/backup-codes", "Too many wrong codes. Please wait", `class="countdown" data-seconds="`)
+}
+
+func TestLockedSecondFactorSaysWhenItUnlocks(t *testing.T) {
+	p := newPortalWith(t, func(c *config.Config) { c.LockoutThreshold = 3 })
+	p.addOrg("acme", store.OrgPolicy{})
+	p.addUser("acme", "alice", "correct horse battery")
+	b := p.browser()
+	expect(t, b.login("acme", "alice", "correct horse battery"), 200, "/")
+	secret, factorID := scan(t, b.post("/security/totp", nil))
+	backupCodes(t, b.post("/security/totp/confirm", url.Values{"factor_id": {factorID}, "code": {p.code(secret)}}))
+	expect(t, b.post("/logout", nil), 200, "/login")
+
+	expect(t, b.login("acme", "alice", "correct horse battery"), 200, "/login/verify")
+	var last page
+	for range 4 {
+		last = b.post("/login/verify", url.Values{"method": {"totp"}, "code": {"000000"}})
+		if last.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	expect(t, last, http.StatusTooManyRequests, "/login/verify", "locked after too many wrong codes", "unlocks by itself in about 15 minutes")
+	// Even the right code waits for the lock to lift.
+	expect(t, b.post("/login/verify", url.Values{"method": {"totp"}, "code": {p.code(secret)}}), http.StatusTooManyRequests, "/login/verify")
 }
 
 func TestForcedEnrollmentWizard(t *testing.T) {
