@@ -137,13 +137,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	al := audit.New(st, log, o.Now)
 	lock := ratelimit.DefaultLockout()
 	lock.Threshold, lock.Cooldown, lock.FreeFailures = cfg.LockoutThreshold, cfg.LockoutCooldown, cfg.FreeFailures
+	dl, err := newDelivery(cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	codes, _ := st.(store.CodeStore)
 	var sealer signin.Keys = keys
 	if cfg.SecretKey == "" {
 		sealer = &reloadingKeys{path: cfg.KeyFilePath(), ring: keys}
 	}
 	sg := signin.New(signin.Deps{Store: st, Hasher: hasher, Keys: sealer, Audit: al, Log: log, Lockout: lock,
-		TOTP: totp.Default(), Backup: bp, Now: o.Now},
-		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow})
+		TOTP: totp.Default(), Backup: bp, Now: o.Now, Codes: codes, Delivery: dl},
+		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow,
+			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour})
 	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg,
 		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend}, nil
 }

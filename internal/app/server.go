@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twofold-id/twofold/internal/api"
+	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
@@ -152,6 +153,14 @@ func (a *App) janitor(ctx context.Context) {
 		}
 		if _, err := a.Store.DeletePendingFactors(ctx, now.Add(-a.Signin.Options().PendingFactorTTL)); err != nil && ctx.Err() == nil {
 			a.Log.Warn("janitor: pending factors", "err", err)
+		}
+		if codes, ok := a.Store.(store.CodeStore); ok {
+			if _, err := codes.DeleteExpiredChallenges(ctx, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
+				a.Log.Warn("janitor: challenges", "err", err)
+			}
+			if _, err := codes.DeleteOldSendCounts(ctx, now.Add(-2*time.Hour)); err != nil && ctx.Err() == nil {
+				a.Log.Warn("janitor: send counters", "err", err)
+			}
 		}
 	}
 }

@@ -175,6 +175,9 @@ func serve(ctx context.Context, env Env, args []string) error {
 		where = "PostgreSQL"
 	}
 	fmt.Fprintf(env.Stdout, "Twofold is listening on http://%s (store: %s, %s)\n", ln.Addr(), a.Backend, where)
+	if cfg.SMTPHost == "" {
+		fmt.Fprintf(env.Stdout, "No SMTP server configured (--smtp-host): mails, with their codes and links, are written to %s\n", app.Outbox(cfg))
+	}
 	if need, err := a.NeedsSetup(ctx); err != nil {
 		return err
 	} else if need {

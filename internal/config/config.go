@@ -49,6 +49,28 @@ type Config struct {
 
 	ReauthWindow time.Duration // how recent a second-factor check must be for sensitive actions
 	TrustProxy   bool          // take the client IP from X-Forwarded-For (only behind a proxy you run)
+
+	// Outgoing mail. Without SMTPHost, mail goes to an outbox folder in
+	// DataDir and the log (for development).
+	SMTPHost     string
+	SMTPPort     int
+	SMTPUsername string
+	SMTPPassword string
+	SMTPFrom     string
+	SMTPTLS      string // starttls (default), opportunistic, tls, none
+
+	// Text messages: SMSProvider is "", "twilio" or "webhook".
+	SMSProvider      string
+	TwilioAccountSID string
+	TwilioAuthToken  string
+	TwilioFrom       string
+	TwilioBaseURL    string
+	SMSWebhookURL    string
+	SMSWebhookSecret string
+
+	// Quotas of sent codes and links per clock hour.
+	UserSendsPerHour int
+	OrgSendsPerHour  int
 }
 
 // Default returns the configuration used when nothing is set.
@@ -68,6 +90,10 @@ func Default() Config {
 		LockoutCooldown:  15 * time.Minute,
 		FreeFailures:     5,
 		ReauthWindow:     15 * time.Minute,
+		SMTPFrom:         "Twofold <twofold@localhost>",
+		SMTPTLS:          "starttls",
+		UserSendsPerHour: 10,
+		OrgSendsPerHour:  1000,
 	}
 }
 
@@ -177,6 +203,32 @@ var fields = func() []field {
 	add("reauth-window", "how recent a second-factor check must be for sensitive actions", s, g)
 	s, g = boolean(func(c *Config) *bool { return &c.TrustProxy })
 	add("trust-proxy", "take the client address from X-Forwarded-For", s, g)
+	for _, sf := range []struct {
+		name, usage string
+		p           func(*Config) *string
+	}{
+		{"smtp-host", "SMTP server; empty writes mail to DATA_DIR/outbox", func(c *Config) *string { return &c.SMTPHost }},
+		{"smtp-username", "SMTP AUTH user", func(c *Config) *string { return &c.SMTPUsername }},
+		{"smtp-password", "SMTP AUTH password (prefer the environment)", func(c *Config) *string { return &c.SMTPPassword }},
+		{"smtp-from", "sender address of mails", func(c *Config) *string { return &c.SMTPFrom }},
+		{"smtp-tls", "starttls, opportunistic, tls or none", func(c *Config) *string { return &c.SMTPTLS }},
+		{"sms-provider", "twilio, webhook, or empty for no text messages", func(c *Config) *string { return &c.SMSProvider }},
+		{"twilio-account-sid", "Twilio account SID", func(c *Config) *string { return &c.TwilioAccountSID }},
+		{"twilio-auth-token", "Twilio auth token (prefer the environment)", func(c *Config) *string { return &c.TwilioAuthToken }},
+		{"twilio-from", "sending number or messaging service SID", func(c *Config) *string { return &c.TwilioFrom }},
+		{"twilio-base-url", "base URL of a Twilio-compatible API", func(c *Config) *string { return &c.TwilioBaseURL }},
+		{"sms-webhook-url", "URL that receives text messages as signed JSON", func(c *Config) *string { return &c.SMSWebhookURL }},
+		{"sms-webhook-secret", "HMAC key for the webhook signature (at least 16 bytes)", func(c *Config) *string { return &c.SMSWebhookSecret }},
+	} {
+		s, g = str(sf.p)
+		add(sf.name, sf.usage, s, g)
+	}
+	s, g = integer(func(c *Config) *int { return &c.SMTPPort })
+	add("smtp-port", "SMTP port (0 = 587, or 465 with smtp-tls=tls)", s, g)
+	s, g = integer(func(c *Config) *int { return &c.UserSendsPerHour })
+	add("user-sends-per-hour", "codes and links sent to one account per hour", s, g)
+	s, g = integer(func(c *Config) *int { return &c.OrgSendsPerHour })
+	add("org-sends-per-hour", "codes and links sent within one org per hour", s, g)
 	return f
 }()
 
@@ -327,6 +379,14 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, errors.New("log-format must be json or text"))
+	}
+	switch c.SMSProvider {
+	case "", "twilio", "webhook":
+	default:
+		errs = append(errs, errors.New("sms-provider must be twilio, webhook or empty"))
+	}
+	if c.UserSendsPerHour < 1 || c.OrgSendsPerHour < 1 {
+		errs = append(errs, errors.New("user-sends-per-hour and org-sends-per-hour must be at least 1"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
