@@ -41,7 +41,7 @@ func newRetrier(timeout time.Duration) (retrier, error) {
 // do calls attempt up to maxAttempts times while it fails with a temporary
 // *ProviderError, pausing between attempts. The whole call, pauses
 // included, ends within r.timeout or when ctx ends, whichever is first.
-func (r retrier) do(ctx context.Context, provider string, attempt func(ctx context.Context) error) error {
+func (r retrier) do(ctx context.Context, attempt func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	var err error

@@ -108,7 +108,7 @@ func (t *TwilioTexter) SendSMS(ctx context.Context, m SMS) error {
 		return invalidMessage("empty text message")
 	}
 	form := url.Values{"To": {to}, "From": {t.from}, "Body": {m.Body}}.Encode()
-	return t.retry.do(ctx, "twilio", func(ctx context.Context) error {
+	return t.retry.do(ctx, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, strings.NewReader(form))
 		if err != nil {
 			return fmt.Errorf("notify: twilio: %w", err)

@@ -134,7 +134,7 @@ func (w *WebhookTexter) SendSMS(ctx context.Context, m SMS) error {
 		return fmt.Errorf("notify: webhook: %w", err)
 	}
 	delivery := hex.EncodeToString(id[:])
-	return w.retry.do(ctx, "webhook", func(ctx context.Context) error {
+	return w.retry.do(ctx, func(ctx context.Context) error {
 		ts := w.now().Unix()
 		body, err := json.Marshal(webhookPayload{To: to, Body: m.Body, Timestamp: ts})
 		if err != nil {
