@@ -142,6 +142,11 @@ func (s *Service) manageable(ctx context.Context, a access.Actor, id, event stri
 	if !a.CanManageUser(u, org) {
 		return store.User{}, store.Org{}, s.denied(ctx, a, event, org.ID, u.ID, c)
 	}
+	if a.User.ID != "" && u.ID == a.User.ID {
+		// An admin path must not become a way around the checks of
+		// self-service (current password, current code, policy).
+		return store.User{}, store.Org{}, ErrSelfAction
+	}
 	return u, org, nil
 }
 
@@ -159,9 +164,6 @@ func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch 
 	u, org, err := s.manageable(ctx, a, id, audit.UserUpdated, c)
 	if err != nil {
 		return store.User{}, err
-	}
-	if a.User.ID != "" && u.ID == a.User.ID && (ch.Role != nil || ch.Disabled != nil) {
-		return store.User{}, ErrSelfAction.WithMessage("You cannot change your own role or disable yourself.")
 	}
 	revoke := false
 	var detail string
@@ -252,9 +254,6 @@ func (s *Service) DeleteUser(ctx context.Context, a access.Actor, id string, c s
 	u, org, err := s.manageable(ctx, a, id, audit.UserDeleted, c)
 	if err != nil {
 		return err
-	}
-	if u.ID == a.User.ID {
-		return ErrSelfAction.WithMessage("You cannot delete yourself.")
 	}
 	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
 		return storeErr(err)

@@ -290,6 +290,11 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p signin.Pr
 	if err := require([2]string{"org", req.Org}, [2]string{"username", req.Username}); err != nil {
 		return err
 	}
+	if req.Role != "" && req.Role != string(store.RoleMember) {
+		if err := h.fresh(r, p); err != nil {
+			return err
+		}
+	}
 	u, err := h.admin.CreateUser(r.Context(), actor(p), h.hasher, admin.NewUser{OrgSlug: req.Org, Username: req.Username,
 		Email: req.Email, Role: store.Role(req.Role), Password: req.Password, MFARequired: req.MFARequired}, h.clients(r))
 	if err != nil {
@@ -327,18 +332,27 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, p signin.Pri
 	if req.Role != nil {
 		role := store.Role(*req.Role)
 		ch.Role = &role
+	}
+	// Role changes, un-requiring MFA and setting a password weaken or
+	// hand over access: they need a fresh second factor.
+	if req.Role != nil || (req.MFARequired != nil && !*req.MFARequired) || req.Password != nil {
 		if err := h.fresh(r, p); err != nil {
 			return err
 		}
 	}
 	c := h.clients(r)
 	if req.Password != nil {
-		if err := h.admin.SetPassword(r.Context(), actor(p), r.PathValue("id"), *req.Password, c); err != nil {
+		if err := signin.CheckPassword(*req.Password); err != nil {
 			return err
 		}
 	}
 	if _, err := h.admin.UpdateUser(r.Context(), actor(p), r.PathValue("id"), ch, c); err != nil {
 		return err
+	}
+	if req.Password != nil {
+		if err := h.admin.SetPassword(r.Context(), actor(p), r.PathValue("id"), *req.Password, c); err != nil {
+			return err
+		}
 	}
 	return h.getUser(w, r, p)
 }
@@ -441,25 +455,55 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, p signin.Princip
 	if n, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
 		f.BeforeID = n
 	}
+	if q.Get("format") == "jsonl" {
+		return h.exportAudit(w, r, f)
+	}
 	evs, err := h.store.ListAudit(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	out := make([]auditJSON, len(evs))
 	for i, e := range evs {
-		out[i] = auditJSON{ID: e.ID, At: ts(e.At), Event: e.Event, Outcome: e.Outcome, ActorUserID: e.ActorUserID,
-			TargetUserID: e.TargetUserID, OrgID: e.OrgID, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
-	}
-	if q.Get("format") == "jsonl" {
-		w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="twofold-audit.jsonl"`)
-		bw := bufio.NewWriter(w)
-		enc := json.NewEncoder(bw)
-		for _, e := range out {
-			enc.Encode(e)
-		}
-		return bw.Flush()
+		out[i] = auditOut(e)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 	return nil
+}
+
+func auditOut(e store.AuditEvent) auditJSON {
+	return auditJSON{ID: e.ID, At: ts(e.At), Event: e.Event, Outcome: e.Outcome, ActorUserID: e.ActorUserID,
+		TargetUserID: e.TargetUserID, OrgID: e.OrgID, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
+}
+
+// exportAudit streams every matching event as JSON Lines, newest first,
+// paging through the store (limit, when given, caps the total).
+func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, f store.AuditFilter) error {
+	total := f.Limit
+	f.Limit = 1000
+	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="twofold-audit.jsonl"`)
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	n := 0
+	for {
+		evs, err := h.store.ListAudit(r.Context(), f)
+		if err != nil {
+			if n == 0 {
+				return err
+			}
+			h.log.Error("audit export cut short", "err", err)
+			return bw.Flush()
+		}
+		for _, e := range evs {
+			if total > 0 && n >= total {
+				return bw.Flush()
+			}
+			enc.Encode(auditOut(e))
+			n++
+		}
+		if len(evs) < f.Limit {
+			return bw.Flush()
+		}
+		f.BeforeID = evs[len(evs)-1].ID
+	}
 }

@@ -256,7 +256,10 @@ func decodeErr(err error) error {
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		return errMalformed
 	case errors.As(err, &te):
-		return errType.WithMessage(fmt.Sprintf("Field %q must be a %s.", te.Field, jsonKind(te.Type.Kind().String()))).WithField(te.Field)
+		if te.Field == "" {
+			return errType.WithMessage("The request body must be a JSON object.")
+		}
+		return errType.WithMessage(fmt.Sprintf("Field %q must be %s.", te.Field, jsonKind(te.Type.Kind().String()))).WithField(te.Field)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return errUnknown.WithMessage(fmt.Sprintf("Unknown field %q.", f)).WithField(f)
@@ -267,15 +270,15 @@ func decodeErr(err error) error {
 func jsonKind(k string) string {
 	switch k {
 	case "string":
-		return "string"
+		return "a string"
 	case "bool":
-		return "boolean"
+		return "a boolean"
 	case "slice", "array":
-		return "list"
-	case "struct", "map":
-		return "object"
+		return "a list"
+	case "struct", "map", "ptr":
+		return "an object"
 	}
-	return "number"
+	return "a number"
 }
 
 // require returns errMissing for the first empty field.

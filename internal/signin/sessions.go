@@ -152,6 +152,11 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, p Principal, c Client
 // replaces its session by a new one (a new token at every step-up) whose
 // second-factor time is now. The old token stops working.
 func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code string, c Client) (Result, error) {
+	switch method {
+	case MethodAny, MethodTOTP, MethodBackupCode, MethodEmail, MethodSMS:
+	default:
+		return Result{}, ErrMethodUnavailable.WithField("method")
+	}
 	if !s.hasConfirmedFactor(ctx, p.User.ID) {
 		return Result{}, ErrNoFactor
 	}

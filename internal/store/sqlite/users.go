@@ -83,7 +83,9 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 	}
 	if f.Query != "" {
 		// instr has no wildcards, so the query needs no escaping.
-		where = append(where, "(instr(u.username, ?) > 0 OR instr(u.username_norm, ?) > 0 OR instr(u.email, ?) > 0)")
+		// lower() makes the search case-insensitive for ASCII, like ILIKE
+		// on PostgreSQL.
+		where = append(where, "(instr(lower(u.username), lower(?)) > 0 OR instr(u.username_norm, lower(?)) > 0 OR instr(lower(u.email), lower(?)) > 0)")
 		args = append(args, f.Query, f.Query, f.Query)
 	}
 	if f.AfterID != "" {
