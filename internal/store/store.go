@@ -246,6 +246,7 @@ type Store interface {
 	AttemptCounters
 	Audit
 	SetupTokens
+	CodeStore
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

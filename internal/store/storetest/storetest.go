@@ -38,6 +38,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Attempts", attemptTests},
 		{"Audit", auditTests},
 		{"SetupTokens", setupTokenTests},
+		{"Codes", codeTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
 	}
