@@ -87,6 +87,12 @@ var client = signin.Client{IP: "192.0.2.10", UserAgent: "signin-test"}
 // accident.
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, ratelimit.DefaultLockout())
+}
+
+// newWorldWith builds the service with another brute-force policy.
+func newWorldWith(t *testing.T, lock ratelimit.Lockout) *world {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "twofold.db")
 	st, err := sqlite.Open(ctx, path)
@@ -104,7 +110,7 @@ func newWorld(t *testing.T) *world {
 	keys := secretbox.Generate()
 	sg := signin.New(signin.Deps{
 		Store: st, Hasher: password.NewHasher(password.TestParams(), 0), Keys: keys, Audit: al, Log: log,
-		Lockout: ratelimit.DefaultLockout(), TOTP: totp.Default(),
+		Lockout: lock, TOTP: totp.Default(),
 		Backup: backup.Params{Memory: 64, Time: 1, Threads: 1}, Now: clk.Now,
 	}, signin.Options{})
 	w := &world{t: t, ctx: ctx, clock: clk, store: st, path: path, signin: sg, log: logs, totp: totp.Default(), keys: keys,

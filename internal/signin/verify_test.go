@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/signin"
 )
 
@@ -150,8 +151,25 @@ func count(codes []string, want string) int {
 	return n
 }
 
+// lenient lets every attempt of a burst reach the code check, so that the
+// replay guard alone must stop the race.
+func lenient() ratelimit.Lockout {
+	l := ratelimit.DefaultLockout()
+	l.FreeFailures = 1000
+	l.Threshold = 1000
+	return l
+}
+
 func TestFiftyParallelVerificationsOfOneCodeLetExactlyOneIn(t *testing.T) {
-	w := newWorld(t)
+	for _, c := range []struct {
+		name string
+		lock ratelimit.Lockout
+	}{{"default limits", ratelimit.DefaultLockout()}, {"no delays", lenient()}} {
+		t.Run(c.name, func(t *testing.T) { fiftyParallelVerifications(t, newWorldWith(t, c.lock)) })
+	}
+}
+
+func fiftyParallelVerifications(t *testing.T, w *world) {
 	w.org("acme")
 	_, a, _ := w.enrolledUser("acme", "alice")
 	flows := make([]string, 50)
@@ -206,7 +224,15 @@ func TestABackupCodeWorksOnceAndTheCountGoesDown(t *testing.T) {
 }
 
 func TestFiftyParallelUsesOfOneBackupCodeLetExactlyOneIn(t *testing.T) {
-	w := newWorld(t)
+	for _, c := range []struct {
+		name string
+		lock ratelimit.Lockout
+	}{{"default limits", ratelimit.DefaultLockout()}, {"no delays", lenient()}} {
+		t.Run(c.name, func(t *testing.T) { fiftyParallelBackupCodes(t, newWorldWith(t, c.lock)) })
+	}
+}
+
+func fiftyParallelBackupCodes(t *testing.T, w *world) {
 	w.org("acme")
 	u, _, codes := w.enrolledUser("acme", "alice")
 	flows := make([]string, 50)
