@@ -77,14 +77,15 @@ type EmailConfirmations interface {
 // SendCounters keeps fixed-window counters of sent messages, for quotas.
 type SendCounters interface {
 	// CountSend atomically adds one to the counter named key for the window
-	// that starts at window and returns the new count. Counters of windows
-	// that ended before cutoff may be removed by DeleteOldSendCounts.
+	// that starts at window and returns the new count. DeleteOldSendCounts
+	// removes counters of windows that started before cutoff: callers pass
+	// a cutoff at least one window length in the past.
 	CountSend(ctx context.Context, key string, window time.Time) (int, error)
 	DeleteOldSendCounts(ctx context.Context, cutoff time.Time) (int, error)
 }
 
-// CodeStore is what email and text-message codes need from a store. It
-// becomes part of Store once every backend implements it.
+// CodeStore is what email and text-message codes need from a store; Store
+// embeds it.
 type CodeStore interface {
 	Challenges
 	EmailConfirmations
