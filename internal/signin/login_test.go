@@ -122,3 +122,18 @@ func mustUserID(t *testing.T, w *world, org, name string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestAnAccountWithoutAPasswordCannotSignInAndIsNotAnError(t *testing.T) {
+	w := newWorld(t)
+	w.org("acme")
+	w.newUser(admin.NewUser{OrgSlug: "acme", Username: "nopass"})
+	for _, pw := range []string{"", testPassword} {
+		_, err := w.login("acme", "nopass", pw)
+		wantCode(t, err, "invalid_credentials")
+	}
+	// An account awaiting its first password is normal, not an unreadable
+	// hash: nothing is logged at error level.
+	if logs := w.log.String(); strings.Contains(logs, `"level":"ERROR"`) {
+		t.Fatalf("sign-in to an account without a password logged an error:\n%s", logs)
+	}
+}
