@@ -1,0 +1,86 @@
+package browsertest
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// screenshotDir is docs/screenshots, from this package's directory.
+var screenshotDir = filepath.Join("..", "..", "..", "docs", "screenshots")
+
+// shoot saves a PNG of the whole current page (at the current viewport
+// width) as docs/screenshots/name.png.
+func (b *tab) shoot(name string) {
+	b.t.Helper()
+	// Let the page's script finish (countdowns, local times) and drop the
+	// focus ring of the autofocused field, so the images are steady.
+	eval[bool](b, `(document.activeElement && document.activeElement.blur(), true)`)
+	img := run(b, chromedp.FullScreenshot(100))
+	cfg, err := png.DecodeConfig(bytes.NewReader(img))
+	if err != nil {
+		b.t.Fatalf("%s: not a PNG: %v", name, err)
+	}
+	b.t.Logf("%s.png: %dx%d, %s", name, cfg.Width, cfg.Height, b.path())
+	if err := os.WriteFile(filepath.Join(screenshotDir, name+".png"), img, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// TestScreenshots rewrites docs/screenshots/*.png. It runs only with
+// TWOFOLD_SCREENSHOTS=1, so ordinary runs and CI never change the files.
+func TestScreenshots(t *testing.T) {
+	if os.Getenv("TWOFOLD_SCREENSHOTS") != "1" {
+		t.Skip("set TWOFOLD_SCREENSHOTS=1 to rewrite docs/screenshots")
+	}
+	if _, err := os.Stat(screenshotDir); err != nil {
+		t.Fatal(err)
+	}
+	p := newPortal(t)
+	p.addOrg("acme", "Acme Inc", "required")
+	p.addUser("acme", "alice", pw)
+	b := p.newTab()
+
+	// The phone first, then the desktop.
+	b.do(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	b.open("/login")
+	b.shoot("login-phone")
+	b.do(chromedp.EmulateViewport(desktopW, desktopH))
+	b.open("/login")
+	b.shoot("login")
+
+	b.signIn("acme", "alice", pw)
+	b.wantPage("/login/enroll", "Set up two-step sign-in")
+	b.shoot("setup-choose-method")
+	b.click("enroll-totp")
+	b.wantPage("/login/enroll/totp", "Add an authenticator app")
+	b.shoot("setup-authenticator-qr")
+	secret := b.text("secret")
+	b.fill("code", p.totpCode(secret))
+	b.click("totp-submit")
+	b.wantPage("/login/enroll/confirm", "Save your backup codes")
+	b.shoot("setup-backup-codes")
+	b.do(chromedp.Click(chromedp.ID("saved")))
+	b.click("continue")
+	b.wantPage("/", "You are signed in")
+	b.shoot("home")
+	b.click("to-security")
+	b.wantPage("/security", "Security")
+	b.shoot("security")
+	b.signOutFrom("nav-signout")
+
+	p.nextStep()
+	b.signIn("acme", "alice", pw)
+	b.wantPage("/login/verify", "Confirm it is you")
+	b.shoot("second-step")
+	b.fill("code", "000000")
+	b.click("verify-submit")
+	b.shoot("second-step-wrong-code")
+	b.do(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	b.open("/login/verify")
+	b.shoot("second-step-phone")
+}
