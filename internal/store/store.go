@@ -247,6 +247,7 @@ type Store interface {
 	Audit
 	SetupTokens
 	CodeStore
+	APIKeys
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

@@ -39,6 +39,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", auditTests},
 		{"SetupTokens", setupTokenTests},
 		{"Codes", codeTests},
+		{"APIKeys", apiKeyTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
 	}
