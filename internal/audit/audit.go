@@ -47,6 +47,8 @@ const (
 	Unlock             = "mfa.unlock"
 	KeysRotated        = "keys.rotate"
 	SetupAdmin         = "setup.admin"
+	APIKeyCreated      = "apikey.create"
+	APIKeyRevoked      = "apikey.revoke"
 )
 
 // Outcomes.
