@@ -210,7 +210,11 @@ func (s *Service) compare(ctx context.Context, u store.User, sc scope, method, c
 			}
 			secret, err := s.keys.Open(f.Secret, f.KeyID, FactorAD(u.ID, f.ID))
 			if err != nil {
-				return checked{}, false, fmt.Errorf("open secret of factor %s: %w", f.ID, err)
+				// A secret that does not open (a tampered row, or a key this
+				// instance lacks) must not make the user's other factors
+				// unusable; it is an operator problem, logged loudly.
+				s.log.Error("factor secret does not open; skipping the factor", "user", u.ID, "factor", f.ID, "key", f.KeyID, "err", err)
+				continue
 			}
 			step, ok := s.totp.Match(secret, code, now, f.LastStep)
 			clear(secret)
