@@ -129,9 +129,8 @@ func (h *handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /setup", h.setupForm)
 	mux.HandleFunc("POST /setup", h.setup)
 
-	// The admin console (org tree, policies, users, audit log) belongs
-	// under /admin/ in admin*.go files of this package. It is not built
-	// yet, so no page links to it.
+	// The admin console (org tree, policies, users, audit log): admin*.go.
+	h.adminRoutes(mux)
 
 	mux.HandleFunc("/", h.notFound)
 }
