@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/factor/totp"
+	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -21,27 +22,46 @@ var authenticatorApps = []string{"Google Authenticator", "Microsoft Authenticato
 
 // enrollPage is the first page of the forced setup wizard: pick a method.
 type enrollPage struct {
-	Username    string
-	OrgName     string
-	Methods     []string // methods allowed by policy that can be set up here
-	Unavailable []string // methods allowed by policy that this portal cannot set up yet
-	Deadline    *time.Time
-	Err         *formErr
+	Username string
+	OrgName  string
+	Methods  []string // methods allowed by policy that can be set up now
+	EmailTo  string   // the confirmed address codes by email would go to
+	// EmailWhy says why email, allowed by policy, is not offered: the
+	// account has no address, or it is not confirmed yet.
+	EmailWhy     string
+	CanReconfirm bool   // a confirmation mail can be sent again
+	Phone        string // kept input of the text-message form
+	Notice       string
+	Deadline     *time.Time
+	Err          *formErr
 }
 
 func (enrollPage) title() string { return "Set up two-step sign-in" }
 
-// enrollable are the methods the portal can set up today.
-var enrollable = []string{signin.MethodTOTP}
+// enrollable are the methods the portal can set up.
+var enrollable = []string{signin.MethodTOTP, signin.MethodEmail, signin.MethodSMS}
 
 func enrollPageFor(info signin.FlowInfo) enrollPage {
 	pg := enrollPage{Username: info.User.Username, OrgName: info.Org.Name, Deadline: info.Deadline}
 	for _, m := range info.Methods {
-		if slices.Contains(enrollable, m) {
-			pg.Methods = append(pg.Methods, m)
-		} else {
-			pg.Unavailable = append(pg.Unavailable, m)
+		if !slices.Contains(enrollable, m) {
+			continue
 		}
+		if m == signin.MethodEmail {
+			u := info.User
+			switch {
+			case u.Email == "":
+				pg.EmailWhy = "Email is not offered because your account has no email address. An admin can add one."
+				continue
+			case u.EmailConfirmedAt == nil:
+				pg.EmailWhy = "Email is not offered yet because your address " + normalize.MaskEmail(u.Email) +
+					" is not confirmed. Open the link in the confirmation mail we sent you, then sign in again."
+				pg.CanReconfirm = true
+				continue
+			}
+			pg.EmailTo = normalize.MaskEmail(u.Email)
+		}
+		pg.Methods = append(pg.Methods, m)
 	}
 	return pg
 }
@@ -160,6 +180,12 @@ func (h *handler) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		h.totpFailed(w, r, redisplayTOTP(factorID, r.PostForm.Get("secret"), info.Org, info.User), "/login/enroll/confirm", "/login/enroll", err)
 		return
 	}
+	h.enrolled(w, r, res)
+}
+
+// enrolled ends the wizard: the session starts and the backup codes are
+// shown.
+func (h *handler) enrolled(w http.ResponseWriter, r *http.Request, res signin.Result) {
 	h.clearCookie(w, h.cookies.flow)
 	h.setSession(w, res.SessionToken)
 	p := signin.Principal{Session: res.Session, User: res.User, Org: res.Org}

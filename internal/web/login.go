@@ -27,6 +27,9 @@ var notices = map[string]string{
 	"revokedothers": "Every other session was signed out.",
 	"password":      "Your password was changed. Your other sessions were signed out.",
 	"confirmed":     "Confirmed. You can go ahead for the next few minutes without another code.",
+	// Email and text-message methods (sent*.go, confirm*.go).
+	"methodadded": "The new sign-in method was added.",
+	"confirmsent": "We sent you a mail with a confirmation link. Open it to confirm your address.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("msg")] }
@@ -154,19 +157,20 @@ type verifyPage struct {
 	Choices   []string // methods other than backup codes
 	Method    string   // the method of the form
 	HasBackup bool
-	// Unavailable are methods of the account that this portal cannot
-	// answer yet (codes sent by email or SMS); None is set when nothing is
-	// left to answer with.
-	Unavailable []string
-	None        bool
-	Err         *formErr
+	None      bool              // nothing is left to answer with
+	Targets   map[string]string // masked address or number per sent method
+	Sent      *sentView         // the code just sent (email, sms)
+	Err       *formErr
 }
 
-// challengeable are the methods the portal's second step can answer
-// today, besides backup codes.
-var challengeable = []string{signin.MethodTOTP}
+// challengeable are the methods the portal's second step can answer,
+// besides backup codes.
+var challengeable = []string{signin.MethodTOTP, signin.MethodEmail, signin.MethodSMS}
 
 func (verifyPage) title() string { return "Two-step sign-in" }
+
+// IsSent reports whether the form's method is a code the server sends.
+func (pg verifyPage) IsSent() bool { return isSent(pg.Method) }
 
 // verifyPageFor builds the page for the method the browser asked for (a
 // ?method= link or the form's hidden field). With several methods and none
@@ -179,8 +183,6 @@ func verifyPageFor(info signin.FlowInfo, method string) verifyPage {
 			pg.HasBackup = true
 		case slices.Contains(challengeable, m):
 			pg.Choices = append(pg.Choices, m)
-		default:
-			pg.Unavailable = append(pg.Unavailable, m)
 		}
 	}
 	switch {
@@ -209,7 +211,9 @@ func (h *handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login/enroll", http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, "verify", verifyPageFor(info, r.URL.Query().Get("method")))
+	pg := verifyPageFor(info, r.URL.Query().Get("method"))
+	pg.Targets = h.sentTargets(r.Context(), info.User)
+	h.render(w, r, "verify", pg)
 }
 
 func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
@@ -222,6 +226,10 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg := verifyPageFor(info, r.PostForm.Get("method"))
+	if pg.IsSent() {
+		pg.Targets = h.sentTargets(r.Context(), info.User)
+		pg.Sent = sentFromForm(r.PostForm, h.Now())
+	}
 	fail := func(p *problem.Error) {
 		pg.Err = newFormErr("verify", p, h.Now(), "code")
 		h.renderStatus(w, r, statusOf(p), "verify", pg)

@@ -57,6 +57,7 @@ func loadPages() *pages {
 		"join":       strings.Join,
 		"policyText": policyText,
 		"allowed":    allowedText,
+		"phoneInput": phoneInput, // sent.go
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -245,14 +246,14 @@ func statusOf(p *problem.Error) int {
 	switch p.Code {
 	case "invalid_credentials", "invalid_code", "invalid_flow", "unauthenticated", "invalid_setup_token":
 		return http.StatusUnauthorized
-	case "too_many_attempts", "mfa_locked", "rate_limited":
+	case "too_many_attempts", "mfa_locked", "rate_limited", "resend_too_soon", "send_quota_exceeded":
 		return http.StatusTooManyRequests
 	case "forbidden", "reauthentication_required", "mfa_required_by_policy", "enrollment_not_allowed",
 		"enrollment_deadline_passed", "method_not_allowed":
 		return http.StatusForbidden
 	case "not_found":
 		return http.StatusNotFound
-	case "conflict", "factor_not_pending", "no_factor":
+	case "conflict", "factor_not_pending", "no_factor", "email_already_confirmed":
 		return http.StatusConflict
 	case "body_too_large":
 		return http.StatusRequestEntityTooLarge

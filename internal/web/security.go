@@ -21,6 +21,12 @@ type securityPage struct {
 	Notice   string
 	Err      *formErr
 	Label    string // kept input of the add form
+	Phone    string // kept input of the text-message form
+	// SendMethods are the methods the user can ask a current code by
+	// (email, sms); Sent is the code just sent for the form SentFor.
+	SendMethods []string
+	SentFor     string
+	Sent        *sentView
 	// DisableReason says why two-step sign-in cannot be turned off.
 	DisableReason string
 }
@@ -45,7 +51,7 @@ func (h *handler) securityPageFor(r *http.Request, p *signin.Principal) (securit
 	if err != nil {
 		return securityPage{}, err
 	}
-	pg := securityPage{User: p, Overview: ov, Policy: pol, Sessions: sess}
+	pg := securityPage{User: p, Overview: ov, Policy: pol, Sessions: sess, SendMethods: sendMethods(ov)}
 	if !ov.CanDisable {
 		pg.DisableReason = signin.ErrPolicyRequiresMFA.Message
 	}
@@ -72,6 +78,7 @@ func (h *handler) securityFailed(w http.ResponseWriter, r *http.Request, p signi
 	}
 	pg.Err = newFormErr(form, pe, h.Now(), fields...)
 	pg.Label = r.PostForm.Get("label")
+	pg.Phone = r.PostForm.Get("phone")
 	h.renderStatus(w, r, statusOf(pe), "security", pg)
 }
 
@@ -93,8 +100,14 @@ func (h *handler) form(w http.ResponseWriter, r *http.Request) bool {
 // reauthPage asks for a current code before a sensitive change.
 type reauthPage struct {
 	User  *signin.Principal
-	Label string // carried on to adding the authenticator
-	Err   *formErr
+	Label string // carried on to adding the method
+	Kind  string // the method being added: totp, email or sms
+	Phone string // carried on to adding a text-message method
+	// SendMethods are the methods the user can ask a code by; Sent is
+	// the code just sent.
+	SendMethods []string
+	Sent        *sentView
+	Err         *formErr
 }
 
 func (reauthPage) title() string                   { return "Confirm it is you" }
@@ -112,7 +125,7 @@ func (h *handler) addTOTP(w http.ResponseWriter, r *http.Request, p signin.Princ
 func (h *handler) startTOTP(w http.ResponseWriter, r *http.Request, p signin.Principal, label string) {
 	e, err := h.Signin.StartTOTP(r.Context(), p, label, h.Client(r))
 	if errors.Is(err, signin.ErrReauthRequired) {
-		h.render(w, r, "reauth", reauthPage{User: &p, Label: label})
+		h.render(w, r, "reauth", h.reauthPageFor(r, p, reauthPage{Label: label, Kind: signin.MethodTOTP}))
 		return
 	}
 	if err != nil {
@@ -125,15 +138,18 @@ func (h *handler) startTOTP(w http.ResponseWriter, r *http.Request, p signin.Pri
 }
 
 // reauth checks a current code, replaces the session cookie with the new,
-// freshly checked session, and goes on with adding an authenticator.
+// freshly checked session, and goes on with adding the method.
 func (h *handler) reauth(w http.ResponseWriter, r *http.Request, p signin.Principal) {
 	if !h.form(w, r) {
 		return
 	}
-	label := r.PostForm.Get("label")
+	carried := reauthPageFrom(r)
 	fail := func(err error) {
 		pe := h.public(r, err)
-		h.renderStatus(w, r, statusOf(pe), "reauth", reauthPage{User: &p, Label: label, Err: newFormErr("reauth", pe, h.Now(), "code")})
+		pg := h.reauthPageFor(r, p, carried)
+		pg.Sent = sentFromForm(r.PostForm, h.Now())
+		pg.Err = newFormErr("reauth", pe, h.Now(), "code")
+		h.renderStatus(w, r, statusOf(pe), "reauth", pg)
 	}
 	if err := h.limit(h.codeIP, r); err != nil {
 		fail(err)
@@ -145,7 +161,12 @@ func (h *handler) reauth(w http.ResponseWriter, r *http.Request, p signin.Princi
 		return
 	}
 	h.setSession(w, res.SessionToken)
-	h.startTOTP(w, r, signin.Principal{Session: res.Session, User: res.User, Org: res.Org}, label)
+	fresh := signin.Principal{Session: res.Session, User: res.User, Org: res.Org}
+	if isSent(carried.Kind) {
+		h.startSent(w, r, fresh, carried.Kind, carried.Phone, carried.Label)
+		return
+	}
+	h.startTOTP(w, r, fresh, carried.Label)
 }
 
 func (h *handler) confirmTOTP(w http.ResponseWriter, r *http.Request, p signin.Principal) {

@@ -129,6 +129,9 @@ func (h *handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /setup", h.setupForm)
 	mux.HandleFunc("POST /setup", h.setup)
 
+	// Codes by email and text message, and email confirmation links.
+	h.sentRoutes(mux)
+
 	// The admin console (org tree, policies, users, audit log): admin*.go.
 	h.adminRoutes(mux)
 

@@ -43,6 +43,35 @@
     tick();
   });
 
+  // --- Codes sent by email or text message (sent.go) -----------------
+  // <p data-countdown="N" data-done="text">… <span class="left">…</span> …</p>
+  // counts N seconds down in .left, then reads data-done instead.
+  // <button data-wait="N"> stays disabled for N seconds; without this
+  // script it is enabled and the server answers with the time left.
+  document.querySelectorAll("[data-countdown]").forEach(function (el) {
+    var left = parseInt(el.getAttribute("data-countdown"), 10);
+    var span = el.querySelector(".left");
+    if (!(left > 0) || !span) return;
+    var tick = function () {
+      if (left <= 0) {
+        el.textContent = el.getAttribute("data-done") || "";
+        clearInterval(timer);
+        return;
+      }
+      var m = Math.floor(left / 60), s = left % 60;
+      span.textContent = m > 0 ? m + " min " + (s < 10 ? "0" : "") + s + " s" : s + (s === 1 ? " second" : " seconds");
+      left--;
+    };
+    var timer = setInterval(tick, 1000);
+    tick();
+  });
+  document.querySelectorAll("button[data-wait]").forEach(function (btn) {
+    var wait = parseInt(btn.getAttribute("data-wait"), 10);
+    if (!(wait > 0)) return;
+    btn.disabled = true;
+    setTimeout(function () { btn.disabled = false; }, wait * 1000);
+  });
+
   // Times: show <time datetime> in the reader's own time zone.
   document.querySelectorAll("time[datetime]").forEach(function (el) {
     var d = new Date(el.getAttribute("datetime"));
