@@ -177,6 +177,10 @@ func startPhoneNet(t *testing.T, sid string) (*phoneNet, string) {
 			http.Error(w, `{"code":20003,"message":"Authenticate","status":401}`, http.StatusUnauthorized)
 			return
 		}
+		if err := r.ParseForm(); err == nil && r.PostForm.Get("To") == unreachable {
+			http.Error(w, `{"code":30003,"message":"Unreachable destination handset","status":503}`, http.StatusServiceUnavailable)
+			return
+		}
 		if err := r.ParseForm(); err != nil || r.PostForm.Get("To") == "" || r.PostForm.Get("Body") == "" {
 			http.Error(w, `{"code":21602,"message":"Message body is required.","status":400}`, http.StatusBadRequest)
 			return
@@ -191,6 +195,9 @@ func startPhoneNet(t *testing.T, sid string) (*phoneNet, string) {
 	t.Cleanup(srv.Close)
 	return pn, srv.URL
 }
+
+// unreachable is a number the phone network cannot deliver to.
+const unreachable = "+447700900999"
 
 var smsCodeRe = regexp.MustCompile(`your code is (\d{6})`)
 
@@ -218,7 +225,9 @@ type sentPortal struct {
 	phones *phoneNet
 }
 
-func newSentPortal(t *testing.T) *sentPortal {
+func newSentPortal(t *testing.T) *sentPortal { t.Helper(); return newSentPortalWith(t, nil) }
+
+func newSentPortalWith(t *testing.T, adjust func(*config.Config)) *sentPortal {
 	t.Helper()
 	box, port := startMailbox(t)
 	const sid = "AC0123456789abcdef0123456789abcdef"
@@ -226,6 +235,9 @@ func newSentPortal(t *testing.T) *sentPortal {
 	p := newPortalWith(t, func(c *config.Config) {
 		c.SMTPHost, c.SMTPPort, c.SMTPTLS, c.SMTPFrom = "127.0.0.1", port, "none", "Twofold <twofold@example.net>"
 		c.SMSProvider, c.TwilioAccountSID, c.TwilioAuthToken, c.TwilioFrom, c.TwilioBaseURL = "twilio", sid, "test-token", "+15005550006", base
+		if adjust != nil {
+			adjust(c)
+		}
 	})
 	return &sentPortal{portal: p, box: box, phones: phones}
 }
@@ -464,4 +476,24 @@ func TestSendMeACodeForSecurityActions(t *testing.T) {
 	// Asking again at once is refused with the wait, on that form.
 	early := b.post("/security/send-code/email", url.Values{"for": {"disable"}})
 	expect(t, early, http.StatusTooManyRequests, "/security/send-code/email", signin.ErrResendTooSoon.Message, `id="disable-error"`)
+}
+
+// A provider that cannot deliver, and a spent hourly quota, each get a
+// clear message on the page the user is on.
+func TestDeliveryFailureAndQuotaAreExplained(t *testing.T) {
+	p := newSentPortalWith(t, func(c *config.Config) { c.UserSendsPerHour = 2 })
+	p.addOrg("strict", store.OrgPolicy{MFA: store.MFARequired})
+	p.addUser("strict", "gus", "correct horse battery")
+	b := p.browser()
+	expect(t, b.login("strict", "gus", "correct horse battery"), 200, "/login/enroll")
+
+	failed := b.post("/login/enroll/sms", url.Values{"phone": {unreachable}})
+	expect(t, failed, http.StatusBadRequest, "/login/enroll/sms", signin.ErrDelivery.Message, `value="`+strings.ReplaceAll(unreachable, "+", "&#43;")+`"`)
+
+	sent := b.post("/login/enroll/sms", url.Values{"phone": {"+447700900123"}})
+	expect(t, sent, 200, "/login/enroll/sms", "Code sent to")
+	factorID := factorIDRe.FindStringSubmatch(sent.body)[1]
+	p.clock.Advance(31 * time.Second)
+	quota := b.post("/login/enroll/resend", with(carried(t, sent), "factor_id", factorID, "method", "sms"))
+	expect(t, quota, http.StatusTooManyRequests, "/login/enroll/resend", signin.ErrSendQuota.Message, `id="resend-error"`, `class="countdown"`)
 }
