@@ -48,32 +48,32 @@ type APIKeyRow struct {
 func IsAPIKey(a access.Actor) bool { return strings.HasPrefix(a.User.ID, apiKeyActorPrefix) }
 
 // CreateAPIKey creates a key for an org of the actor's subtree, with a role
-// no higher than the actor's, and returns it with its token. The token is
+// no higher than the actor's, and returns it (with its org) and its token. The token is
 // shown this once: only its SHA-256 hash is stored. An API key cannot create
 // keys.
-func (s *Service) CreateAPIKey(ctx context.Context, a access.Actor, n NewAPIKey, c signin.Client) (store.APIKey, string, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, a access.Actor, n NewAPIKey, c signin.Client) (APIKeyRow, string, error) {
 	if IsAPIKey(a) {
-		return store.APIKey{}, "", ErrForbidden
+		return APIKeyRow{}, "", ErrForbidden
 	}
 	org, err := s.Org(ctx, a, n.OrgSlug)
 	if err != nil {
-		return store.APIKey{}, "", err
+		return APIKeyRow{}, "", err
 	}
 	name, err := cleanName(n.Name)
 	if err != nil {
-		return store.APIKey{}, "", err
+		return APIKeyRow{}, "", err
 	}
 	if n.Role == "" {
 		n.Role = store.RoleAdmin
 	}
 	if !n.Role.Valid() {
-		return store.APIKey{}, "", ErrInvalid.WithMessage("role must be member, admin or superadmin.").WithField("role")
+		return APIKeyRow{}, "", ErrInvalid.WithMessage("role must be member, admin or superadmin.").WithField("role")
 	}
 	if !a.CanGrant(n.Role) {
-		return store.APIKey{}, "", ErrRoleTooHigh
+		return APIKeyRow{}, "", ErrRoleTooHigh
 	}
 	if n.ExpiresIn < 0 {
-		return store.APIKey{}, "", ErrInvalid.WithMessage("expires_in must not be negative.").WithField("expires_in")
+		return APIKeyRow{}, "", ErrInvalid.WithMessage("expires_in must not be negative.").WithField("expires_in")
 	}
 	now := s.now().UTC()
 	k := store.APIKey{OrgID: org.ID, CreatedBy: a.User.ID, Name: name, Role: n.Role, CreatedAt: now}
@@ -84,7 +84,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, a access.Actor, n NewAPIKey,
 	var tok string
 	tok, k.TokenHash = newAPIKeyToken()
 	if k, err = s.store.CreateAPIKey(ctx, k); err != nil {
-		return store.APIKey{}, "", storeErr(err)
+		return APIKeyRow{}, "", storeErr(err)
 	}
 	detail := fmt.Sprintf("key %s %q role=%s", k.ID, k.Name, k.Role)
 	if k.ExpiresAt != nil {
@@ -92,7 +92,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, a access.Actor, n NewAPIKey,
 	}
 	s.record(ctx, a, store.AuditEvent{Event: audit.APIKeyCreated, OrgID: org.ID, Detail: detail}, c)
 	k.TokenHash = nil
-	return k, tok, nil
+	return APIKeyRow{Key: k, Org: org}, tok, nil
 }
 
 // ListAPIKeys lists the keys of the actor's subtree, or of the subtree of
@@ -140,33 +140,33 @@ func (s *Service) ListAPIKeys(ctx context.Context, a access.Actor, orgSlug strin
 // RevokeAPIKey revokes a key of the actor's subtree; revoking a revoked key
 // changes nothing and is not an error. A key outside the subtree is
 // ErrNotFound; a key whose role is above the actor's is ErrForbidden.
-func (s *Service) RevokeAPIKey(ctx context.Context, a access.Actor, id string, c signin.Client) (store.APIKey, error) {
+func (s *Service) RevokeAPIKey(ctx context.Context, a access.Actor, id string, c signin.Client) (APIKeyRow, error) {
 	if !a.IsAdmin() {
-		return store.APIKey{}, ErrForbidden
+		return APIKeyRow{}, ErrForbidden
 	}
 	k, err := s.store.GetAPIKey(ctx, id)
 	if err != nil {
-		return store.APIKey{}, storeErr(err)
+		return APIKeyRow{}, storeErr(err)
 	}
 	org, err := s.store.GetOrg(ctx, k.OrgID)
 	if err != nil {
-		return store.APIKey{}, storeErr(err)
+		return APIKeyRow{}, storeErr(err)
 	}
 	if !a.CanManageOrg(org) {
-		return store.APIKey{}, ErrNotFound
+		return APIKeyRow{}, ErrNotFound
 	}
 	if k.Role.Rank() > a.User.Role.Rank() {
-		return store.APIKey{}, s.denied(ctx, a, audit.APIKeyRevoked, org.ID, "", c)
+		return APIKeyRow{}, s.denied(ctx, a, audit.APIKeyRevoked, org.ID, "", c)
 	}
 	if err := s.store.RevokeAPIKey(ctx, k.ID, s.now().UTC()); err != nil {
-		return store.APIKey{}, storeErr(err)
+		return APIKeyRow{}, storeErr(err)
 	}
 	if k, err = s.store.GetAPIKey(ctx, id); err != nil {
-		return store.APIKey{}, storeErr(err)
+		return APIKeyRow{}, storeErr(err)
 	}
 	s.record(ctx, a, store.AuditEvent{Event: audit.APIKeyRevoked, OrgID: org.ID, Detail: fmt.Sprintf("key %s %q", k.ID, k.Name)}, c)
 	k.TokenHash = nil
-	return k, nil
+	return APIKeyRow{Key: k, Org: org}, nil
 }
 
 // AuthenticateAPIKey returns the actor of the key whose token is tok: a

@@ -15,30 +15,22 @@ import (
 )
 
 func (h *Handler) adminRoutes() {
-	h.authed("GET /api/v1/orgs", h.listOrgs)
-	h.authed("POST /api/v1/orgs", h.createOrg)
-	h.authed("GET /api/v1/orgs/{slug}", h.getOrg)
-	h.authed("PATCH /api/v1/orgs/{slug}", h.patchOrg)
-	h.authed("DELETE /api/v1/orgs/{slug}", h.deleteOrg)
-	h.authed("GET /api/v1/orgs/{slug}/policy", h.getPolicy)
-	h.authed("PUT /api/v1/orgs/{slug}/policy", h.putPolicy)
-	h.authed("GET /api/v1/users", h.listUsers)
-	h.authed("POST /api/v1/users", h.createUser)
-	h.authed("GET /api/v1/users/{id}", h.getUser)
-	h.authed("PATCH /api/v1/users/{id}", h.patchUser)
-	h.authed("DELETE /api/v1/users/{id}", h.deleteUser)
-	h.authed("PUT /api/v1/users/{id}/mfa-required", h.setMFARequired)
-	h.authed("POST /api/v1/users/{id}/mfa/reset", h.resetMFA)
-	h.authed("POST /api/v1/users/{id}/unlock", h.unlock)
-	h.authed("GET /api/v1/audit", h.audit)
-}
-
-func actor(p signin.Principal) access.Actor { return access.Actor{User: p.User, Org: p.Org} }
-
-// fresh refuses a sensitive admin action unless the admin's session passed
-// a second-factor check recently (admins without MFA are not asked).
-func (h *Handler) fresh(r *http.Request, p signin.Principal) error {
-	return h.signin.RequireFresh(r.Context(), p)
+	h.handle("GET /api/v1/orgs", h.admined(h.listOrgs))
+	h.handle("POST /api/v1/orgs", h.admined(h.createOrg))
+	h.handle("GET /api/v1/orgs/{slug}", h.admined(h.getOrg))
+	h.handle("PATCH /api/v1/orgs/{slug}", h.admined(h.patchOrg))
+	h.handle("DELETE /api/v1/orgs/{slug}", h.admined(h.deleteOrg))
+	h.handle("GET /api/v1/orgs/{slug}/policy", h.admined(h.getPolicy))
+	h.handle("PUT /api/v1/orgs/{slug}/policy", h.admined(h.putPolicy))
+	h.handle("GET /api/v1/users", h.admined(h.listUsers))
+	h.handle("POST /api/v1/users", h.admined(h.createUser))
+	h.handle("GET /api/v1/users/{id}", h.admined(h.getUser))
+	h.handle("PATCH /api/v1/users/{id}", h.admined(h.patchUser))
+	h.handle("DELETE /api/v1/users/{id}", h.admined(h.deleteUser))
+	h.handle("PUT /api/v1/users/{id}/mfa-required", h.admined(h.setMFARequired))
+	h.handle("POST /api/v1/users/{id}/mfa/reset", h.admined(h.resetMFA))
+	h.handle("POST /api/v1/users/{id}/unlock", h.admined(h.unlock))
+	h.handle("GET /api/v1/audit", h.admined(h.audit))
 }
 
 type policyJSON struct {
@@ -121,8 +113,8 @@ func orgOut(o store.Org) orgJSON {
 	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, ParentID: o.ParentID, Depth: o.Depth, Policy: policyOut(o.Policy), CreatedAt: ts(o.CreatedAt)}
 }
 
-func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	orgs, err := h.admin.Orgs(r.Context(), actor(p))
+func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	orgs, err := h.admin.Orgs(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -134,7 +126,7 @@ func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request, p signin.Prin
 	return nil
 }
 
-func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
 		Slug   string      `json:"slug"`
 		Name   string      `json:"name"`
@@ -154,7 +146,7 @@ func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, p signin.Pri
 			return err
 		}
 	}
-	o, err := h.admin.CreateOrg(r.Context(), actor(p), admin.NewOrg{Slug: req.Slug, Name: req.Name, ParentSlug: req.Parent, Policy: pol}, h.clients(r))
+	o, err := h.admin.CreateOrg(r.Context(), a, admin.NewOrg{Slug: req.Slug, Name: req.Name, ParentSlug: req.Parent, Policy: pol}, h.clients(r))
 	if err != nil {
 		return err
 	}
@@ -162,8 +154,8 @@ func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, p signin.Pri
 	return nil
 }
 
-func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	o, err := h.admin.Org(r.Context(), actor(p), r.PathValue("slug"))
+func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	o, err := h.admin.Org(r.Context(), a, r.PathValue("slug"))
 	if err != nil {
 		return err
 	}
@@ -171,7 +163,7 @@ func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request, p signin.Princi
 	return nil
 }
 
-func (h *Handler) patchOrg(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+func (h *Handler) patchOrg(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
 		Name   *string `json:"name"`
 		Parent *string `json:"parent"`
@@ -182,20 +174,20 @@ func (h *Handler) patchOrg(w http.ResponseWriter, r *http.Request, p signin.Prin
 	slug := r.PathValue("slug")
 	c := h.clients(r)
 	if req.Parent != nil {
-		if _, err := h.admin.MoveOrg(r.Context(), actor(p), slug, *req.Parent, c); err != nil {
+		if _, err := h.admin.MoveOrg(r.Context(), a, slug, *req.Parent, c); err != nil {
 			return err
 		}
 	}
 	if req.Name != nil {
-		if _, err := h.admin.RenameOrg(r.Context(), actor(p), slug, *req.Name, c); err != nil {
+		if _, err := h.admin.RenameOrg(r.Context(), a, slug, *req.Name, c); err != nil {
 			return err
 		}
 	}
-	return h.getOrg(w, r, p)
+	return h.getOrg(w, r, a)
 }
 
-func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	if err := h.admin.DeleteOrg(r.Context(), actor(p), r.PathValue("slug"), h.clients(r)); err != nil {
+func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	if err := h.admin.DeleteOrg(r.Context(), a, r.PathValue("slug"), h.clients(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -211,8 +203,8 @@ func writePolicy(w http.ResponseWriter, v admin.PolicyView) {
 	})
 }
 
-func (h *Handler) getPolicy(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	v, err := h.admin.Policy(r.Context(), actor(p), r.PathValue("slug"))
+func (h *Handler) getPolicy(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	v, err := h.admin.Policy(r.Context(), a, r.PathValue("slug"))
 	if err != nil {
 		return err
 	}
@@ -220,7 +212,7 @@ func (h *Handler) getPolicy(w http.ResponseWriter, r *http.Request, p signin.Pri
 	return nil
 }
 
-func (h *Handler) putPolicy(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+func (h *Handler) putPolicy(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req policyJSON
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -229,16 +221,16 @@ func (h *Handler) putPolicy(w http.ResponseWriter, r *http.Request, p signin.Pri
 	if err != nil {
 		return err
 	}
-	cur, err := h.admin.Policy(r.Context(), actor(p), r.PathValue("slug"))
+	cur, err := h.admin.Policy(r.Context(), a, r.PathValue("slug"))
 	if err != nil {
 		return err
 	}
 	if admin.Weakens(cur.Own, pol) {
-		if err := h.fresh(r, p); err != nil {
+		if err := h.fresh(r); err != nil {
 			return err
 		}
 	}
-	v, err := h.admin.SetPolicy(r.Context(), actor(p), r.PathValue("slug"), pol, h.clients(r))
+	v, err := h.admin.SetPolicy(r.Context(), a, r.PathValue("slug"), pol, h.clients(r))
 	if err != nil {
 		return err
 	}
@@ -246,14 +238,14 @@ func (h *Handler) putPolicy(w http.ResponseWriter, r *http.Request, p signin.Pri
 	return nil
 }
 
-func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	q := r.URL.Query()
 	f := store.UserFilter{Role: store.Role(q.Get("role")), Query: q.Get("q"), AfterID: q.Get("after")}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 1000 {
 		f.Limit = n
 	}
 	if slug := q.Get("org"); slug != "" {
-		o, err := h.admin.Org(r.Context(), actor(p), slug)
+		o, err := h.admin.Org(r.Context(), a, slug)
 		if err != nil {
 			return err
 		}
@@ -262,7 +254,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p signin.Pri
 			f.OrgID = o.ID
 		}
 	}
-	rows, err := h.admin.UserRows(r.Context(), actor(p), f, q.Get("mfa_status"))
+	rows, err := h.admin.UserRows(r.Context(), a, f, q.Get("mfa_status"))
 	if err != nil {
 		return err
 	}
@@ -275,7 +267,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p signin.Pri
 	return nil
 }
 
-func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
 		Org         string `json:"org"`
 		Username    string `json:"username"`
@@ -291,11 +283,11 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p signin.Pr
 		return err
 	}
 	if req.Role != "" && req.Role != string(store.RoleMember) {
-		if err := h.fresh(r, p); err != nil {
+		if err := h.fresh(r); err != nil {
 			return err
 		}
 	}
-	u, err := h.admin.CreateUser(r.Context(), actor(p), h.hasher, admin.NewUser{OrgSlug: req.Org, Username: req.Username,
+	u, err := h.admin.CreateUser(r.Context(), a, h.hasher, admin.NewUser{OrgSlug: req.Org, Username: req.Username,
 		Email: req.Email, Role: store.Role(req.Role), Password: req.Password, MFARequired: req.MFARequired}, h.clients(r))
 	if err != nil {
 		return err
@@ -304,12 +296,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p signin.Pr
 	return nil
 }
 
-func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	u, _, err := h.admin.User(r.Context(), actor(p), r.PathValue("id"))
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	u, _, err := h.admin.User(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	ov, err := h.admin.Factors(r.Context(), actor(p), u.ID)
+	ov, err := h.admin.Factors(r.Context(), a, u.ID)
 	if err != nil {
 		return err
 	}
@@ -317,7 +309,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p signin.Princ
 	return nil
 }
 
-func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
 		Email       *string `json:"email"`
 		Role        *string `json:"role"`
@@ -336,7 +328,7 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, p signin.Pri
 	// Role changes, un-requiring MFA and setting a password weaken or
 	// hand over access: they need a fresh second factor.
 	if req.Role != nil || (req.MFARequired != nil && !*req.MFARequired) || req.Password != nil {
-		if err := h.fresh(r, p); err != nil {
+		if err := h.fresh(r); err != nil {
 			return err
 		}
 	}
@@ -346,26 +338,26 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, p signin.Pri
 			return err
 		}
 	}
-	if _, err := h.admin.UpdateUser(r.Context(), actor(p), r.PathValue("id"), ch, c); err != nil {
+	if _, err := h.admin.UpdateUser(r.Context(), a, r.PathValue("id"), ch, c); err != nil {
 		return err
 	}
 	if req.Password != nil {
-		if err := h.admin.SetPassword(r.Context(), actor(p), r.PathValue("id"), *req.Password, c); err != nil {
+		if err := h.admin.SetPassword(r.Context(), a, r.PathValue("id"), *req.Password, c); err != nil {
 			return err
 		}
 	}
-	return h.getUser(w, r, p)
+	return h.getUser(w, r, a)
 }
 
-func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	if err := h.admin.DeleteUser(r.Context(), actor(p), r.PathValue("id"), h.clients(r)); err != nil {
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	if err := h.admin.DeleteUser(r.Context(), a, r.PathValue("id"), h.clients(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (h *Handler) setMFARequired(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+func (h *Handler) setMFARequired(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
 		Required *bool `json:"required"`
 	}
@@ -376,29 +368,29 @@ func (h *Handler) setMFARequired(w http.ResponseWriter, r *http.Request, p signi
 		return errMissing.WithMessage(`Field "required" is required.`).WithField("required")
 	}
 	if !*req.Required {
-		if err := h.fresh(r, p); err != nil {
+		if err := h.fresh(r); err != nil {
 			return err
 		}
 	}
-	if _, err := h.admin.UpdateUser(r.Context(), actor(p), r.PathValue("id"), admin.Change{MFARequired: req.Required}, h.clients(r)); err != nil {
+	if _, err := h.admin.UpdateUser(r.Context(), a, r.PathValue("id"), admin.Change{MFARequired: req.Required}, h.clients(r)); err != nil {
 		return err
 	}
-	return h.getUser(w, r, p)
+	return h.getUser(w, r, a)
 }
 
-func (h *Handler) resetMFA(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	if err := h.fresh(r, p); err != nil {
+func (h *Handler) resetMFA(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	if err := h.fresh(r); err != nil {
 		return err
 	}
-	if err := h.admin.ResetMFA(r.Context(), actor(p), r.PathValue("id"), h.clients(r)); err != nil {
+	if err := h.admin.ResetMFA(r.Context(), a, r.PathValue("id"), h.clients(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (h *Handler) unlock(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	if err := h.admin.Unlock(r.Context(), actor(p), r.PathValue("id"), h.clients(r)); err != nil {
+func (h *Handler) unlock(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	if err := h.admin.Unlock(r.Context(), a, r.PathValue("id"), h.clients(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -420,10 +412,9 @@ type auditJSON struct {
 
 // audit lists audit events of the admin's subtree; ?format=jsonl exports
 // them as JSON Lines.
-func (h *Handler) audit(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+func (h *Handler) audit(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	q := r.URL.Query()
 	f := store.AuditFilter{UserID: q.Get("user"), Event: q.Get("event")}
-	a := actor(p)
 	if !a.IsAdmin() {
 		return admin.ErrForbidden
 	}

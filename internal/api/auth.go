@@ -22,6 +22,7 @@ func (h *Handler) routes() {
 	h.meRoutes()
 	h.adminRoutes()
 	h.sentRoutes()
+	h.apiKeyRoutes()
 	h.handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 }
 

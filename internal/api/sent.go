@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/signin"
 )
 
@@ -19,8 +20,8 @@ func (h *Handler) sentRoutes() {
 	h.authed("POST /api/v1/me/factors/sms", h.startSMS)
 	h.authed("POST /api/v1/me/factors/{id}/resend", h.resendFactorCode)
 	h.authed("POST /api/v1/me/email-confirmation", h.confirmOwnEmail)
-	h.authed("POST /api/v1/users/{id}/email-confirmation", h.resendConfirmation)
-	h.authed("POST /api/v1/orgs/{slug}/email-confirmations", h.resendConfirmations)
+	h.handle("POST /api/v1/users/{id}/email-confirmation", h.admined(h.resendConfirmation))
+	h.handle("POST /api/v1/orgs/{slug}/email-confirmations", h.admined(h.resendConfirmations))
 }
 
 type sentJSON struct {
@@ -217,16 +218,16 @@ func (h *Handler) confirmOwnEmail(w http.ResponseWriter, r *http.Request, p sign
 	return nil
 }
 
-func (h *Handler) resendConfirmation(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	if err := h.admin.ResendConfirmation(r.Context(), actor(p), r.PathValue("id"), h.clients(r)); err != nil {
+func (h *Handler) resendConfirmation(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	if err := h.admin.ResendConfirmation(r.Context(), a, r.PathValue("id"), h.clients(r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"sent": true})
 	return nil
 }
 
-func (h *Handler) resendConfirmations(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	res, err := h.admin.ResendConfirmations(r.Context(), actor(p), r.PathValue("slug"), h.clients(r))
+func (h *Handler) resendConfirmations(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	res, err := h.admin.ResendConfirmations(r.Context(), a, r.PathValue("slug"), h.clients(r))
 	if err != nil {
 		return err
 	}
