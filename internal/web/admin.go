@@ -128,6 +128,8 @@ func adminStatus(p *problem.Error) int {
 	switch p.Code {
 	case "policy_locked", "role_too_high", "self_action":
 		return http.StatusForbidden
+	case "audit_unavailable":
+		return http.StatusNotFound // never a 5xx: nothing failed
 	}
 	return statusOf(p)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -46,7 +47,7 @@ const (
 )
 
 // errNoAuditLog is shown when the portal was built without an audit reader.
-var errNoAuditLog = admin.ErrNotFound.WithMessage("The audit log cannot be read in this portal. Use GET /api/v1/audit instead.")
+var errNoAuditLog = problem.New("audit_unavailable", "The audit log cannot be read in this portal. Use GET /api/v1/audit instead.")
 
 // adminAuditPage lists audit events of the admin's subtree.
 type adminAuditPage struct {
@@ -207,7 +208,8 @@ type auditLine struct {
 func (h *handler) adminAuditExport(w http.ResponseWriter, r *http.Request, p signin.Principal) {
 	evs, err := h.auditEvents(r, p, auditExportSize)
 	if err != nil {
-		h.fail(w, r, err)
+		pe := h.public(r, err)
+		h.renderStatus(w, r, adminStatus(pe), "error", errorPage{User: &p, Title: "No export", Message: messageOf(pe, h.Now())})
 		return
 	}
 	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")

@@ -280,3 +280,13 @@ func TestAdminCannotActOnAHigherRole(t *testing.T) {
 	self := "/admin/users/" + p.userID("reseller", "ria")
 	expect(t, ria.get(self), 200, self, "This is your own account")
 }
+
+func TestAuditPageWithoutAReaderSaysSo(t *testing.T) {
+	p := newPortal(t) // no web.ServeAuditLog
+	p.addOrg("reseller", store.OrgPolicy{})
+	p.addRoleUser("reseller", "ria", store.RoleAdmin, "")
+	ria := p.browser()
+	expect(t, ria.login("reseller", "ria", pw), 200, "/")
+	expect(t, ria.get("/admin/audit"), http.StatusNotFound, "/admin/audit", "GET /api/v1/audit")
+	expect(t, ria.get("/admin/audit/export"), http.StatusNotFound, "/admin/audit/export", "GET /api/v1/audit")
+}

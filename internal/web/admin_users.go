@@ -71,7 +71,7 @@ func (h *handler) renderUsers(w http.ResponseWriter, r *http.Request, p signin.P
 	if err != nil {
 		pe := h.public(r, err)
 		if pg.Err == nil {
-			pg.Err = newFormErr("filter", pe, h.Now(), "mfa_status")
+			pg.Err = newFormErr("filter", pe, h.Now())
 		}
 		status = adminStatus(pe)
 	}
