@@ -43,6 +43,10 @@ func TestScreenshots(t *testing.T) {
 	p := newPortal(t)
 	p.addOrg("acme", "Acme Inc", "required")
 	p.addUser("acme", "alice", pw)
+	p.cli("", "org", "create", "--slug", "acme-eu", "--name", "Acme Europe", "--parent", "acme")
+	p.cli(pw+"\n", "user", "create", "--org", "acme", "--username", "ada", "--role", "admin", "--password-stdin")
+	p.cli(pw+"\n", "user", "create", "--org", "acme-eu", "--username", "eve", "--password-stdin")
+	p.cli("", "org", "set-policy", "--org", "acme", "--locked=true")
 	b := p.newTab()
 
 	// The phone first, then the desktop.
@@ -83,4 +87,19 @@ func TestScreenshots(t *testing.T) {
 	b.do(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile, chromedp.EmulateTouch))
 	b.open("/login/verify")
 	b.shoot("second-step-phone")
+
+	// The admin console, for an admin of acme (which locks "required"
+	// for Acme Europe below it).
+	b.do(chromedp.EmulateViewport(desktopW, desktopH))
+	b.open("/login")
+	b.enroll("acme", "ada", pw)
+	b.click("nav-admin")
+	b.shoot("admin-home")
+	b.link("/admin/orgs/acme-eu")
+	b.shoot("admin-org-policy-locked")
+	b.click("nav-admin")
+	b.link("/admin/users")
+	b.shoot("admin-users")
+	b.load(chromedp.Click(`//table[@id="users"]//a[normalize-space()="alice"]`))
+	b.shoot("admin-user")
 }
