@@ -139,6 +139,9 @@ func (s *Service) EnrollResend(ctx context.Context, flowTok, factorID string, c 
 	if err != nil {
 		return Sent{}, err
 	}
+	if s.hasConfirmedFactor(ctx, u.ID) {
+		return Sent{}, ErrEnrollNotAllowed
+	}
 	org, err := s.store.GetOrg(ctx, u.OrgID)
 	if err != nil {
 		return Sent{}, err

@@ -288,6 +288,10 @@ func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, ki
 		Detail: kind + " factor " + f.ID + " pending confirmation"}, c)
 	sent, err := s.sendCode(ctx, u, org, f, scope{flowID: flowID, purpose: store.PurposeConfirm}, c)
 	if err != nil {
+		// Nothing was sent: the pending factor could never be confirmed.
+		if derr := s.store.DeleteFactor(ctx, f.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+			s.log.Warn("removing an unconfirmable pending factor failed", "factor", f.ID, "err", derr)
+		}
 		return Sent{}, err
 	}
 	if kind == MethodSMS {
