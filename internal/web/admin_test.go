@@ -290,3 +290,34 @@ func TestAuditPageWithoutAReaderSaysSo(t *testing.T) {
 	expect(t, ria.get("/admin/audit"), http.StatusNotFound, "/admin/audit", "GET /api/v1/audit")
 	expect(t, ria.get("/admin/audit/export"), http.StatusNotFound, "/admin/audit/export", "GET /api/v1/audit")
 }
+
+func TestPolicyEditorShowsWhatAncestorsLock(t *testing.T) {
+	p := newConsole(t)
+	ctx := context.Background()
+	sys, _ := p.app.Admin.System(ctx)
+	if _, err := p.app.Admin.SetPolicy(ctx, sys, "reseller", store.OrgPolicy{MFA: store.MFAOptional, Locked: true, AllowedMethods: []string{"totp", "email"}}, signin.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.app.Admin.CreateOrg(ctx, sys, admin.NewOrg{Slug: "customer", Name: "Customer GmbH", ParentSlug: "reseller"}, signin.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	ria := p.browser()
+	expect(t, ria.login("reseller", "ria", pw), 200, "/")
+
+	// A lock on the org itself binds only the orgs below it.
+	own := ria.get("/admin/orgs/reseller")
+	expect(t, own, 200, "/admin/orgs/reseller", `<select id="mfa" name="mfa"`)
+	lacks(t, own, "Locked by", `<select id="mfa" name="mfa" disabled`)
+
+	// Below it, "off" and SMS cannot be chosen; optional and required can.
+	pg := ria.get("/admin/orgs/customer")
+	expect(t, pg, 200, "/admin/orgs/customer", "Locked by Reseller Inc: at least Optional.", `<option value="off" disabled>`,
+		`value="sms" disabled`, "Locked by Reseller Inc: only the methods it allows")
+	lacks(t, pg, `<select id="mfa" name="mfa" disabled`, `value="totp" disabled`, `<option value="required" disabled>`)
+	stricter := ria.post("/admin/orgs/customer/policy", url.Values{"mfa": {"required"}, "method": {"totp"}, "grace_hours": {"72"}, "code_ttl": {"120"}})
+	expect(t, stricter, 200, "/admin/orgs/customer", "The policy was saved.", "3 days", "2 minutes", `value="72"`, `value="120"`)
+	sms := ria.post("/admin/orgs/customer/policy", url.Values{"mfa": {"required"}, "method": {"totp", "sms"}})
+	expect(t, sms, http.StatusForbidden, "/admin/orgs/customer/policy", `id="methods-error"`, "does not allow sms")
+	ttl := ria.post("/admin/orgs/customer/policy", url.Values{"mfa": {"required"}, "methods_inherit": {"yes"}, "code_ttl": {"5"}})
+	expect(t, ttl, http.StatusBadRequest, "/admin/orgs/customer/policy", `id="code_ttl-error"`, `value="5"`)
+}
