@@ -2,52 +2,22 @@ package web
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/admin"
-	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
-
-// AuditLog is the part of the store the audit page reads.
-type AuditLog interface {
-	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
-}
-
-// auditLogs maps an admin service to the audit log its portals read.
-//
-// The admin service has no way to list audit events and Deps carries no
-// store, so the audit page gets its reader here. This is a stopgap: a
-// field of Deps (or a scoped listing in internal/admin) should replace it.
-var auditLogs sync.Map // *admin.Service → AuditLog
-
-// ServeAuditLog lets the admin console of every portal built on svc read
-// the audit log from l. Until it is called, the audit page says the log is
-// not available in the portal.
-func ServeAuditLog(svc *admin.Service, l AuditLog) { auditLogs.Store(svc, l) }
-
-func (h *handler) auditLog() AuditLog {
-	if l, ok := auditLogs.Load(h.Admin); ok {
-		return l.(AuditLog)
-	}
-	return nil
-}
 
 const (
 	auditPageSize   = 100
 	auditExportSize = 10000
 )
-
-// errNoAuditLog is shown when the portal was built without an audit reader.
-var errNoAuditLog = problem.New("audit_unavailable", "The audit log cannot be read in this portal. Use GET /api/v1/audit instead.")
 
 // adminAuditPage lists audit events of the admin's subtree.
 type adminAuditPage struct {
@@ -180,12 +150,8 @@ func (h *handler) auditEvents(r *http.Request, p signin.Principal, limit int) ([
 	if err != nil {
 		return nil, err
 	}
-	l := h.auditLog()
-	if l == nil {
-		return nil, errNoAuditLog
-	}
 	f.Limit = limit
-	return l.ListAudit(r.Context(), f)
+	return h.Admin.AuditLog(r.Context(), actorOf(p), f)
 }
 
 // auditLine is one event of the export, with the field names of the API's
