@@ -5,7 +5,8 @@
 //
 // Each test starts the real handler tree (app.Open on SQLite in a temporary
 // directory, cheap password hashing, a settable clock) behind
-// httptest.NewServer and its own headless browser. Orgs and users are
+// httptest.NewServer, and a tab in a browser context of its own (own
+// cookies) of the package's one headless Chromium. Orgs and users are
 // created through the twofold command line code path; everything else
 // happens by typing and clicking in the pages.
 //

@@ -144,21 +144,41 @@ func browserPath(t *testing.T) string {
 	return path
 }
 
-// tab is one headless browser, owned by one test, pointed at one portal.
+// tab is one browser tab, in a browser context (its own cookies and
+// storage) of its own, owned by one test and pointed at one portal.
 type tab struct {
 	t   *testing.T
 	p   *portal
 	ctx context.Context
 }
 
-// newTab starts a fresh browser (own user-data-dir, window 1280x900) for the
-// test. The browser and everything the test does in it stop after
-// testTimeout.
-func (p *portal) newTab() *tab {
-	t := p.t
-	t.Helper()
-	path := browserPath(t)
-	profile := t.TempDir()
+// browser is the one Chromium of the package, started by the first test
+// that needs it (one allocator, one process, a fresh user-data-dir) and
+// stopped by TestMain. Each test gets a new browser context in it, so
+// tests share no cookies.
+var browser struct {
+	once    sync.Once
+	ctx     context.Context
+	err     error
+	stop    func()
+	profile string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browser.stop != nil {
+		browser.stop()
+	}
+	os.Exit(code)
+}
+
+// startBrowser starts the package's browser.
+func startBrowser(path string) {
+	profile, err := os.MkdirTemp("", "twofold-chromium-")
+	if err != nil {
+		browser.err = err
+		return
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -180,22 +200,41 @@ func (p *portal) newTab() *tab {
 		chromedp.WindowSize(desktopW, desktopH),
 		chromedp.Env("TZ=UTC"),
 	}
-	timeout, stop := context.WithTimeout(context.Background(), testTimeout)
-	actx, acancel := chromedp.NewExecAllocator(timeout, opts...)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	// Cleanups run last-in first-out: the browser is closed (and waited
-	// for) before its profile directory is removed.
-	t.Cleanup(func() {
+	browser.stop = func() {
 		chromedp.Cancel(ctx)
 		cancel()
 		acancel()
-		stop()
-	})
-	tb := &tab{t: t, p: p, ctx: ctx}
-	// Start the browser and set the viewport (the window size flag sets
-	// the outer window; the viewport is what the page sees).
-	tb.do(chromedp.EmulateViewport(desktopW, desktopH))
-	return tb
+		os.RemoveAll(profile)
+	}
+	// The first Run starts the process; it must not carry a timeout,
+	// which would stop the whole browser when it ends.
+	browser.err = chromedp.Do(ctx)
+	browser.ctx = ctx
+}
+
+// newTab opens a tab (window 1280x900) in a new browser context of the
+// package's browser. Everything the test does in it stops after
+// testTimeout.
+func (p *portal) newTab() *tab {
+	t := p.t
+	t.Helper()
+	path := browserPath(t)
+	browser.once.Do(func() { startBrowser(path) })
+	if browser.err != nil {
+		t.Fatalf("start %s: %v", path, browser.err)
+	}
+	tctx, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	// The first Run on the context creates the tab; the viewport is what
+	// the page sees (the window size flag sets the outer window).
+	if err := chromedp.Do(tctx, chromedp.EmulateViewport(desktopW, desktopH)); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	ctx, stop := context.WithTimeout(tctx, testTimeout)
+	t.Cleanup(stop)
+	return &tab{t: t, p: p, ctx: ctx}
 }
 
 // do runs actions and fails the test on error.
