@@ -256,11 +256,17 @@ func newCodesPage(p *signin.Principal, codes []string, next string) codesPage {
 }
 
 // continueAfterCodes leaves the backup codes page once the user confirmed
-// they saved the codes. The checkbox is required in the form; the codes
-// cannot be shown again, so the server only picks the destination.
+// they saved the codes (S8). The checkbox is required in the form, and the
+// server checks it too: the codes cannot be shown again, so a missing
+// confirmation is answered with the way to a new set rather than passed by.
 func (h *handler) continueAfterCodes(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(r); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if r.PostForm.Get("saved") != "yes" {
+		h.renderStatus(w, r, http.StatusBadRequest, "error", errorPage{Title: "Backup codes not confirmed",
+			Message: "You did not confirm that you saved your backup codes. For your safety they are never shown twice: open Security settings and generate a new set, then save it."})
 		return
 	}
 	next := "/"
