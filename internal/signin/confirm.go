@@ -44,7 +44,9 @@ func (s *Service) SendEmailConfirmation(ctx context.Context, actorID string, u s
 	}
 	now := s.now().UTC()
 	if last, err := s.codes.LatestEmailConfirmation(ctx, u.ID); err == nil {
-		if wait := last.CreatedAt.Add(confirmThrottle).Sub(now); wait > 0 {
+		// Only a link to the same address throttles: a corrected address
+		// gets its link at once.
+		if wait := last.CreatedAt.Add(confirmThrottle).Sub(now); wait > 0 && last.Email == u.Email {
 			return ErrResendTooSoon.WithRetry(wait)
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -60,6 +62,8 @@ func (s *Service) SendEmailConfirmation(ctx context.Context, actorID string, u s
 			return err
 		}
 		if n > q.limit {
+			s.record(ctx, store.AuditEvent{ActorUserID: actorID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.EmailConfirmSent, Outcome: audit.Denied,
+				Detail: "quota " + q.key[:4] + " exhausted"}, c)
 			return ErrSendQuota.WithRetry(window.Add(time.Hour).Sub(now))
 		}
 	}

@@ -106,7 +106,7 @@ func (s *Service) Flow(ctx context.Context, tok string) (FlowInfo, error) {
 		if err != nil {
 			return FlowInfo{}, err
 		}
-		info.Methods = s.enrollMethods(pol)
+		info.Methods = s.enrollMethods(u, pol)
 		if info.Deadline, err = s.enrollmentDeadline(ctx, &u, pol); err != nil {
 			return FlowInfo{}, err
 		}

@@ -68,7 +68,7 @@ func (s *Service) Overview(ctx context.Context, u store.User) (Overview, error) 
 		return Overview{}, err
 	}
 	o := Overview{BackupCodesLeft: len(codes), Required: pol.Required, CanDisable: pol.CanDisable(),
-		AllowedMethods: s.enrollMethods(pol), Failures: att.Failures,
+		AllowedMethods: s.enrollMethods(u, pol), Failures: att.Failures,
 		Locked: att.LockedUntil != nil && s.now().Before(*att.LockedUntil)}
 	for _, f := range fs {
 		f.Secret = nil

@@ -113,7 +113,7 @@ func (s *Service) afterPassword(ctx context.Context, u store.User, org store.Org
 	if err != nil {
 		return Result{}, err
 	}
-	return s.startFlow(ctx, u, org, store.FlowEnroll, s.enrollMethods(pol), deadline, c)
+	return s.startFlow(ctx, u, org, store.FlowEnroll, s.enrollMethods(u, pol), deadline, c)
 }
 
 // enrollable lists the factor kinds this server can set up.
@@ -129,7 +129,9 @@ func (s *Service) enrollable() []string {
 }
 
 // enrollMethods lists the methods u may set up under pol on this server.
-func (s *Service) enrollMethods(pol policy.Effective) []string {
+// Email is listed even before the address is confirmed, so that pages can
+// say what is missing; choosing it then answers email_not_confirmed.
+func (s *Service) enrollMethods(u store.User, pol policy.Effective) []string {
 	var allowed []string
 	for _, m := range pol.AllowedMethods {
 		if slices.Contains(s.enrollable(), m) && pol.CanEnroll(m) {
