@@ -77,6 +77,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, p signin.Principal)
 		"mfa": map[string]any{
 			"enrolled": ov.Enrolled, "required": ov.Required, "can_disable": ov.CanDisable,
 			"allowed_methods": ov.AllowedMethods, "backup_codes_left": ov.BackupCodesLeft,
+			"app_pin": appPIN(ov.Required),
 		},
 	})
 	return nil
@@ -277,4 +278,13 @@ func (h *Handler) disable(w http.ResponseWriter, r *http.Request, p signin.Princ
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// appPIN tells mobile apps whether they must make the user set an app
+// passcode: required when two-step sign-in is required (S18).
+func appPIN(required bool) string {
+	if required {
+		return "required"
+	}
+	return "optional"
 }

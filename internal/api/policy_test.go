@@ -115,6 +115,10 @@ func TestAResellerLockCannotBeLoweredBelowAndForcesEnrollmentAtAnyDepth(t *testi
 	if codes := done["backup_codes"].([]any); len(codes) != 10 {
 		t.Fatalf("%d backup codes after enrollment", len(codes))
 	}
+	// S18: a mobile app learns that it must ask for an app passcode.
+	if pin := s.get("/api/v1/me", done["session_token"].(string)).json(t)["mfa"].(map[string]any)["app_pin"]; pin != "required" {
+		t.Fatalf("app_pin = %v under a required policy", pin)
+	}
 	s.signIn("dept", "dave", "mfa_required")
 
 	// The reseller admin resets dave's MFA (lost phone): dave enrolls again.
@@ -134,7 +138,9 @@ func TestTurningRequiredOffKeepsFactorsAndOffStillAsksForThem(t *testing.T) {
 
 	s.cli("", "org", "set-policy", "--org", "dept", "--mfa", "optional")
 	s.signIn("dept", "dave", "mfa_required") // S19: dave's factor stays and is still asked for
-	s.signIn("dept", "erin", "authenticated")
+	if pin := s.get("/api/v1/me", s.session("dept", "erin")).json(t)["mfa"].(map[string]any)["app_pin"]; pin != "optional" {
+		t.Fatalf("app_pin = %v under an optional policy", pin)
+	}
 
 	s.cli("", "org", "set-policy", "--org", "dept", "--mfa", "off")
 	s.signIn("dept", "dave", "mfa_required") // security is never silently removed
