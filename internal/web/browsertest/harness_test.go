@@ -62,11 +62,18 @@ func (p *portal) options() app.Options {
 	return app.Options{Now: p.clock.Now, PasswordParams: &pp, BackupParams: &bp}
 }
 
-func newPortal(t *testing.T) *portal {
+func newPortal(t *testing.T) *portal { t.Helper(); return newPortalWith(t, nil) }
+
+// newPortalWith is newPortal with a change to the configuration (SMTP, for
+// one) before the app opens.
+func newPortalWith(t *testing.T, adjust func(*config.Config)) *portal {
 	t.Helper()
 	p := &portal{t: t, dir: t.TempDir(), clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
 	cfg := config.Default()
 	cfg.DataDir = p.dir
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), p.options())
 	if err != nil {
 		t.Fatal(err)
