@@ -58,6 +58,8 @@ func loadPages() *pages {
 		"policyText": policyText,
 		"allowed":    allowedText,
 		"phoneInput": phoneInput, // sent.go
+		"device":     deviceName, // device.go
+		"clip":       clip,
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")

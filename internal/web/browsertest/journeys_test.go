@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -93,6 +94,29 @@ func TestNewUserInMFAOrgSetsUpThenSignsInWithCodeAndBackupCode(t *testing.T) {
 	b.wantPage("/security", "Security")
 	if got := b.text("backup-left"); !strings.Contains(got, "9 unused backup codes") {
 		t.Errorf("security page says %q, want 9 codes left", got)
+	}
+
+	// The org requires MFA: "Turn off" is disabled as a whole, with the
+	// reason, not only its button.
+	for _, sel := range []string{"#disable-code", "#disable"} {
+		if !eval[bool](b, fmt.Sprintf(`document.querySelector(%q).matches(":disabled")`, sel)) {
+			t.Errorf("%s is not disabled though policy requires MFA", sel)
+		}
+	}
+	if got := eval[string](b, `document.querySelector("#disable-form fieldset").getAttribute("aria-disabled")`); got != "true" {
+		t.Errorf("the turn-off fieldset has aria-disabled=%q", got)
+	}
+	if got := b.text("disable-reason"); !strings.Contains(got, "requires") {
+		t.Errorf("reason for the disabled turn-off: %q", got)
+	}
+	if got := eval[float64](b, `+getComputedStyle(document.querySelector("#disable-form fieldset")).opacity`); got >= 1 {
+		t.Errorf("the disabled turn-off form is not faded (opacity %v)", got)
+	}
+
+	// The session is named by its browser, with the full string on hover.
+	dev := eval[[]string](b, `[...document.querySelectorAll("#sessions .session-device")].map(e => e.textContent.trim() + "|" + e.title)`)
+	if name, title, _ := strings.Cut(strings.Join(dev, ""), "|"); len(dev) != 1 || !strings.Contains(name, "Chrome on ") || !strings.HasPrefix(title, "Mozilla/5.0") {
+		t.Errorf("sessions named %q, want Chrome on its system with the User-Agent as title", dev)
 	}
 }
 
