@@ -40,7 +40,7 @@ func TestScreenshots(t *testing.T) {
 	if _, err := os.Stat(screenshotDir); err != nil {
 		t.Fatal(err)
 	}
-	p := newPortal(t)
+	p := newMailPortal(t)
 	p.addOrg("acme", "Acme Inc", "required")
 	p.addUser("acme", "alice", pw)
 	p.cli("", "org", "create", "--slug", "acme-eu", "--name", "Acme Europe", "--parent", "acme")
@@ -102,4 +102,20 @@ func TestScreenshots(t *testing.T) {
 	b.shoot("admin-users")
 	b.load(chromedp.Click(`//table[@id="users"]//a[normalize-space()="alice"]`))
 	b.shoot("admin-user")
+	b.signOutFrom("nav-signout")
+
+	// A user with an authenticator app and codes by email: the second
+	// step lists the methods, then email is chosen.
+	p.addUserWithEmail("acme", "amy", pw, "amy@example.com")
+	b.confirmAddress(p.box, "amy@example.com")
+	b.open("/login")
+	amy := b.enroll("acme", "amy", pw)
+	b.addEmailCodes(p.box, "amy@example.com", amy.secret)
+	b.signOutFrom("nav-signout")
+	b.signIn("acme", "amy", pw)
+	b.wantPage("/login/verify", "Confirm it is you")
+	b.shoot("second-step-methods")
+	b.click("method-email")
+	b.wantPage("/login/verify/send", "Confirm it is you")
+	b.shoot("second-step-email")
 }
