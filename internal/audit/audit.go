@@ -74,6 +74,21 @@ func New(st store.Audit, log *slog.Logger, now func() time.Time) *Logger {
 // and returned; callers on a request path usually go on, because the event is
 // also in the process log.
 func (l *Logger) Record(ctx context.Context, e store.AuditEvent) error {
+	e = l.Prepare(ctx, e)
+	// The request may have been cancelled (client gone); the event must
+	// still be kept.
+	ctx = context.WithoutCancel(ctx)
+	if err := l.store.AppendAudit(ctx, e); err != nil {
+		l.log.Error("audit: store failed", slog.String("event", e.Event), slog.Any("err", err))
+		return err
+	}
+	return nil
+}
+
+// Prepare fills in At and writes the event's log line, and returns the
+// event for a caller that stores it itself, inside a larger transaction
+// (store.SignInCompleter). Such a caller must store it.
+func (l *Logger) Prepare(ctx context.Context, e store.AuditEvent) store.AuditEvent {
 	if e.At.IsZero() {
 		e.At = l.now()
 	}
@@ -91,12 +106,5 @@ func (l *Logger) Record(ctx context.Context, e store.AuditEvent) error {
 		slog.String("ip", e.IP),
 		slog.String("detail", e.Detail),
 	)
-	// The request may have been cancelled (client gone); the event must
-	// still be kept.
-	ctx = context.WithoutCancel(ctx)
-	if err := l.store.AppendAudit(ctx, e); err != nil {
-		l.log.Error("audit: store failed", slog.String("event", e.Event), slog.Any("err", err))
-		return err
-	}
-	return nil
+	return e
 }

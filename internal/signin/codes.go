@@ -101,6 +101,15 @@ func (s *Service) checkCodeIn(ctx context.Context, u store.User, sc scope, metho
 //
 // Malformed input is not compared but still counts as a failed attempt.
 func (s *Service) attempt(ctx context.Context, u store.User, method, raw string, c Client, event string, check func(method, code string) (bool, error)) error {
+	_, err := s.attemptThen(ctx, u, method, raw, c, event, check, true)
+	return err
+}
+
+// attemptThen is attempt; when finish is false, a success neither resets
+// the counter nor records its audit event: it returns the event, and the
+// caller must reset and store both in its own transaction (Verify does,
+// with store.CompleteSignIn).
+func (s *Service) attemptThen(ctx context.Context, u store.User, method, raw string, c Client, event string, check func(method, code string) (bool, error), finish bool) (store.AuditEvent, error) {
 	method, code, wellFormed := normalizeFor(method, raw)
 
 	newlyLocked := false
@@ -128,17 +137,17 @@ func (s *Service) attempt(ctx context.Context, u store.User, method, raw string,
 			s.record(ctx, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: event, Outcome: audit.Denied,
 				Detail: fmt.Sprintf("method=%s refused: %v", method, de.Kind)}, c)
 			if errors.Is(err, ratelimit.ErrLocked) {
-				return ErrLocked.WithRetry(de.RetryAfter)
+				return store.AuditEvent{}, ErrLocked.WithRetry(de.RetryAfter)
 			}
-			return ErrTooManyAttempts.WithRetry(de.RetryAfter)
+			return store.AuditEvent{}, ErrTooManyAttempts.WithRetry(de.RetryAfter)
 		}
-		return err
+		return store.AuditEvent{}, err
 	}
 
 	ok := false
 	if wellFormed {
 		if ok, err = check(method, code); err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
 	}
 	if !ok {
@@ -149,16 +158,20 @@ func (s *Service) attempt(ctx context.Context, u store.User, method, raw string,
 				Detail: fmt.Sprintf("second factor locked for %s after %d consecutive failures", s.lockout.Cooldown, s.lockout.Threshold)}, c)
 			s.notify(ctx, u, notice.Locked, fmt.Sprintf("locked for %s", s.lockout.Cooldown), c)
 		}
-		return ErrInvalidCode
+		return store.AuditEvent{}, ErrInvalidCode
+	}
+	ev := store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: event, Outcome: audit.Success,
+		Detail: "method=" + method, IP: c.IP, UserAgent: c.UserAgent}
+	if !finish {
+		return ev, nil
 	}
 	if _, err := s.store.UpdateAttempts(ctx, u.ID, func(a store.Attempts) (store.Attempts, error) {
 		return ratelimit.Reset(a), nil
 	}); err != nil {
-		return err
+		return store.AuditEvent{}, err
 	}
-	s.record(ctx, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: event, Outcome: audit.Success,
-		Detail: "method=" + method}, c)
-	return nil
+	s.audit.Record(ctx, ev)
+	return ev, nil
 }
 
 // normalizeFor normalizes raw for method. MethodAny becomes TOTP for six

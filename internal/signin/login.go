@@ -3,11 +3,13 @@ package signin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/normalize"
+	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/policy"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -244,7 +246,13 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	default:
 		return Result{}, ErrMethodUnavailable.WithField("method")
 	}
-	got, err := s.checkCodeIn(ctx, u, scope{flowID: f.ID, purpose: store.PurposeSignIn}, method, code, c, audit.SignInSecondFactor)
+	var got checked
+	checkedEv, err := s.attemptThen(ctx, u, method, code, c, audit.SignInSecondFactor, func(method, code string) (bool, error) {
+		var ok bool
+		var err error
+		got, ok, err = s.compare(ctx, u, scope{flowID: f.ID, purpose: store.PurposeSignIn}, method, code)
+		return ok, err
+	}, false)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			if _, ferr := s.store.AddFlowFailure(ctx, f.ID); ferr != nil {
@@ -253,19 +261,37 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 		}
 		return Result{}, err
 	}
-	won, err := s.store.ConsumeFlow(ctx, f.ID, s.now())
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return Result{}, err
+	}
+	// Everything a verified code changes — the flow, the failure counter,
+	// the session, the audit events — is written in one transaction: one
+	// commit instead of five on the hot path.
+	now := s.now().UTC()
+	s.noticeNewDevice(ctx, u, c)
+	tok, rec := s.newSession(u, []string{"pwd", "mfa", amrFor(got.method)}, &now, c)
+	events := []store.AuditEvent{checkedEv}
+	if got.method == MethodBackupCode {
+		events = append(events, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: audit.BackupCodeUsed,
+			Outcome: audit.Success, Detail: fmt.Sprintf("%d backup codes left", got.backupLeft)})
+	}
+	events = append(events, completedEvent(u, rec.ID))
+	for i := range events {
+		events[i].IP, events[i].UserAgent = c.IP, c.UserAgent
+		events[i] = s.audit.Prepare(ctx, events[i])
+	}
+	sess, won, err := s.store.CompleteSignIn(ctx, f.ID, now, rec, events)
 	if err != nil {
 		return Result{}, err
 	}
 	if !won {
 		return Result{}, ErrInvalidFlow
 	}
-	org, err := s.store.GetOrg(ctx, u.OrgID)
-	if err != nil {
-		return Result{}, err
+	if got.method == MethodBackupCode {
+		s.notify(ctx, u, notice.BackupUsed, fmt.Sprintf("%d backup codes left", got.backupLeft), c)
 	}
-	now := s.now().UTC()
-	return s.issueSession(ctx, u, org, []string{"pwd", "mfa", amrFor(got.method)}, &now, c)
+	return Result{Status: StatusAuthenticated, SessionToken: tok, Session: sess, User: u, Org: org}, nil
 }
 
 // SkipEnrollment completes an enrollment flow without setting up a factor,

@@ -27,19 +27,26 @@ func (p Principal) MFAFresh(now time.Time, window time.Duration) bool {
 // issueSession creates a session with a fresh token.
 func (s *Service) issueSession(ctx context.Context, u store.User, org store.Org, amr []string, mfaAt *time.Time, c Client) (Result, error) {
 	s.noticeNewDevice(ctx, u, c)
-	tok, hash := newToken(sessionPrefix)
-	now := s.now().UTC()
-	sess, err := s.store.CreateSession(ctx, store.Session{
-		TokenHash: hash, UserID: u.ID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.opts.SessionAbsolute), AMR: amr, MFAAt: mfaAt,
-		IP: c.IP, UserAgent: c.UserAgent,
-	})
+	tok, rec := s.newSession(u, amr, mfaAt, c)
+	sess, err := s.store.CreateSession(ctx, rec)
 	if err != nil {
 		return Result{}, err
 	}
-	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInCompleted, Outcome: audit.Success,
-		Detail: "session " + sess.ID}, c)
+	s.record(ctx, completedEvent(u, sess.ID), c)
 	return Result{Status: StatusAuthenticated, SessionToken: tok, Session: sess, User: u, Org: org}, nil
+}
+
+// newSession returns a fresh session token and the record to store for it.
+func (s *Service) newSession(u store.User, amr []string, mfaAt *time.Time, c Client) (string, store.Session) {
+	tok, hash := newToken(sessionPrefix)
+	now := s.now().UTC()
+	return tok, store.Session{ID: store.NewID(), TokenHash: hash, UserID: u.ID, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.opts.SessionAbsolute), AMR: amr, MFAAt: mfaAt, IP: c.IP, UserAgent: c.UserAgent}
+}
+
+func completedEvent(u store.User, sessionID string) store.AuditEvent {
+	return store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInCompleted, Outcome: audit.Success,
+		Detail: "session " + sessionID}
 }
 
 // IdleExpiry returns when the session ends if unused: the earlier of the

@@ -248,6 +248,7 @@ type Store interface {
 	SetupTokens
 	CodeStore
 	APIKeys
+	SignInCompleter
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

@@ -13,7 +13,11 @@ import (
 // AppendAudit adds e to the log. The ID is assigned by the database and At
 // defaults to now.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit_events (at, actor_user_id,
+	return insertAudit(ctx, s.pool, e)
+}
+
+func insertAudit(ctx context.Context, q querier, e store.AuditEvent) error {
+	_, err := q.Exec(ctx, `INSERT INTO audit_events (at, actor_user_id,
 			target_user_id, org_id, ip, user_agent, event, outcome, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		orNow(e.At), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,

@@ -23,6 +23,10 @@ func scanSession(row pgx.Row) (store.Session, error) {
 // defaults to now and LastSeenAt to CreatedAt. A token hash already in use
 // is store.ErrConflict; an unknown user is store.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) (store.Session, error) {
+	return insertSession(ctx, s.pool, sess)
+}
+
+func insertSession(ctx context.Context, q querier, sess store.Session) (store.Session, error) {
 	if sess.ID == "" {
 		sess.ID = store.NewID()
 	}
@@ -34,7 +38,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) (store.Se
 	sess.ExpiresAt = ts(sess.ExpiresAt)
 	sess.MFAAt = tsp(sess.MFAAt)
 	sess.RevokedAt = tsp(sess.RevokedAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at,
+	_, err := q.Exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at,
 			last_seen_at, expires_at, amr, mfa_at, ip, user_agent, revoked_at, revoke_reason)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		sess.ID, sess.TokenHash, sess.UserID, sess.CreatedAt, sess.LastSeenAt,

@@ -70,10 +70,14 @@ func (s *Store) UpdateAttempts(ctx context.Context, userID string, fn func(store
 // AppendAudit appends e to the event log; the store assigns its ID, and At
 // is now when zero.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
-	_, err := s.exec(ctx, `INSERT INTO audit_events (at, actor_user_id, target_user_id, org_id, ip, user_agent, event, outcome, detail)
+	return insertAudit(ctx, s.w, e)
+}
+
+func insertAudit(ctx context.Context, ex execer, e store.AuditEvent) error {
+	_, err := ex.ExecContext(ctx, `INSERT INTO audit_events (at, actor_user_id, target_user_id, org_id, ip, user_agent, event, outcome, detail)
 		VALUES (?,?,?,?,?,?,?,?,?)`, micro(orNow(e.At)), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,
 		e.Event, e.Outcome, e.Detail)
-	return err
+	return mapErr(err)
 }
 
 // ListAudit returns the events matching f, newest (highest ID) first. Since

@@ -34,6 +34,15 @@ func scanSession(sc scanner) (store.Session, error) {
 // CreateSession inserts x (ID generated when empty; CreatedAt and
 // LastSeenAt now when zero). A duplicate token hash is store.ErrConflict.
 func (s *Store) CreateSession(ctx context.Context, x store.Session) (store.Session, error) {
+	return insertSession(ctx, s.w, x)
+}
+
+// execer is what *sql.DB and *sql.Tx have in common for writes.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func insertSession(ctx context.Context, ex execer, x store.Session) (store.Session, error) {
 	if x.ID == "" {
 		x.ID = store.NewID()
 	}
@@ -47,11 +56,11 @@ func (s *Store) CreateSession(ctx context.Context, x store.Session) (store.Sessi
 	if amr == nil {
 		amr = []string{}
 	}
-	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		x.ID, x.TokenHash, x.UserID, micro(x.CreatedAt), micro(x.LastSeenAt), micro(x.ExpiresAt), encodeList(amr),
 		microPtr(x.MFAAt), x.IP, x.UserAgent, microPtr(x.RevokedAt), x.RevokeReason)
 	if err != nil {
-		return store.Session{}, err
+		return store.Session{}, mapErr(err)
 	}
 	return x, nil
 }

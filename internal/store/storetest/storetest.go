@@ -40,6 +40,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SetupTokens", setupTokenTests},
 		{"Codes", codeTests},
 		{"APIKeys", apiKeyTests},
+		{"CompleteSignIn", completeTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
 	}
