@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -40,6 +41,13 @@ import (
 type Store struct {
 	w *sql.DB // exactly one connection: all writes and transactions
 	r *sql.DB // read-only connections for plain reads
+	// ck checkpoints the WAL in the background, so that no request waits
+	// for a checkpoint's copying and fsync (the writer's automatic
+	// checkpoints are off).
+	ck        *sql.DB
+	stopCk    chan struct{}
+	ckStopped chan struct{}
+	closeOnce sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -67,7 +75,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		"foreign_keys(ON)",
 		"synchronous(NORMAL)",
 	}}
-	wq := url.Values{"_pragma": append(pragmas["_pragma"], "journal_mode(WAL)"), "_txlock": {"immediate"}}
+	wq := url.Values{"_pragma": append(pragmas["_pragma"], "journal_mode(WAL)", "wal_autocheckpoint(0)"), "_txlock": {"immediate"}}
 	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -97,7 +105,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	ck, err := sql.Open("sqlite", path+"?"+url.Values{"_pragma": pragmas["_pragma"]}.Encode())
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	s := &Store{w: w, r: r, ck: ck, stopCk: make(chan struct{}), ckStopped: make(chan struct{})}
+	go s.checkpointer()
+	return s, nil
+}
+
+// checkpointInterval is how often the background checkpointer runs.
+const checkpointInterval = 500 * time.Millisecond
+
+// checkpointer copies committed WAL frames into the database file every
+// checkpointInterval with a PASSIVE checkpoint, which never blocks readers
+// or the writer.
+func (s *Store) checkpointer() {
+	defer close(s.ckStopped)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCk:
+			return
+		case <-t.C:
+			s.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // Migrate brings the schema up to the newest embedded migration. It is
@@ -125,9 +162,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.r.PingContext(ctx)
 }
 
-// Close closes both pools. Close is idempotent.
+// Close stops the checkpointer and closes the pools (the last connection
+// to close checkpoints the WAL fully). Close is idempotent.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	s.closeOnce.Do(func() {
+		close(s.stopCk)
+		<-s.ckStopped
+	})
+	return errors.Join(s.ck.Close(), s.r.Close(), s.w.Close())
 }
 
 // inTx runs fn in one IMMEDIATE transaction on the writer connection and
