@@ -6,6 +6,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/notify/twiliotest"
 )
 
 func TestFiftyParallelVerificationsOfOneEmailedCodeLetExactlyOneIn(t *testing.T) {
@@ -23,7 +25,7 @@ func TestFiftyParallelVerificationsOfOneEmailedCodeLetExactlyOneIn(t *testing.T)
 	e := newSentServer(t, func(c *config.Config) { c.FreeFailures, c.LockoutThreshold = 100, 100 })
 	e.addUser("acme", "alice", "alice@example.com", true)
 	e.emailFactor("alice", "alice@example.com")
-	n := e.mail.count()
+	n := e.mail.Count()
 	flow := e.challenge("alice", "email")
 	code := e.mail.code(t, n, "alice@example.com")
 
@@ -87,7 +89,7 @@ func TestAnHourlySendQuotaStopsAFloodOfChallengesAndIsAudited(t *testing.T) {
 
 	flow := e.signIn("acme", "alice", "mfa_required")["flow_token"].(string)
 	body := map[string]string{"flow_token": flow, "method": "email"}
-	n := e.mail.count()
+	n := e.mail.Count()
 	for i := range 3 {
 		if r := e.post("/api/v1/auth/challenge", "", body); r.status != http.StatusOK {
 			t.Fatalf("challenge %d: %d %s", i+1, r.status, r.body)
@@ -100,7 +102,7 @@ func TestAnHourlySendQuotaStopsAFloodOfChallengesAndIsAudited(t *testing.T) {
 	}
 	codes := 0 // code mails are sent before the answer: no need to wait
 	for _, m := range e.mail.since(n) {
-		if strings.HasPrefix(m.subject, "Your code:") {
+		if strings.HasPrefix(m.Subject, "Your code:") {
 			codes++
 		}
 	}
@@ -128,23 +130,14 @@ func TestAnHourlySendQuotaStopsAFloodOfChallengesAndIsAudited(t *testing.T) {
 var smsCodeRE = regexp.MustCompile(`your code is (\d{6})\b`)
 
 // smsCode waits for the text message number n and returns it and its code.
-func (e *sentEnv) smsCode(t testing.TB, n int) (textMsg, string) {
+func (e *sentEnv) smsCode(t testing.TB, n int) (twiliotest.SMS, string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, msgs := e.sms.state(); len(msgs) > n {
-			m := msgs[n]
-			c := smsCodeRE.FindStringSubmatch(m.Body)
-			if c == nil || m.From != twilioFrom {
-				t.Fatalf("text message %+v: want From %s and a six-digit code", m, twilioFrom)
-			}
-			return m, c[1]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("text message %d did not arrive", n+1)
-		}
-		time.Sleep(10 * time.Millisecond)
+	m := e.sms.WaitFor(t, func(m twiliotest.SMS) bool { return m.Index == n }, 5*time.Second)
+	c := smsCodeRE.FindStringSubmatch(m.Body)
+	if c == nil || m.From != twilioFrom {
+		t.Fatalf("text message %+v: want From %s and a six-digit code", m, twilioFrom)
 	}
+	return m, c[1]
 }
 
 func TestTextMessageCodesOverATwilioCompatibleAPI(t *testing.T) {
@@ -158,7 +151,7 @@ func TestTextMessageCodesOverATwilioCompatibleAPI(t *testing.T) {
 	for _, bad := range []string{"12345", "+44 20 7946 095x", "0044"} {
 		wantError(t, "phone "+bad, e.post("/api/v1/me/factors/sms", tok, map[string]string{"phone": bad}), http.StatusBadRequest, "invalid_phone", false)
 	}
-	if hits, _ := e.sms.state(); hits != 0 {
+	if hits := e.sms.Requests(); hits != 0 {
 		t.Fatalf("invalid numbers reached the provider %d times", hits)
 	}
 
@@ -199,28 +192,29 @@ func TestTextMessageCodesOverATwilioCompatibleAPI(t *testing.T) {
 	// The provider fails: a clear 502 at once, after three tries of a
 	// temporary error and one of a permanent one.
 	for _, tc := range []struct {
-		mode  string
-		tries int
-	}{{"500", 3}, {"400", 1}} {
-		e.sms.setMode(tc.mode)
+		status, code int
+		tries        int
+	}{{500, 20500, 3}, {400, 21211, 1}} {
+		e.sms.FailWith(tc.status, tc.code)
+		before := e.sms.Requests()
 		ft := e.signIn("acme", "alice", "mfa_required")["flow_token"].(string)
 		began := time.Now()
 		r := e.post("/api/v1/auth/challenge", "", map[string]string{"flow_token": ft, "method": "sms"})
 		took := time.Since(began)
-		wantError(t, "provider answering "+tc.mode, r, http.StatusBadGateway, "delivery_failed", false)
+		wantError(t, fmt.Sprint("provider answering ", tc.status), r, http.StatusBadGateway, "delivery_failed", false)
 		if msg := r.json(t)["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "could not be sent") {
 			t.Errorf("delivery_failed message %q does not say what happened", msg)
 		}
 		if strings.Contains(string(r.body), "21211") || strings.Contains(string(r.body), twilioToken) {
 			t.Errorf("the error leaks provider details: %s", r.body)
 		}
-		if hits, _ := e.sms.state(); hits != tc.tries || took > 5*time.Second {
-			t.Errorf("provider answering %s: %d tries in %v, want %d in under 5 s", tc.mode, hits, took, tc.tries)
+		if hits := e.sms.Requests() - before; hits != tc.tries || took > 5*time.Second {
+			t.Errorf("provider answering %d: %d tries in %v, want %d in under 5 s", tc.status, hits, took, tc.tries)
 		}
 	}
 
 	// SMS alone would leave no unrestricted method: refused.
-	e.sms.setMode("")
+	e.sms.Succeed()
 	ada := e.session("acme", "ada")
 	r = e.put("/api/v1/orgs/acme/policy", ada, map[string]any{"mfa": "optional", "allowed_methods": []string{"sms"}})
 	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "allowed_methods") {
@@ -233,7 +227,7 @@ func TestAHangingSMSProviderGivesAClearErrorInsteadOfAHang(t *testing.T) {
 	e := newSentServer(t, nil)
 	e.addUser("acme", "alice", "", false)
 	tok := e.session("acme", "alice")
-	e.sms.setMode("hang")
+	e.sms.Hang(time.Hour) // until Twofold gives up
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	began := time.Now()

@@ -8,184 +8,71 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/factor/backup"
+	"github.com/twofold-id/twofold/internal/notify/smtptest"
+	"github.com/twofold-id/twofold/internal/notify/twiliotest"
 	"github.com/twofold-id/twofold/internal/password"
 )
 
 // ---- a real SMTP peer that records what it receives ----
 
-// received is one message as the SMTP server got it, parsed.
-type received struct {
-	envFrom string
-	envTo   []string
-	header  mail.Header
-	subject string
-	body    string // the decoded text/plain content
-	err     error  // the message could not be parsed
-}
+// mailbox is the SMTP peer (smtptest, on go-smtp) with the helpers these
+// tests read it with.
+type mailbox struct{ *smtptest.Server }
 
-// mailbox is a go-smtp backend that records every message.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []received
-}
-
-func (b *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{b: b}, nil }
-
-type mailSession struct {
-	b    *mailbox
-	from string
-	to   []string
-}
-
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *mailSession) Reset()        { s.from, s.to = "", nil }
-func (s *mailSession) Logout() error { return nil }
-
-func (s *mailSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m := parseMail(raw)
-	m.envFrom, m.envTo = s.from, append([]string(nil), s.to...)
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, m)
-	s.b.mu.Unlock()
-	return nil
-}
-
-// parseMail reads a message as a mail client would: headers, the decoded
-// subject, and the text/plain body with its transfer encoding undone.
-func parseMail(raw []byte) received {
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return received{err: err}
-	}
-	m := received{header: msg.Header}
-	if m.subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil {
-		m.err = err
-		return m
-	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		m.err = err
-		return m
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		m.body, m.err = decodeBody(msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-		return m
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			m.err = fmt.Errorf("no text/plain part: %w", err)
-			return m
-		}
-		if ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct == "text/plain" {
-			// multipart undoes quoted-printable itself and drops the header.
-			m.body, m.err = decodeBody(p.Header.Get("Content-Transfer-Encoding"), p)
-			return m
-		}
-	}
-}
-
-func decodeBody(cte string, r io.Reader) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, r)
-	}
-	b, err := io.ReadAll(r)
-	return strings.ReplaceAll(string(b), "\r\n", "\n"), err
-}
-
-func (b *mailbox) count() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.msgs)
-}
-
-func (b *mailbox) since(n int) []received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]received(nil), b.msgs[n:]...)
-}
+// since returns the messages from index n on.
+func (b mailbox) since(n int) []smtptest.Message { return b.Messages()[n:] }
 
 // wait returns the first message from index n on that match accepts,
-// polling until it arrives (mail may be sent in the background).
-func (b *mailbox) wait(t testing.TB, n int, what string, match func(received) bool) received {
+// waiting until it arrives (mail may be sent in the background). An
+// unreadable message from index n on fails the test.
+func (b mailbox) wait(t testing.TB, n int, what string, match func(smtptest.Message) bool) smtptest.Message {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		for _, m := range b.since(n) {
-			if m.err != nil {
-				t.Fatalf("unreadable mail to %v: %v", m.envTo, m.err)
-			}
-			if match(m) {
-				return m
-			}
+	t.Logf("waiting for %s", what)
+	return b.WaitFor(t, func(m smtptest.Message) bool {
+		if m.Index < n {
+			return false
 		}
-		if time.Now().After(deadline) {
-			var got []string
-			for _, m := range b.since(n) {
-				got = append(got, fmt.Sprintf("%v %q", m.envTo, m.subject))
-			}
-			t.Fatalf("no %s arrived within 5 s; mails since: %v", what, got)
+		if m.Err != nil {
+			t.Fatalf("unreadable mail to %v: %v", m.To, m.Err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return match(m)
+	}, 5*time.Second)
 }
 
-func to(addr string) func(received) bool {
-	return func(m received) bool { return len(m.envTo) == 1 && m.envTo[0] == addr }
+func to(addr string) func(smtptest.Message) bool {
+	return func(m smtptest.Message) bool { return len(m.To) == 1 && m.To[0] == addr }
 }
 
 var sixDigitsRE = regexp.MustCompile(`\b\d{6}\b`)
 
 // code waits for the code mail to addr sent from index n on and returns
 // the code it carries.
-func (b *mailbox) code(t testing.TB, n int, addr string) string {
+func (b mailbox) code(t testing.TB, n int, addr string) string {
 	t.Helper()
-	m := b.wait(t, n, "code mail to "+addr, func(m received) bool {
-		return to(addr)(m) && strings.HasPrefix(m.subject, "Your code:")
+	m := b.wait(t, n, "code mail to "+addr, func(m smtptest.Message) bool {
+		return to(addr)(m) && strings.HasPrefix(m.Subject, "Your code:")
 	})
-	codes := sixDigitsRE.FindAllString(m.body, -1)
-	if len(codes) != 1 || !strings.HasSuffix(m.subject, codes[0]) {
-		t.Fatalf("code mail: subject %q body %q, want one six-digit code in both", m.subject, m.body)
+	codes := sixDigitsRE.FindAllString(m.Body, -1)
+	if len(codes) != 1 || !strings.HasSuffix(m.Subject, codes[0]) {
+		t.Fatalf("code mail: subject %q body %q, want one six-digit code in both", m.Subject, m.Body)
 	}
-	if from, err := m.header.AddressList("From"); err != nil || len(from) != 1 || from[0].Address != "no-reply@twofold.test" {
+	if from, err := m.Header.AddressList("From"); err != nil || len(from) != 1 || from[0].Address != "no-reply@twofold.test" {
 		t.Errorf("code mail From = %v, %v", from, err)
 	}
 	return codes[0]
@@ -194,127 +81,31 @@ func (b *mailbox) code(t testing.TB, n int, addr string) string {
 var linkRE = regexp.MustCompile(`https://id\.twofold\.test/confirm-email\?token=\S+`)
 
 // link waits for the confirmation mail to addr and returns its token.
-func (b *mailbox) link(t testing.TB, n int, addr string) string {
+func (b mailbox) link(t testing.TB, n int, addr string) string {
 	t.Helper()
-	m := b.wait(t, n, "confirmation mail to "+addr, func(m received) bool {
-		return to(addr)(m) && strings.HasPrefix(m.subject, "Confirm your email address")
+	m := b.wait(t, n, "confirmation mail to "+addr, func(m smtptest.Message) bool {
+		return to(addr)(m) && strings.HasPrefix(m.Subject, "Confirm your email address")
 	})
 	return confirmToken(t, m)
 }
 
-func confirmToken(t testing.TB, m received) string {
+func confirmToken(t testing.TB, m smtptest.Message) string {
 	t.Helper()
-	l := linkRE.FindString(m.body)
+	l := linkRE.FindString(m.Body)
 	u, err := url.Parse(l)
 	if l == "" || err != nil || !strings.HasPrefix(u.Query().Get("token"), "tfc_") {
-		t.Fatalf("confirmation mail body %q has no /confirm-email?token=tfc_… link", m.body)
+		t.Fatalf("confirmation mail body %q has no /confirm-email?token=tfc_… link", m.Body)
 	}
 	return u.Query().Get("token")
 }
 
-func startSMTP(t testing.TB) (*mailbox, int) {
-	t.Helper()
-	be := &mailbox{}
-	srv := smtp.NewServer(be)
-	srv.Domain = "mx.test"
-	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return be, l.Addr().(*net.TCPAddr).Port
-}
-
-// ---- an HTTP server speaking Twilio's Messages API ----
+// ---- an HTTP server speaking Twilio's Messages API (twiliotest) ----
 
 const (
 	twilioSID   = "AC0123456789abcdef0123456789abcdef"
 	twilioToken = "twilio-test-token"
 	twilioFrom  = "+15005550006"
 )
-
-type textMsg struct{ To, From, Body string }
-
-type twilio struct {
-	srv  *httptest.Server
-	done chan struct{}
-
-	mu   sync.Mutex
-	mode string // "" answers 201; "500", "400" or "hang"
-	hits int    // requests received, answered or not
-	msgs []textMsg
-}
-
-func startTwilio(t testing.TB) *twilio {
-	tw := &twilio{done: make(chan struct{})}
-	tw.srv = httptest.NewServer(http.HandlerFunc(tw.serve))
-	t.Cleanup(tw.srv.Close)
-	t.Cleanup(func() { close(tw.done) }) // runs first: releases hanging handlers
-	return tw
-}
-
-func (tw *twilio) setMode(m string) {
-	tw.mu.Lock()
-	defer tw.mu.Unlock()
-	tw.mode, tw.hits = m, 0
-}
-
-func (tw *twilio) state() (int, []textMsg) {
-	tw.mu.Lock()
-	defer tw.mu.Unlock()
-	return tw.hits, append([]textMsg(nil), tw.msgs...)
-}
-
-func twilioError(w http.ResponseWriter, status, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg, "status": status})
-}
-
-func (tw *twilio) serve(w http.ResponseWriter, r *http.Request) {
-	tw.mu.Lock()
-	tw.hits++
-	mode := tw.mode
-	tw.mu.Unlock()
-	user, pass, ok := r.BasicAuth()
-	if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+twilioSID+"/Messages.json" {
-		twilioError(w, http.StatusNotFound, 20404, "The requested resource was not found")
-		return
-	}
-	if !ok || user != twilioSID || pass != twilioToken {
-		twilioError(w, http.StatusUnauthorized, 20003, "Authenticate")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		twilioError(w, http.StatusBadRequest, 21602, "bad form")
-		return
-	}
-	switch mode {
-	case "500":
-		twilioError(w, http.StatusInternalServerError, 20500, "Internal Server Error")
-		return
-	case "400":
-		twilioError(w, http.StatusBadRequest, 21211, "The 'To' number is not a valid phone number.")
-		return
-	case "hang":
-		select {
-		case <-r.Context().Done():
-		case <-tw.done:
-		}
-		return
-	}
-	m := textMsg{To: r.PostForm.Get("To"), From: r.PostForm.Get("From"), Body: r.PostForm.Get("Body")}
-	tw.mu.Lock()
-	tw.msgs = append(tw.msgs, m)
-	n := len(tw.msgs)
-	tw.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	json.NewEncoder(w).Encode(map[string]any{"sid": fmt.Sprintf("SM%032d", n), "status": "queued", "to": m.To, "from": m.From, "body": m.Body})
-}
 
 // ---- the server under test, wired to both peers ----
 
@@ -347,21 +138,21 @@ func newServerConfig(t testing.TB, change func(*config.Config)) *server {
 
 type sentEnv struct {
 	*server
-	mail *mailbox
-	sms  *twilio
+	mail mailbox
+	sms  *twiliotest.Server
 }
 
 // newSentServer starts Twofold sending mail to an SMTP server and text
 // messages to a Twilio-compatible server, both in the test, with org acme.
 func newSentServer(t *testing.T, change func(*config.Config)) *sentEnv {
 	t.Helper()
-	mb, port := startSMTP(t)
-	tw := startTwilio(t)
+	mb := mailbox{smtptest.Start(t)}
+	tw := twiliotest.Start(t, twilioSID, twilioToken)
 	s := newServerConfig(t, func(c *config.Config) {
 		c.PublicURL = "https://id.twofold.test"
-		c.SMTPHost, c.SMTPPort, c.SMTPTLS = "127.0.0.1", port, "none"
+		c.SMTPHost, c.SMTPPort, c.SMTPTLS = mb.Host(), mb.Port(), "none"
 		c.SMTPFrom = "Twofold <no-reply@twofold.test>"
-		c.SMSProvider, c.TwilioBaseURL = "twilio", tw.srv.URL
+		c.SMSProvider, c.TwilioBaseURL = "twilio", tw.URL()
 		c.TwilioAccountSID, c.TwilioAuthToken, c.TwilioFrom = twilioSID, twilioToken, twilioFrom
 		if change != nil {
 			change(c)
@@ -459,7 +250,7 @@ func wantError(t testing.TB, what string, r response, status int, code string, r
 func (e *sentEnv) emailFactor(user, addr string) (string, string) {
 	e.t.Helper()
 	tok := e.session("acme", user)
-	n := e.mail.count()
+	n := e.mail.Count()
 	r := e.post("/api/v1/me/factors/email", tok, nil)
 	if r.status != http.StatusCreated || r.str(e.t, "factor_id") == "" {
 		e.t.Fatalf("add email factor: %d %s", r.status, r.body)
@@ -515,7 +306,7 @@ func TestEmailConfirmationLinksArriveWorkOnceExpireAndResendsAreThrottled(t *tes
 	e.cli(testPassword+"\n", "user", "create", "--org", "acme", "--username", "ada", "--role", "admin", "--password-stdin")
 	ada := e.session("acme", "ada")
 
-	n := e.mail.count()
+	n := e.mail.Count()
 	ids := map[string]string{}
 	for _, u := range []string{"bob", "cat", "dan"} {
 		r := e.post("/api/v1/users", ada, map[string]string{"org": "acme", "username": u, "email": u + "@example.com", "password": testPassword})
@@ -525,10 +316,10 @@ func TestEmailConfirmationLinksArriveWorkOnceExpireAndResendsAreThrottled(t *tes
 		ids[u] = r.str(t, "id")
 	}
 	m := e.mail.wait(t, n, "confirmation mail to bob", to("bob@example.com"))
-	if m.subject != "Confirm your email address for Acme Corp" || m.envFrom != "no-reply@twofold.test" {
-		t.Errorf("confirmation mail: envelope from %q subject %q", m.envFrom, m.subject)
+	if m.Subject != "Confirm your email address for Acme Corp" || m.From != "no-reply@twofold.test" {
+		t.Errorf("confirmation mail: envelope from %q subject %q", m.From, m.Subject)
 	}
-	if to, err := m.header.AddressList("To"); err != nil || len(to) != 1 || to[0].Address != "bob@example.com" {
+	if to, err := m.Header.AddressList("To"); err != nil || len(to) != 1 || to[0].Address != "bob@example.com" {
 		t.Errorf("confirmation mail To header = %v, %v", to, err)
 	}
 	bobLink := confirmToken(t, m)
@@ -550,7 +341,7 @@ func TestEmailConfirmationLinksArriveWorkOnceExpireAndResendsAreThrottled(t *tes
 	path := "/api/v1/users/" + ids["cat"] + "/email-confirmation"
 	wantError(t, "resend right after creation", e.post(path, ada, nil), http.StatusTooManyRequests, "resend_too_soon", true)
 	e.clock.Advance(61 * time.Second)
-	n = e.mail.count()
+	n = e.mail.Count()
 	if r := e.post(path, ada, nil); r.status != http.StatusAccepted {
 		t.Fatalf("resend after a minute: %d %s", r.status, r.body)
 	}
@@ -562,7 +353,7 @@ func TestEmailConfirmationLinksArriveWorkOnceExpireAndResendsAreThrottled(t *tes
 	// A link is bound to the address it went to. (Changed a minute after
 	// dan's first link: a change sooner gets no link, see the report.)
 	danLink := e.mail.link(t, 0, "dan@example.com")
-	n = e.mail.count()
+	n = e.mail.Count()
 	if r := e.do(request{method: http.MethodPatch, path: "/api/v1/users/" + ids["dan"], token: ada, body: map[string]string{"email": "dan.new@example.com"}}); r.status != http.StatusOK {
 		t.Fatalf("change dan's address: %d %s", r.status, r.body)
 	}
@@ -610,7 +401,7 @@ func TestBulkConfirmationResendReachesExactlyTheUnconfirmedUsersOfTheAdminsSubtr
 	carl, sam := e.session("customer", "carl"), e.session("reseller2", "sam")
 	e.clock.Advance(61 * time.Second)
 
-	n := e.mail.count()
+	n := e.mail.Count()
 	r := e.post("/api/v1/orgs/customer/email-confirmations", sam, nil)
 	if r.status != http.StatusForbidden && r.status != http.StatusNotFound {
 		t.Fatalf("an admin beside the subtree: %d %s, want 403 or 404", r.status, r.body)
@@ -628,10 +419,10 @@ func TestBulkConfirmationResendReachesExactlyTheUnconfirmedUsersOfTheAdminsSubtr
 	}
 	var got []string
 	for _, m := range e.mail.since(n) {
-		if !strings.HasPrefix(m.subject, "Confirm your email address") {
-			t.Errorf("unexpected mail to %v: %q", m.envTo, m.subject)
+		if !strings.HasPrefix(m.Subject, "Confirm your email address") {
+			t.Errorf("unexpected mail to %v: %q", m.To, m.Subject)
 		}
-		got = append(got, m.envTo...)
+		got = append(got, m.To...)
 	}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
@@ -654,7 +445,7 @@ func TestEmailAsASecondFactorFromSetupToSignInWithANotification(t *testing.T) {
 	e.addUser("acme", "alice", "alice@example.com", true)
 	tok := e.session("acme", "alice")
 
-	n := e.mail.count()
+	n := e.mail.Count()
 	r := e.post("/api/v1/me/factors/email", tok, nil)
 	if r.status != http.StatusCreated || r.str(t, "sent_to") != "a•••@example.com" || r.json(t)["expires_in"] != float64(90) {
 		t.Fatalf("add email factor: %d %s", r.status, r.body)
@@ -670,16 +461,16 @@ func TestEmailAsASecondFactorFromSetupToSignInWithANotification(t *testing.T) {
 	if codes, _ := c.json(t)["backup_codes"].([]any); len(codes) != 10 {
 		t.Fatalf("first factor gave %d backup codes, want 10", len(codes))
 	}
-	note := e.mail.wait(t, n, "factor-added notification", func(m received) bool {
-		return to("alice@example.com")(m) && strings.Contains(m.subject, "added")
+	note := e.mail.wait(t, n, "factor-added notification", func(m smtptest.Message) bool {
+		return to("alice@example.com")(m) && strings.Contains(m.Subject, "added")
 	})
 	for _, want := range []string{"alice", "Acme Corp", ip, ua} {
-		if !strings.Contains(note.body, want) {
-			t.Errorf("notification does not name %q:\n%s", want, note.body)
+		if !strings.Contains(note.Body, want) {
+			t.Errorf("notification does not name %q:\n%s", want, note.Body)
 		}
 	}
-	if sixDigitsRE.MatchString(note.subject+note.body) || strings.Contains(note.body, "token=") {
-		t.Errorf("notification carries a code or link:\n%s", note.body)
+	if sixDigitsRE.MatchString(note.Subject+note.Body) || strings.Contains(note.Body, "token=") {
+		t.Errorf("notification carries a code or link:\n%s", note.Body)
 	}
 
 	flow := e.signIn("acme", "alice", "mfa_required")
@@ -687,7 +478,7 @@ func TestEmailAsASecondFactorFromSetupToSignInWithANotification(t *testing.T) {
 		t.Fatalf("mfa_required methods = %v, want email and backup_code", m)
 	}
 	ft := flow["flow_token"].(string)
-	n = e.mail.count()
+	n = e.mail.Count()
 	r = e.post("/api/v1/auth/challenge", "", map[string]string{"flow_token": ft, "method": "email"})
 	if got := r.json(t); r.status != http.StatusOK || got["sent_to"] != "a•••@example.com" || got["expires_in"] != float64(90) {
 		t.Fatalf("challenge: %d %s", r.status, r.body)
@@ -709,10 +500,10 @@ func TestSentCodesExpireDieAfterFiveTriesAndAResendNeitherRevivesNorResets(t *te
 	const addr = "alice@example.com"
 
 	// A code belongs to the sign-in that asked for it.
-	n := e.mail.count()
+	n := e.mail.Count()
 	x := e.challenge("alice", "email")
 	xCode := e.mail.code(t, n, addr)
-	n = e.mail.count()
+	n = e.mail.Count()
 	y := e.challenge("alice", "email")
 	if yCode := e.mail.code(t, n, addr); yCode != xCode {
 		wantError(t, "another sign-in's code", e.verify(y, "email", xCode), http.StatusUnauthorized, "invalid_code", false)
@@ -722,12 +513,12 @@ func TestSentCodesExpireDieAfterFiveTriesAndAResendNeitherRevivesNorResets(t *te
 	}
 
 	// A code is good for 90 seconds.
-	n = e.mail.count()
+	n = e.mail.Count()
 	flow := e.challenge("alice", "email")
 	a := e.mail.code(t, n, addr)
 	e.clock.Advance(91 * time.Second)
 	wantError(t, "code after 91 s", e.verify(flow, "email", a), http.StatusUnauthorized, "invalid_code", false)
-	n = e.mail.count()
+	n = e.mail.Count()
 	if r := e.post("/api/v1/auth/challenge", "", map[string]string{"flow_token": flow, "method": "email"}); r.status != http.StatusOK {
 		t.Fatalf("new code: %d %s", r.status, r.body)
 	}
@@ -737,7 +528,7 @@ func TestSentCodesExpireDieAfterFiveTriesAndAResendNeitherRevivesNorResets(t *te
 		t.Errorf("Retry-After %d s, want at most 30", secs)
 	}
 	e.clock.Advance(31 * time.Second)
-	n = e.mail.count()
+	n = e.mail.Count()
 	if r := e.post("/api/v1/auth/challenge", "", map[string]string{"flow_token": flow, "method": "email"}); r.status != http.StatusOK {
 		t.Fatalf("new code after 31 s: %d %s", r.status, r.body)
 	}
@@ -752,7 +543,7 @@ func TestSentCodesExpireDieAfterFiveTriesAndAResendNeitherRevivesNorResets(t *te
 
 	// Five wrong tries kill a code: the right one is refused afterwards. A
 	// code asked for a self-service action is checked by /reauthenticate.
-	n = e.mail.count()
+	n = e.mail.Count()
 	if r := e.post("/api/v1/me/codes", tok, map[string]string{"method": "email"}); r.status != http.StatusOK {
 		t.Fatalf("code for re-authentication: %d %s", r.status, r.body)
 	}
@@ -766,7 +557,7 @@ func TestSentCodesExpireDieAfterFiveTriesAndAResendNeitherRevivesNorResets(t *te
 	// Six failures now. A new code does not reset the account's counter:
 	// after one more wrong code the next must wait.
 	e.clock.Advance(31 * time.Second)
-	n = e.mail.count()
+	n = e.mail.Count()
 	if r := e.post("/api/v1/me/codes", tok, map[string]string{"method": "email"}); r.status != http.StatusOK {
 		t.Fatalf("a new code after the dead one: %d %s", r.status, r.body)
 	}

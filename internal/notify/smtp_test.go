@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"log"
 	"math/big"
 	"mime"
 	"mime/multipart"
@@ -24,130 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
+	"github.com/twofold-id/twofold/internal/notify/smtptest"
 )
-
-// received is one message as the test SMTP server got it.
-type received struct {
-	From     string
-	To       []string
-	Data     []byte
-	TLS      bool   // the connection was encrypted when MAIL FROM came
-	AuthUser string // the user that authenticated, if any
-}
-
-// smtpBackend is a real SMTP server's backend that records what it receives.
-type smtpBackend struct {
-	user, pass string // when user is set, AUTH PLAIN is offered and required
-	rejectRcpt string // RCPT TO this address is refused with 550
-
-	mu   sync.Mutex
-	msgs []received
-}
-
-func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return &smtpSession{b: b, conn: c}, nil
-}
-
-func (b *smtpBackend) received() []received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]received(nil), b.msgs...)
-}
-
-type smtpSession struct {
-	b      *smtpBackend
-	conn   *smtp.Conn
-	authed string
-	cur    received
-}
-
-func (s *smtpSession) AuthMechanisms() []string {
-	if s.b.user == "" {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != s.b.user || password != s.b.pass {
-			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
-		}
-		s.authed = username
-		return nil
-	}), nil
-}
-
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	if s.b.user != "" && s.authed == "" {
-		return smtp.ErrAuthRequired
-	}
-	_, isTLS := s.conn.TLSConnectionState()
-	s.cur = received{From: from, TLS: isTLS, AuthUser: s.authed}
-	return nil
-}
-
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if to == s.b.rejectRcpt {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
-	}
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *smtpSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = data
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, s.cur)
-	s.b.mu.Unlock()
-	return nil
-}
-
-func (s *smtpSession) Reset()        { s.cur = received{} }
-func (s *smtpSession) Logout() error { return nil }
-
-// serverMode says how the test server speaks TLS.
-type serverMode int
-
-const (
-	offerSTARTTLS serverMode = iota
-	implicitTLS
-	plainOnly
-)
-
-// startSMTP runs a go-smtp server on a loopback port until the test ends and
-// returns its port.
-func startSMTP(t *testing.T, be *smtpBackend, mode serverMode) int {
-	t.Helper()
-	srv := smtp.NewServer(be)
-	srv.Domain = "mx.test"
-	srv.ReadTimeout = 5 * time.Second
-	srv.WriteTimeout = 5 * time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	var l net.Listener
-	var err error
-	switch mode {
-	case offerSTARTTLS:
-		srv.TLSConfig = selfSignedTLS(t)
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	case implicitTLS:
-		l, err = tls.Listen("tcp", "127.0.0.1:0", selfSignedTLS(t))
-	case plainOnly:
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // selfSignedTLS makes a server TLS config with a fresh self-signed
 // certificate for 127.0.0.1 and localhost.
@@ -234,10 +111,9 @@ func readPart(t *testing.T, header interface{ Get(string) string }, body io.Read
 }
 
 func TestSMTPMailerSendsOverSTARTTLSWithAuth(t *testing.T) {
-	be := &smtpBackend{user: "twofold", pass: "s3cret pass"}
-	port := startSMTP(t, be, offerSTARTTLS)
+	srv := smtptest.Start(t, smtptest.StartTLS(selfSignedTLS(t)), smtptest.RequireAuth("twofold", "s3cret pass"))
 	m := newTestSMTP(t, SMTPConfig{
-		Port: port, Username: "twofold", Password: "s3cret pass",
+		Port: srv.Port(), Username: "twofold", Password: "s3cret pass",
 		TLS: "starttls", InsecureSkipVerify: true, HeloName: "twofold.test",
 	})
 	subject := "Ihr Anmeldecode – Bestätigung ✓"
@@ -251,7 +127,7 @@ func TestSMTPMailerSendsOverSTARTTLSWithAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := be.received()
+	got := srv.Messages()
 	if len(got) != 1 {
 		t.Fatalf("server received %d messages, want 1", len(got))
 	}
@@ -263,7 +139,7 @@ func TestSMTPMailerSendsOverSTARTTLSWithAuth(t *testing.T) {
 		t.Errorf("TLS = %v, authenticated user = %q; want TLS and twofold", r.TLS, r.AuthUser)
 	}
 
-	msg, err := mail.ReadMessage(bytes.NewReader(r.Data))
+	msg, err := mail.ReadMessage(bytes.NewReader(r.Raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,17 +184,16 @@ func TestSMTPMailerSendsOverSTARTTLSWithAuth(t *testing.T) {
 }
 
 func TestSMTPMailerSendsPlainTextOnly(t *testing.T) {
-	be := &smtpBackend{}
-	port := startSMTP(t, be, offerSTARTTLS)
-	m := newTestSMTP(t, SMTPConfig{Port: port, InsecureSkipVerify: true}) // TLS "" means starttls
+	srv := smtptest.Start(t, smtptest.StartTLS(selfSignedTLS(t)))
+	m := newTestSMTP(t, SMTPConfig{Port: srv.Port(), InsecureSkipVerify: true}) // TLS "" means starttls
 	if err := m.SendEmail(t.Context(), Email{To: "carol@example.org", Subject: "Confirm", Text: "Click here"}); err != nil {
 		t.Fatal(err)
 	}
-	got := be.received()
+	got := srv.Messages()
 	if len(got) != 1 || !got[0].TLS {
 		t.Fatalf("received %+v, want one message over TLS", got)
 	}
-	msg, err := mail.ReadMessage(bytes.NewReader(got[0].Data))
+	msg, err := mail.ReadMessage(bytes.NewReader(got[0].Raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,23 +208,21 @@ func TestSMTPMailerSendsPlainTextOnly(t *testing.T) {
 }
 
 func TestSMTPMailerImplicitTLS(t *testing.T) {
-	be := &smtpBackend{user: "u", pass: "p"}
-	port := startSMTP(t, be, implicitTLS)
-	m := newTestSMTP(t, SMTPConfig{Port: port, TLS: "tls", InsecureSkipVerify: true, Username: "u", Password: "p"})
+	srv := smtptest.Start(t, smtptest.ImplicitTLS(selfSignedTLS(t)), smtptest.RequireAuth("u", "p"))
+	m := newTestSMTP(t, SMTPConfig{Port: srv.Port(), TLS: "tls", InsecureSkipVerify: true, Username: "u", Password: "p"})
 	if err := m.SendEmail(t.Context(), Email{To: "dave@example.org", Subject: "Hi", Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := be.received(); len(got) != 1 || !got[0].TLS || got[0].AuthUser != "u" {
+	if got := srv.Messages(); len(got) != 1 || !got[0].TLS || got[0].AuthUser != "u" {
 		t.Fatalf("received %+v, want one authenticated message over TLS", got)
 	}
 }
 
 func TestSMTPMailerVerifiesCertificateByDefault(t *testing.T) {
-	be := &smtpBackend{}
-	port := startSMTP(t, be, offerSTARTTLS)
-	m := newTestSMTP(t, SMTPConfig{Port: port})
+	srv := smtptest.Start(t, smtptest.StartTLS(selfSignedTLS(t)))
+	m := newTestSMTP(t, SMTPConfig{Port: srv.Port()})
 	err := m.SendEmail(t.Context(), Email{To: "erin@example.org", Subject: "Hi", Text: "x"})
-	if err == nil || len(be.received()) != 0 {
+	if err == nil || srv.Count() != 0 {
 		t.Fatalf("self-signed certificate accepted without InsecureSkipVerify: err = %v", err)
 	}
 }
@@ -392,22 +265,22 @@ func TestSMTPMailerErrors(t *testing.T) {
 		}
 	}()
 	silentPort := silent.Addr().(*net.TCPAddr).Port
+	cert := selfSignedTLS(t)
 
 	mail := Email{To: "frank@example.org", Subject: "Hi", Text: "secret code 999111"}
 	tests := []struct {
 		name     string
-		backend  *smtpBackend
-		mode     serverMode
-		port     int // instead of a server
+		server   []smtptest.Option // a server with these options, when port is 0
+		port     int               // instead of a server
 		cfg      SMTPConfig
 		ctx      time.Duration // a shorter caller deadline, if set
 		check    func(t *testing.T, err error)
 		maxDelay time.Duration
 	}{
 		{
-			name:    "rejected recipient is a permanent provider error naming the reply",
-			backend: &smtpBackend{rejectRcpt: "frank@example.org"}, mode: offerSTARTTLS,
-			cfg: SMTPConfig{InsecureSkipVerify: true},
+			name:   "rejected recipient is a permanent provider error naming the reply",
+			server: []smtptest.Option{smtptest.StartTLS(cert), smtptest.RejectRecipient("frank@example.org")},
+			cfg:    SMTPConfig{InsecureSkipVerify: true},
 			check: func(t *testing.T, err error) {
 				var pe *ProviderError
 				if !errors.As(err, &pe) || pe.Code != 550 || pe.Temporary || !strings.Contains(err.Error(), "no such user") {
@@ -416,9 +289,8 @@ func TestSMTPMailerErrors(t *testing.T) {
 			},
 		},
 		{
-			name:    "starttls required but not offered fails without sending",
-			backend: &smtpBackend{}, mode: plainOnly,
-			cfg: SMTPConfig{TLS: "starttls"},
+			name: "starttls required but not offered fails without sending",
+			cfg:  SMTPConfig{TLS: "starttls"},
 			check: func(t *testing.T, err error) {
 				if !strings.Contains(err.Error(), "STARTTLS") {
 					t.Errorf("err = %v, want it to mention STARTTLS", err)
@@ -426,9 +298,8 @@ func TestSMTPMailerErrors(t *testing.T) {
 			},
 		},
 		{
-			name:    "credentials are not sent when the server offers no AUTH over plain text",
-			backend: &smtpBackend{}, mode: plainOnly,
-			cfg: SMTPConfig{TLS: "opportunistic", Username: "u", Password: "p"},
+			name: "credentials are not sent when the server offers no AUTH over plain text",
+			cfg:  SMTPConfig{TLS: "opportunistic", Username: "u", Password: "p"},
 			check: func(t *testing.T, err error) {
 				if !strings.Contains(err.Error(), "AUTH") {
 					t.Errorf("err = %v, want it to mention AUTH", err)
@@ -436,9 +307,9 @@ func TestSMTPMailerErrors(t *testing.T) {
 			},
 		},
 		{
-			name:    "wrong password",
-			backend: &smtpBackend{user: "u", pass: "right"}, mode: offerSTARTTLS,
-			cfg: SMTPConfig{InsecureSkipVerify: true, Username: "u", Password: "wrong"},
+			name:   "wrong password",
+			server: []smtptest.Option{smtptest.StartTLS(cert), smtptest.RequireAuth("u", "right")},
+			cfg:    SMTPConfig{InsecureSkipVerify: true, Username: "u", Password: "wrong"},
 			check: func(t *testing.T, err error) {
 				if strings.Contains(err.Error(), "wrong") {
 					t.Errorf("error repeats the password: %v", err)
@@ -474,8 +345,10 @@ func TestSMTPMailerErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			port := tt.port
-			if tt.backend != nil {
-				port = startSMTP(t, tt.backend, tt.mode)
+			var srv *smtptest.Server
+			if port == 0 {
+				srv = smtptest.Start(t, tt.server...)
+				port = srv.Port()
 			}
 			cfg := tt.cfg
 			cfg.Port = port
@@ -499,7 +372,7 @@ func TestSMTPMailerErrors(t *testing.T) {
 			if tt.maxDelay > 0 && elapsed > tt.maxDelay {
 				t.Errorf("SendEmail took %v, want under %v", elapsed, tt.maxDelay)
 			}
-			if tt.backend != nil && len(tt.backend.received()) != 0 {
+			if srv != nil && srv.Count() != 0 {
 				t.Errorf("server received a message despite the error")
 			}
 			if tt.check != nil {
@@ -573,13 +446,12 @@ func TestNewSMTPChecksConfig(t *testing.T) {
 }
 
 func TestSMTPMailerPlainToLocalhost(t *testing.T) {
-	be := &smtpBackend{}
-	port := startSMTP(t, be, plainOnly)
-	m := newTestSMTP(t, SMTPConfig{Port: port, TLS: "none"})
+	srv := smtptest.Start(t)
+	m := newTestSMTP(t, SMTPConfig{Port: srv.Port(), TLS: "none"})
 	if err := m.SendEmail(t.Context(), Email{To: "gina@example.org", Subject: "Hi", Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := be.received(); len(got) != 1 || got[0].TLS {
+	if got := srv.Messages(); len(got) != 1 || got[0].TLS {
 		t.Fatalf("received %+v, want one plain-text message", got)
 	}
 }

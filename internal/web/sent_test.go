@@ -1,135 +1,37 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"io"
-	"log"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/notify/smtptest"
+	"github.com/twofold-id/twofold/internal/notify/twiliotest"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// mailbox is a real SMTP server (emersion/go-smtp) on a loopback port that
-// keeps what it receives.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []sentMail
-}
-
-// sentMail is one message as the SMTP server received it, with its text
-// body decoded.
-type sentMail struct {
-	To      []string
-	Subject string
-	Body    string
-}
-
-func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{box: m}, nil }
-
-type mailSession struct {
-	box *mailbox
-	to  []string
-}
-
-func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *mailSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m, err := decodeMail(raw)
-	if err != nil {
-		return err
-	}
-	m.To = s.to
-	s.box.mu.Lock()
-	s.box.msgs = append(s.box.msgs, m)
-	s.box.mu.Unlock()
-	return nil
-}
-func (s *mailSession) Reset()        { s.to = nil }
-func (s *mailSession) Logout() error { return nil }
-
-// decodeMail reads the subject and the text/plain body of a message,
-// undoing quoted-printable and base64 the way a mail client would.
-func decodeMail(raw []byte) (sentMail, error) {
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return sentMail{}, err
-	}
-	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil {
-		return sentMail{}, err
-	}
-	body, err := textPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-	return sentMail{Subject: subject, Body: body}, err
-}
-
-func textPart(ctype, encoding string, r io.Reader) (string, error) {
-	mt, params, err := mime.ParseMediaType(ctype)
-	if err != nil {
-		mt = "text/plain"
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(r, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				return "", err
-			}
-			// NextPart undoes quoted-printable itself.
-			if s, err := textPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err == nil && s != "" {
-				return s, nil
-			}
-		}
-	}
-	if mt != "text/plain" {
-		return "", nil
-	}
-	switch strings.ToLower(encoding) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, r)
-	}
-	b, err := io.ReadAll(r)
-	return string(b), err
-}
-
-func (m *mailbox) all() []sentMail {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]sentMail(nil), m.msgs...)
-}
+// mailbox is a real SMTP server (smtptest, on emersion/go-smtp) on a
+// loopback port that keeps what it receives, with the helpers these tests
+// read it with.
+type mailbox struct{ *smtptest.Server }
 
 // last returns the newest message to addr whose body matches re, and the
 // first group of the match.
-func (m *mailbox) last(t *testing.T, addr string, re *regexp.Regexp) string {
+func (m mailbox) last(t *testing.T, addr string, re *regexp.Regexp) string {
 	t.Helper()
-	msgs := m.all()
+	msgs := m.Messages()
+	for _, msg := range msgs {
+		if msg.Err != nil {
+			t.Fatalf("unreadable mail to %v: %v", msg.To, msg.Err)
+		}
+	}
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if len(msgs[i].To) == 1 && msgs[i].To[0] == addr {
 			if g := re.FindStringSubmatch(msgs[i].Body); g != nil {
@@ -141,79 +43,27 @@ func (m *mailbox) last(t *testing.T, addr string, re *regexp.Regexp) string {
 	return ""
 }
 
-// startMailbox runs the SMTP server until the test ends and returns its port.
-func startMailbox(t *testing.T) (*mailbox, int) {
-	t.Helper()
-	box := &mailbox{}
-	srv := smtp.NewServer(box)
-	srv.Domain = "mx.test"
-	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return box, l.Addr().(*net.TCPAddr).Port
-}
-
 // phoneNet is a local server that speaks Twilio's Messages API and keeps
 // the texts it was asked to send.
-type phoneNet struct {
-	mu    sync.Mutex
-	texts []url.Values
-}
+type phoneNet struct{ *twiliotest.Server }
 
-func startPhoneNet(t *testing.T, sid string) (*phoneNet, string) {
-	t.Helper()
-	pn := &phoneNet{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != "POST" || r.URL.Path != "/2010-04-01/Accounts/"+sid+"/Messages.json" {
-			http.Error(w, `{"code":20404,"message":"not found","status":404}`, http.StatusNotFound)
-			return
-		}
-		if user, _, ok := r.BasicAuth(); !ok || user != sid {
-			http.Error(w, `{"code":20003,"message":"Authenticate","status":401}`, http.StatusUnauthorized)
-			return
-		}
-		if err := r.ParseForm(); err == nil && r.PostForm.Get("To") == unreachable {
-			http.Error(w, `{"code":30003,"message":"Unreachable destination handset","status":503}`, http.StatusServiceUnavailable)
-			return
-		}
-		if err := r.ParseForm(); err != nil || r.PostForm.Get("To") == "" || r.PostForm.Get("Body") == "" {
-			http.Error(w, `{"code":21602,"message":"Message body is required.","status":400}`, http.StatusBadRequest)
-			return
-		}
-		pn.mu.Lock()
-		pn.texts = append(pn.texts, r.PostForm)
-		pn.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, `{"sid":"SM00000000000000000000000000000001","status":"queued","to":"`+r.PostForm.Get("To")+`"}`)
-	}))
-	t.Cleanup(srv.Close)
-	return pn, srv.URL
-}
-
-// unreachable is a number the phone network cannot deliver to.
+// unreachable is the number texted while the phone network fails.
 const unreachable = "+447700900999"
 
 var smsCodeRe = regexp.MustCompile(`your code is (\d{6})`)
 
 // lastCode returns the code of the newest text to number.
-func (pn *phoneNet) lastCode(t *testing.T, number string) string {
+func (pn phoneNet) lastCode(t *testing.T, number string) string {
 	t.Helper()
-	pn.mu.Lock()
-	defer pn.mu.Unlock()
-	for i := len(pn.texts) - 1; i >= 0; i-- {
-		if pn.texts[i].Get("To") == number {
-			if m := smsCodeRe.FindStringSubmatch(pn.texts[i].Get("Body")); m != nil {
+	texts := pn.Messages()
+	for i := len(texts) - 1; i >= 0; i-- {
+		if texts[i].To == number {
+			if m := smsCodeRe.FindStringSubmatch(texts[i].Body); m != nil {
 				return m[1]
 			}
 		}
 	}
-	t.Fatalf("no text to %s among %d", number, len(pn.texts))
+	t.Fatalf("no text to %s among %d", number, len(texts))
 	return ""
 }
 
@@ -221,20 +71,20 @@ func (pn *phoneNet) lastCode(t *testing.T, number string) string {
 // a Twilio-compatible API.
 type sentPortal struct {
 	*portal
-	box    *mailbox
-	phones *phoneNet
+	box    mailbox
+	phones phoneNet
 }
 
 func newSentPortal(t *testing.T) *sentPortal { t.Helper(); return newSentPortalWith(t, nil) }
 
 func newSentPortalWith(t *testing.T, adjust func(*config.Config)) *sentPortal {
 	t.Helper()
-	box, port := startMailbox(t)
-	const sid = "AC0123456789abcdef0123456789abcdef"
-	phones, base := startPhoneNet(t, sid)
+	box := mailbox{smtptest.Start(t)}
+	const sid, token = "AC0123456789abcdef0123456789abcdef", "test-token"
+	phones := phoneNet{twiliotest.Start(t, sid, token)}
 	p := newPortalWith(t, func(c *config.Config) {
-		c.SMTPHost, c.SMTPPort, c.SMTPTLS, c.SMTPFrom = "127.0.0.1", port, "none", "Twofold <twofold@example.net>"
-		c.SMSProvider, c.TwilioAccountSID, c.TwilioAuthToken, c.TwilioFrom, c.TwilioBaseURL = "twilio", sid, "test-token", "+15005550006", base
+		c.SMTPHost, c.SMTPPort, c.SMTPTLS, c.SMTPFrom = box.Host(), box.Port(), "none", "Twofold <twofold@example.net>"
+		c.SMSProvider, c.TwilioAccountSID, c.TwilioAuthToken, c.TwilioFrom, c.TwilioBaseURL = "twilio", sid, token, "+15005550006", phones.URL()
 		if adjust != nil {
 			adjust(c)
 		}
@@ -441,9 +291,9 @@ func TestSecurityPageSendsConfirmationMail(t *testing.T) {
 	soon := b.post("/security/email/confirmation", nil)
 	expect(t, soon, http.StatusTooManyRequests, "/security/email/confirmation", signin.ErrResendTooSoon.Message)
 	p.clock.Advance(2 * time.Minute)
-	n := len(p.box.all())
+	n := p.box.Count()
 	expect(t, b.post("/security/email/confirmation", nil), 200, "/security", "We sent you a mail with a confirmation link.")
-	if len(p.box.all()) != n+1 {
+	if p.box.Count() != n+1 {
 		t.Fatal("no confirmation mail arrived")
 	}
 	p.confirmAddress(b, "erin@example.com")
@@ -487,8 +337,10 @@ func TestDeliveryFailureAndQuotaAreExplained(t *testing.T) {
 	b := p.browser()
 	expect(t, b.login("strict", "gus", "correct horse battery"), 200, "/login/enroll")
 
+	p.phones.FailWith(http.StatusServiceUnavailable, 30003) // unreachable destination handset
 	failed := b.post("/login/enroll/sms", url.Values{"phone": {unreachable}})
 	expect(t, failed, http.StatusBadRequest, "/login/enroll/sms", signin.ErrDelivery.Message, `value="`+strings.ReplaceAll(unreachable, "+", "&#43;")+`"`)
+	p.phones.Succeed()
 
 	sent := b.post("/login/enroll/sms", url.Values{"phone": {"+447700900123"}})
 	expect(t, sent, 200, "/login/enroll/sms", "Code sent to")

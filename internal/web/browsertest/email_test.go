@@ -1,124 +1,43 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"io"
-	"log"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
-	"net/mail"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/emersion/go-smtp"
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/notify/smtptest"
 	"github.com/twofold-id/twofold/internal/signin"
 )
 
-// mailbox is a real SMTP server (emersion/go-smtp) on a loopback port that
-// keeps the messages it receives, their text bodies decoded.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []received
-}
-
-type received struct {
-	to   []string
-	body string
-}
-
-func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{box: m}, nil }
-
-type mailSession struct {
-	box *mailbox
-	to  []string
-}
-
-func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *mailSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	body, err := textBody(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-	if err != nil {
-		return err
-	}
-	s.box.mu.Lock()
-	s.box.msgs = append(s.box.msgs, received{to: s.to, body: body})
-	s.box.mu.Unlock()
-	return nil
-}
-func (s *mailSession) Reset()        { s.to = nil }
-func (s *mailSession) Logout() error { return nil }
-
-// textBody returns the text/plain part of a message, undoing
-// quoted-printable and base64 the way a mail client would.
-func textBody(ctype, encoding string, r io.Reader) (string, error) {
-	mt, params, err := mime.ParseMediaType(ctype)
-	if err != nil {
-		mt = "text/plain"
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(r, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				return "", err
-			}
-			if s, err := textBody(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err == nil && s != "" {
-				return s, nil
-			}
-		}
-	}
-	if mt != "text/plain" {
-		return "", nil
-	}
-	switch strings.ToLower(encoding) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, r)
-	}
-	b, err := io.ReadAll(r)
-	return string(b), err
-}
-
-// count is the number of messages received so far.
-func (m *mailbox) count() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.msgs) }
+// mailbox is a real SMTP server (smtptest, on emersion/go-smtp) on a
+// loopback port that keeps the messages it receives, their text bodies
+// decoded.
+type mailbox struct{ *smtptest.Server }
 
 // last returns the first group of re in the newest message to addr whose
 // body matches it.
-func (m *mailbox) last(t *testing.T, addr string, re *regexp.Regexp) string {
+func (m mailbox) last(t *testing.T, addr string, re *regexp.Regexp) string {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i := len(m.msgs) - 1; i >= 0; i-- {
-		if len(m.msgs[i].to) == 1 && m.msgs[i].to[0] == addr {
-			if g := re.FindStringSubmatch(m.msgs[i].body); g != nil {
+	msgs := m.Messages()
+	for _, msg := range msgs {
+		if msg.Err != nil {
+			t.Fatalf("unreadable mail to %v: %v", msg.To, msg.Err)
+		}
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if len(msgs[i].To) == 1 && msgs[i].To[0] == addr {
+			if g := re.FindStringSubmatch(msgs[i].Body); g != nil {
 				return g[1]
 			}
 		}
 	}
-	t.Fatalf("no mail to %s matching %s among %d messages", addr, re, len(m.msgs))
+	t.Fatalf("no mail to %s matching %s among %d messages", addr, re, len(msgs))
 	return ""
 }
 
@@ -131,26 +50,15 @@ var (
 // test.
 type mailPortal struct {
 	*portal
-	box *mailbox
+	box mailbox
 }
 
 // newMailPortal starts the SMTP server and a portal that sends to it.
 func newMailPortal(t *testing.T) *mailPortal {
 	t.Helper()
-	box := &mailbox{}
-	srv := smtp.NewServer(box)
-	srv.Domain = "mx.test"
-	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	port := l.Addr().(*net.TCPAddr).Port
+	box := mailbox{smtptest.Start(t)}
 	p := newPortalWith(t, func(c *config.Config) {
-		c.SMTPHost, c.SMTPPort, c.SMTPTLS, c.SMTPFrom = "127.0.0.1", port, "none", "Twofold <twofold@example.net>"
+		c.SMTPHost, c.SMTPPort, c.SMTPTLS, c.SMTPFrom = box.Host(), box.Port(), "none", "Twofold <twofold@example.net>"
 	})
 	return &mailPortal{portal: p, box: box}
 }
@@ -172,7 +80,7 @@ func (p *mailPortal) addUserWithEmail(org, username, pw, email string) {
 
 // confirmAddress follows the link of the newest confirmation mail to addr
 // in the tab: the link shows a button, which confirms.
-func (b *tab) confirmAddress(box *mailbox, addr string) {
+func (b *tab) confirmAddress(box mailbox, addr string) {
 	b.t.Helper()
 	link := box.last(b.t, addr, confirmLinkRe)
 	if status := b.open(link); status != 200 {
@@ -192,7 +100,7 @@ func (b *tab) confirmAddress(box *mailbox, addr string) {
 // addEmailCodes adds "Codes by email" on the security page of a user who
 // has an authenticator app with the grouped secret: a fresh code from the
 // app, then the code from the mail.
-func (b *tab) addEmailCodes(box *mailbox, addr, secret string) {
+func (b *tab) addEmailCodes(box mailbox, addr, secret string) {
 	b.t.Helper()
 	// Long enough after the last code that adding a method asks for one.
 	b.p.clock.Advance(20 * time.Minute)
@@ -257,14 +165,14 @@ func TestUserWithEmailAndAuthenticatorChoosesEmailAndGetsTheCodeOverSMTP(t *test
 		}
 	}
 	b.checkAccessibility("second step with several methods")
-	sent := p.box.count()
+	sent := p.box.Count()
 	b.click("method-email")
 	b.wantPage("/login/verify/send", "Confirm it is you")
 	if got := b.text("sent-to"); got != "a•••@example.com" {
 		t.Errorf("code sent to %q, want a•••@example.com", got)
 	}
-	if p.box.count() != sent+1 {
-		t.Fatalf("%d mails arrived after choosing email, want 1", p.box.count()-sent)
+	if p.box.Count() != sent+1 {
+		t.Fatalf("%d mails arrived after choosing email, want 1", p.box.Count()-sent)
 	}
 
 	// "Send a new code" waits for its countdown: disabled at once, with the
