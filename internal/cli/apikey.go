@@ -26,15 +26,11 @@ func apikeyCreate(ctx context.Context, env Env, args []string) error {
 	if *org == "" || *name == "" {
 		return errors.New("--org and --name are required")
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	row, tok, err := a.Admin.CreateAPIKey(ctx, sys, admin.NewAPIKey{OrgSlug: *org, Name: *name, Role: store.Role(*role),
 		ExpiresIn: *expires}, cliClient)
 	if err != nil {
@@ -59,15 +55,11 @@ func apikeyList(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	rows, err := a.Admin.ListAPIKeys(ctx, sys, *org)
 	if err != nil {
 		return err
@@ -99,15 +91,11 @@ func apikeyRevoke(ctx context.Context, env Env, args []string) error {
 	if *id == "" {
 		return errors.New("--id is required")
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	row, err := a.Admin.RevokeAPIKey(ctx, sys, *id, cliClient)
 	if err != nil {
 		return err

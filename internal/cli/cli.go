@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/problem"
@@ -143,6 +144,21 @@ func open(ctx context.Context, env Env, cfg config.Config) (*app.App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// openAsOperator opens the App and returns it with the operator's actor
+// (a superadmin of the root org). The caller closes the App.
+func openAsOperator(ctx context.Context, env Env, cfg config.Config) (*app.App, access.Actor, error) {
+	a, err := open(ctx, env, cfg)
+	if err != nil {
+		return nil, access.Actor{}, err
+	}
+	sys, err := a.Admin.System(ctx)
+	if err != nil {
+		a.Close()
+		return nil, access.Actor{}, err
+	}
+	return a, sys, nil
 }
 
 var cliClient = signin.Client{IP: "cli", UserAgent: "twofold-cli"}

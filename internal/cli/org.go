@@ -27,15 +27,11 @@ func orgCreate(ctx context.Context, env Env, args []string) error {
 	if *slug == "" || *name == "" {
 		return errors.New("--slug and --name are required")
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	pol := store.OrgPolicy{MFA: store.MFAMode(*mfa), Locked: *locked}
 	if *methods != "" {
 		pol.AllowedMethods = splitList(*methods)
@@ -64,15 +60,11 @@ func orgList(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	orgs, err := a.Admin.Orgs(ctx, sys)
 	if err != nil {
 		return err
@@ -108,15 +100,11 @@ func orgSetPolicy(ctx context.Context, env Env, args []string) error {
 	if *slug == "" {
 		return errors.New("--org is required")
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	v, err := a.Admin.Policy(ctx, sys, *slug)
 	if err != nil {
 		return err

@@ -35,15 +35,11 @@ func userCreate(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	u, err := a.Admin.CreateUser(ctx, sys, a.Hasher, admin.NewUser{OrgSlug: *org, Username: *username, Email: *email,
 		Role: store.Role(*role), Password: pw, MFARequired: *mfaRequired}, cliClient)
 	if err != nil {
@@ -64,15 +60,11 @@ func userList(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	f := store.UserFilter{Limit: 10000}
 	if *org != "" {
 		o, err := a.Admin.Org(ctx, sys, *org)
@@ -113,15 +105,11 @@ func withUser(ctx context.Context, env Env, name string, args []string, setup fu
 	if *org == "" || *username == "" {
 		return errors.New("--org and --username are required")
 	}
-	a, err := open(ctx, env, cfg)
+	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys, err := a.Admin.System(ctx)
-	if err != nil {
-		return err
-	}
 	u, _, err := a.Admin.UserByName(ctx, sys, *org, *username)
 	if err != nil {
 		return err
