@@ -161,6 +161,9 @@ func (a *App) janitor(ctx context.Context) {
 			if _, err := codes.DeleteOldSendCounts(ctx, now.Add(-2*time.Hour)); err != nil && ctx.Err() == nil {
 				a.Log.Warn("janitor: send counters", "err", err)
 			}
+			if _, err := codes.DeleteExpiredEmailConfirmations(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+				a.Log.Warn("janitor: email confirmations", "err", err)
+			}
 		}
 	}
 }

@@ -72,6 +72,9 @@ type EmailConfirmations interface {
 	// LatestEmailConfirmation returns the newest confirmation created for
 	// the user, or ErrNotFound (used to throttle resends).
 	LatestEmailConfirmation(ctx context.Context, userID string) (EmailConfirmation, error)
+	// DeleteExpiredEmailConfirmations removes confirmations that expired
+	// before cutoff, used or not, and returns how many.
+	DeleteExpiredEmailConfirmations(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // SendCounters keeps fixed-window counters of sent messages, for quotas.

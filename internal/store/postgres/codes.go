@@ -171,3 +171,13 @@ func (s *Store) DeleteOldSendCounts(ctx context.Context, cutoff time.Time) (int,
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// DeleteExpiredEmailConfirmations removes confirmations that expired before
+// cutoff and returns how many.
+func (s *Store) DeleteExpiredEmailConfirmations(ctx context.Context, cutoff time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM email_confirmations WHERE expires_at < $1`, cutoff)
+	if err != nil {
+		return 0, mapErr("delete expired email confirmations", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

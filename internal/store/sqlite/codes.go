@@ -156,3 +156,10 @@ func (s *Store) DeleteOldSendCounts(ctx context.Context, cutoff time.Time) (int,
 	n, err := s.exec(ctx, `DELETE FROM send_counters WHERE window_start < ?`, micro(cutoff))
 	return int(n), err
 }
+
+// DeleteExpiredEmailConfirmations removes confirmations that expired before
+// cutoff and returns how many.
+func (s *Store) DeleteExpiredEmailConfirmations(ctx context.Context, cutoff time.Time) (int, error) {
+	n, err := s.exec(ctx, `DELETE FROM email_confirmations WHERE expires_at < ?`, micro(cutoff))
+	return int(n), err
+}

@@ -374,6 +374,24 @@ var codeTests = []subtest{
 		sameEmailConfirmation(t, "LatestEmailConfirmation", got, newest)
 	}},
 
+	{"delete expired email confirmations removes only those expired before the cutoff", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		mustEmailConfirmation(t, s, u, "old", at(0), at(time.Hour))
+		mustEmailConfirmation(t, s, u, "edge", at(0), at(2*time.Hour))
+		fresh := mustEmailConfirmation(t, s, u, "fresh", at(time.Hour), at(3*time.Hour))
+		n, err := s.DeleteExpiredEmailConfirmations(ctx(t), at(2*time.Hour))
+		noErr(t, "DeleteExpiredEmailConfirmations", err)
+		if n != 1 {
+			t.Errorf("deleted %d, want 1 (only the one expired before the cutoff)", n)
+		}
+		got, err := s.LatestEmailConfirmation(ctx(t), u.ID)
+		noErr(t, "LatestEmailConfirmation", err)
+		sameEmailConfirmation(t, "LatestEmailConfirmation", got, fresh)
+		if _, ok, _ := s.ConsumeEmailConfirmation(ctx(t), []byte("edge"), at(time.Minute)); !ok {
+			t.Error("the confirmation expiring at the cutoff was deleted")
+		}
+	}},
+
 	{"CountSend counts per key and window", func(t *testing.T, s store.Store) {
 		w1, w2 := at(0), at(time.Hour)
 		for _, c := range []struct {
