@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twofold-id/twofold/internal/api"
-	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
@@ -132,9 +131,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// janitor removes expired sessions, flows and abandoned pending factors
-// once a minute. Several instances may run it at once; the deletes are
-// idempotent.
+// janitor runs Sweep once a minute until ctx is done.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -144,26 +141,32 @@ func (a *App) janitor(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := a.Now().UTC()
-		if _, err := a.Store.DeleteExpiredSessions(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-			a.Log.Warn("janitor: sessions", "err", err)
-		}
-		if _, err := a.Store.DeleteExpiredFlows(ctx, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
-			a.Log.Warn("janitor: flows", "err", err)
-		}
-		if _, err := a.Store.DeletePendingFactors(ctx, now.Add(-a.Signin.Options().PendingFactorTTL)); err != nil && ctx.Err() == nil {
-			a.Log.Warn("janitor: pending factors", "err", err)
-		}
-		if codes, ok := a.Store.(store.CodeStore); ok {
-			if _, err := codes.DeleteExpiredChallenges(ctx, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
-				a.Log.Warn("janitor: challenges", "err", err)
-			}
-			if _, err := codes.DeleteOldSendCounts(ctx, now.Add(-2*time.Hour)); err != nil && ctx.Err() == nil {
-				a.Log.Warn("janitor: send counters", "err", err)
-			}
-			if _, err := codes.DeleteExpiredEmailConfirmations(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-				a.Log.Warn("janitor: email confirmations", "err", err)
-			}
+		a.Sweep(ctx)
+	}
+}
+
+// Sweep removes what has expired: sessions a day after they ended, flows an
+// hour after, abandoned pending factors, old sent codes, send counters of
+// past windows, and confirmation links a day after they expired. Several
+// instances may sweep at once; every delete is idempotent. Failures are
+// logged, not returned: the next sweep tries again.
+func (a *App) Sweep(ctx context.Context) {
+	now := a.Now().UTC()
+	warn := func(what string, err error) {
+		if err != nil && ctx.Err() == nil {
+			a.Log.Warn("sweep: "+what, "err", err)
 		}
 	}
+	_, err := a.Store.DeleteExpiredSessions(ctx, now.Add(-24*time.Hour))
+	warn("sessions", err)
+	_, err = a.Store.DeleteExpiredFlows(ctx, now.Add(-time.Hour))
+	warn("flows", err)
+	_, err = a.Store.DeletePendingFactors(ctx, now.Add(-a.Signin.Options().PendingFactorTTL))
+	warn("pending factors", err)
+	_, err = a.Store.DeleteExpiredChallenges(ctx, now.Add(-time.Hour))
+	warn("challenges", err)
+	_, err = a.Store.DeleteOldSendCounts(ctx, now.Add(-2*time.Hour))
+	warn("send counters", err)
+	_, err = a.Store.DeleteExpiredEmailConfirmations(ctx, now.Add(-24*time.Hour))
+	warn("email confirmations", err)
 }
