@@ -487,3 +487,20 @@ func TestAnSMTPServerThatIsDownGivesAQuick502AndStoresNoCode(t *testing.T) {
 	}
 	wantAuthenticated(t, "verify with the code sent after the outage", e.verify(flow, "email", e.mail.code(t, n, addr)))
 }
+
+// TestASignInCodeNeverOutlivesItsSignIn sets codes to ten minutes and asks
+// for one four minutes into a five-minute sign-in: the code is announced,
+// and lives, only for the minute the sign-in has left.
+func TestASignInCodeNeverOutlivesItsSignIn(t *testing.T) {
+	t.Parallel()
+	e := newSentServer(t, nil)
+	e.cli("", "org", "set-policy", "--org", "acme", "--code-ttl", "10m")
+	e.addUser("acme", "alice", "alice@example.com", true)
+	e.emailFactor("alice", "alice@example.com")
+	flow := e.signIn("acme", "alice", "mfa_required")["flow_token"].(string)
+	e.clock.Advance(4 * time.Minute)
+	r := e.post("/api/v1/auth/challenge", "", map[string]string{"flow_token": flow, "method": "email"})
+	if r.status != http.StatusOK || r.json(t)["expires_in"] != float64(60) {
+		t.Fatalf("challenge 4 minutes into the sign-in: %d %s, want expires_in 60", r.status, r.body)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/factor/backup"
@@ -44,6 +45,9 @@ func amrFor(method string) string {
 type scope struct {
 	flowID  string
 	purpose string
+	// until is when the flow ends (zero outside a flow): a code sent for
+	// a flow never outlives it.
+	until time.Time
 }
 
 // selfService is the scope of codes checked for a signed-in user's action.

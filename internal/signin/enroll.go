@@ -129,7 +129,7 @@ func (s *Service) EnrollSent(ctx context.Context, flowTok, kind, phone, label st
 	if err != nil {
 		return Sent{}, err
 	}
-	return s.startSent(ctx, u, org, kind, phone, label, f.ID, c)
+	return s.startSent(ctx, u, org, kind, phone, label, f, c)
 }
 
 // EnrollResend sends a new confirmation code for the pending factor of an
@@ -146,5 +146,5 @@ func (s *Service) EnrollResend(ctx context.Context, flowTok, factorID string, c 
 	if err != nil {
 		return Sent{}, err
 	}
-	return s.resendConfirmation(ctx, u, org, factorID, f.ID, c)
+	return s.resendConfirmation(ctx, u, org, factorID, f, c)
 }

@@ -96,6 +96,12 @@ func (s *Service) sendCode(ctx context.Context, u store.User, org store.Org, f s
 		return Sent{}, err
 	}
 	ttl := pol.OTPCodeTTL
+	if !sc.until.IsZero() {
+		ttl = min(ttl, sc.until.Sub(now).Truncate(time.Second))
+		if ttl <= 0 {
+			return Sent{}, ErrInvalidFlow
+		}
+	}
 	code := sixDigits()
 	id := store.NewID()
 	var sendErr error
@@ -218,7 +224,7 @@ func (s *Service) Challenge(ctx context.Context, tok, method, factorID string, c
 	if err != nil {
 		return Sent{}, err
 	}
-	return s.sendCode(ctx, u, org, fac, scope{flowID: f.ID, purpose: store.PurposeSignIn}, c)
+	return s.sendCode(ctx, u, org, fac, scope{flowID: f.ID, purpose: store.PurposeSignIn, until: f.ExpiresAt}, c)
 }
 
 // RequestCode sends a code by email or text message to a signed-in user,
@@ -246,10 +252,10 @@ func (s *Service) StartSentFactor(ctx context.Context, p Principal, kind, phone,
 	if s.hasConfirmedFactor(ctx, p.User.ID) && !p.MFAFresh(s.now(), s.opts.ReauthWindow) {
 		return Sent{}, ErrReauthRequired
 	}
-	return s.startSent(ctx, p.User, p.Org, kind, phone, label, "", c)
+	return s.startSent(ctx, p.User, p.Org, kind, phone, label, store.Flow{}, c)
 }
 
-func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, kind, phone, label, flowID string, c Client) (Sent, error) {
+func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, kind, phone, label string, flow store.Flow, c Client) (Sent, error) {
 	if err := s.sentEnabled(kind); err != nil {
 		return Sent{}, err
 	}
@@ -286,7 +292,7 @@ func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, ki
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.FactorAdded, Outcome: audit.Success,
 		Detail: kind + " factor " + f.ID + " pending confirmation"}, c)
-	sent, err := s.sendCode(ctx, u, org, f, scope{flowID: flowID, purpose: store.PurposeConfirm}, c)
+	sent, err := s.sendCode(ctx, u, org, f, scope{flowID: flow.ID, purpose: store.PurposeConfirm, until: flow.ExpiresAt}, c)
 	if err != nil {
 		// Nothing was sent: the pending factor could never be confirmed.
 		if derr := s.store.DeleteFactor(ctx, f.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
@@ -302,10 +308,10 @@ func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, ki
 
 // ResendConfirmation sends a new code for a pending email or sms factor.
 func (s *Service) ResendConfirmation(ctx context.Context, p Principal, factorID string, c Client) (Sent, error) {
-	return s.resendConfirmation(ctx, p.User, p.Org, factorID, "", c)
+	return s.resendConfirmation(ctx, p.User, p.Org, factorID, store.Flow{}, c)
 }
 
-func (s *Service) resendConfirmation(ctx context.Context, u store.User, org store.Org, factorID, flowID string, c Client) (Sent, error) {
+func (s *Service) resendConfirmation(ctx context.Context, u store.User, org store.Org, factorID string, flow store.Flow, c Client) (Sent, error) {
 	f, err := s.store.GetFactor(ctx, factorID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && f.UserID != u.ID) {
 		return Sent{}, ErrNotFound
@@ -316,7 +322,7 @@ func (s *Service) resendConfirmation(ctx context.Context, u store.User, org stor
 	if f.Confirmed() || (f.Kind != MethodEmail && f.Kind != MethodSMS) || s.now().Sub(f.CreatedAt) > s.opts.PendingFactorTTL {
 		return Sent{}, ErrFactorNotPending
 	}
-	return s.sendCode(ctx, u, org, f, scope{flowID: flowID, purpose: store.PurposeConfirm}, c)
+	return s.sendCode(ctx, u, org, f, scope{flowID: flow.ID, purpose: store.PurposeConfirm, until: flow.ExpiresAt}, c)
 }
 
 // confirmSent activates a pending email or sms factor with its code.
