@@ -291,6 +291,16 @@ func require(fields ...[2]string) error {
 	return nil
 }
 
+// limitedDecode applies the per-address limiter l to r's client and then
+// decodes r's JSON body into v; it returns the client for the service call.
+func (h *Handler) limitedDecode(w http.ResponseWriter, r *http.Request, l *ratelimit.IPLimiter, v any) (signin.Client, error) {
+	c := h.clients(r)
+	if err := limit(l, c); err != nil {
+		return c, err
+	}
+	return c, decode(w, r, v)
+}
+
 // limit applies a per-address limiter.
 func limit(l *ratelimit.IPLimiter, c signin.Client) error {
 	if ok, wait := l.Allow(c.IP); !ok {

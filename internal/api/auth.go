@@ -50,16 +50,13 @@ func writeResult(w http.ResponseWriter, res signin.Result) {
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
-	c := h.clients(r)
-	if err := limit(h.loginIP, c); err != nil {
-		return err
-	}
 	var req struct {
 		Org      string `json:"org"`
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.loginIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"org", req.Org}, [2]string{"username", req.Username}, [2]string{"password", req.Password}); err != nil {
@@ -74,16 +71,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return err
-	}
 	var req struct {
 		FlowToken string `json:"flow_token"`
 		Method    string `json:"method"`
 		Code      string `json:"code"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"method", req.Method}, [2]string{"code", req.Code}); err != nil {
@@ -132,16 +126,13 @@ func (h *Handler) enrollTOTP(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) enrollConfirm(w http.ResponseWriter, r *http.Request) error {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return err
-	}
 	var req struct {
 		FlowToken string `json:"flow_token"`
 		FactorID  string `json:"factor_id"`
 		Code      string `json:"code"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"factor_id", req.FactorID}, [2]string{"code", req.Code}); err != nil {
@@ -182,15 +173,12 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, p signin.Princi
 }
 
 func (h *Handler) reauthenticate(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return err
-	}
 	var req struct {
 		Method string `json:"method"`
 		Code   string `json:"code"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"code", req.Code}); err != nil {

@@ -114,16 +114,13 @@ func (h *Handler) revokeOthers(w http.ResponseWriter, r *http.Request, p signin.
 }
 
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return err
-	}
 	var req struct {
 		Current string `json:"current_password"`
 		New     string `json:"new_password"`
 		Code    string `json:"code"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"current_password", req.Current}, [2]string{"new_password", req.New}); err != nil {
@@ -194,12 +191,9 @@ type codeReq struct {
 }
 
 func (h *Handler) codeBody(w http.ResponseWriter, r *http.Request) (string, signin.Client, error) {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return "", c, err
-	}
 	var req codeReq
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return "", c, err
 	}
 	return req.Code, c, require([2]string{"code", req.Code})

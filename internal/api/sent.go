@@ -38,16 +38,13 @@ func writeSent(w http.ResponseWriter, status int, s signin.Sent) {
 }
 
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) error {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return err
-	}
 	var req struct {
 		FlowToken string `json:"flow_token"`
 		Method    string `json:"method"`
 		FactorID  string `json:"factor_id"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"method", req.Method}); err != nil {
@@ -68,12 +65,9 @@ type enrollSentReq struct {
 }
 
 func (h *Handler) enrollSent(w http.ResponseWriter, r *http.Request, kind string) error {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return err
-	}
 	var req enrollSentReq
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"flow_token", req.FlowToken}); err != nil {
@@ -101,15 +95,12 @@ func (h *Handler) enrollSMS(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) enrollResend(w http.ResponseWriter, r *http.Request) error {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return err
-	}
 	var req struct {
 		FlowToken string `json:"flow_token"`
 		FactorID  string `json:"factor_id"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"factor_id", req.FactorID}); err != nil {
@@ -142,15 +133,12 @@ func (h *Handler) confirmEmail(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) requestCode(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
-		return err
-	}
 	var req struct {
 		Method   string `json:"method"`
 		FactorID string `json:"factor_id"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	c, err := h.limitedDecode(w, r, h.codeIP, &req)
+	if err != nil {
 		return err
 	}
 	if err := require([2]string{"method", req.Method}); err != nil {
