@@ -7,12 +7,47 @@
 // itself. Nobody may grant a role above their own.
 package access
 
-import "github.com/twofold-id/twofold/internal/store"
+import (
+	"time"
 
-// An Actor is a signed-in user together with its org.
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Via says how an actor proved who it is.
+type Via int
+
+// The ways an actor authenticates.
+const (
+	// ViaNone is the zero value: an actor built without saying how it
+	// authenticated. Sensitive actions refuse it.
+	ViaNone Via = iota
+	// ViaSession is a signed-in user's session (API bearer token or
+	// portal cookie).
+	ViaSession
+	// ViaAPIKey is an admin API key; its User is a stand-in with the
+	// key's role, org and name.
+	ViaAPIKey
+	// ViaOperator is the operator at the command line.
+	ViaOperator
+)
+
+// An Actor is who performs an admin action: a signed-in user, an API key
+// or the operator, with its org and how and when it authenticated. It is
+// built afresh for every request from current data.
 type Actor struct {
 	User store.User
 	Org  store.Org
+	Via  Via
+
+	// SessionID, AMR and MFAAt describe the session of a ViaSession
+	// actor: its id, what it proved (RFC 8176 values) and when its last
+	// second-factor check happened (nil: never).
+	SessionID string
+	AMR       []string
+	MFAAt     *time.Time
+
+	// KeyID is the API key of a ViaAPIKey actor.
+	KeyID string
 }
 
 // IsAdmin reports whether the actor holds an admin role at all.

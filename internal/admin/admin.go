@@ -55,10 +55,14 @@ func (s *Service) System(ctx context.Context) (access.Actor, error) {
 	if err != nil {
 		return access.Actor{}, err
 	}
-	return Actor(store.User{Role: store.RoleSuperadmin, OrgID: root.ID, Username: "(cli)"}, root), nil
+	a := Actor(store.User{Role: store.RoleSuperadmin, OrgID: root.ID, Username: "(cli)"}, root)
+	a.Via = access.ViaOperator
+	return a, nil
 }
 
-// Actor returns the actor for user u of org o.
+// Actor returns the actor for user u of org o without saying how it
+// authenticated: it may read, but sensitive actions refuse it. Sessions use
+// SessionActor.
 func Actor(u store.User, o store.Org) access.Actor { return access.Actor{User: u, Org: o} }
 
 // storeErr maps store errors to public ones.

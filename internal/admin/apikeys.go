@@ -45,7 +45,9 @@ type APIKeyRow struct {
 
 // IsAPIKey reports whether a is the actor of an API key rather than of a
 // signed-in user.
-func IsAPIKey(a access.Actor) bool { return strings.HasPrefix(a.User.ID, apiKeyActorPrefix) }
+func IsAPIKey(a access.Actor) bool {
+	return a.Via == access.ViaAPIKey || strings.HasPrefix(a.User.ID, apiKeyActorPrefix)
+}
 
 // CreateAPIKey creates a key for an org of the actor's subtree, with a role
 // no higher than the actor's, and returns it (with its org) and its token. The token is
@@ -57,6 +59,11 @@ func (s *Service) CreateAPIKey(ctx context.Context, a access.Actor, n NewAPIKey,
 	}
 	org, err := s.Org(ctx, a, n.OrgSlug)
 	if err != nil {
+		return APIKeyRow{}, "", err
+	}
+	// A key acts without a second factor for as long as it lives, so
+	// creating one is a sensitive action.
+	if err := s.requireStepUp(ctx, a); err != nil {
 		return APIKeyRow{}, "", err
 	}
 	name, err := cleanName(n.Name)
@@ -175,6 +182,13 @@ func (s *Service) RevokeAPIKey(ctx context.Context, a access.Actor, id string, c
 // audit log). An unknown, malformed, revoked or expired token, or one whose
 // org is gone, is signin.ErrUnauthenticated, the same answer as for an
 // invalid session. The key's last use is recorded at most once a minute.
+//
+// A key is bounded by its creator's current rights, decided at every
+// request: while the admin who made it is deleted, disabled, holds a role
+// below the key's, or can no longer manage the key's org, the key is
+// refused like a revoked one (it works again if the creator's rights come
+// back, unless it was revoked). Keys made by the operator at the command
+// line have no creator and are bounded only by their own role.
 func (s *Service) AuthenticateAPIKey(ctx context.Context, tok string) (access.Actor, error) {
 	if !strings.HasPrefix(tok, APIKeyPrefix) || len(tok) != len(APIKeyPrefix)+43 {
 		return access.Actor{}, signin.ErrUnauthenticated
@@ -197,6 +211,9 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, tok string) (access.Ac
 	if err != nil {
 		return access.Actor{}, err
 	}
+	if err := s.creatorStillEntitled(ctx, k, org); err != nil {
+		return access.Actor{}, err
+	}
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= apiKeyTouchEvery {
 		if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
 			s.log.Warn("touch api key failed", "key", k.ID, "err", err)
@@ -204,7 +221,35 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, tok string) (access.Ac
 	}
 	u := store.User{ID: apiKeyActorPrefix + k.ID, OrgID: k.OrgID, Username: k.Name, UsernameNorm: k.Name, Role: k.Role,
 		CreatedAt: k.CreatedAt}
-	return Actor(u, org), nil
+	return access.Actor{User: u, Org: org, Via: access.ViaAPIKey, KeyID: k.ID}, nil
+}
+
+// creatorStillEntitled returns signin.ErrUnauthenticated unless the admin
+// who created k could create it today: exists, is enabled, holds at least
+// the key's role and may manage the key's org.
+func (s *Service) creatorStillEntitled(ctx context.Context, k store.APIKey, keyOrg store.Org) error {
+	if k.CreatedBy == "" {
+		return nil
+	}
+	u, err := s.store.GetUser(ctx, k.CreatedBy)
+	if errors.Is(err, store.ErrNotFound) {
+		return signin.ErrUnauthenticated
+	}
+	if err != nil {
+		return err
+	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return signin.ErrUnauthenticated
+	}
+	if err != nil {
+		return err
+	}
+	creator := access.Actor{User: u, Org: org}
+	if u.Disabled || !creator.CanGrant(k.Role) || !creator.CanManageOrg(keyOrg) {
+		return signin.ErrUnauthenticated
+	}
+	return nil
 }
 
 // newAPIKeyToken returns a new token (256 random bits) and its hash.

@@ -82,6 +82,11 @@ func (s *Service) SetPolicy(ctx context.Context, a access.Actor, slug string, p 
 		return PolicyView{}, err
 	}
 	old := o.Policy
+	if Weakens(old, p) {
+		if err := s.requireStepUp(ctx, a); err != nil {
+			return PolicyView{}, err
+		}
+	}
 	o.Policy = p
 	o.UpdatedAt = s.now().UTC()
 	if _, err := s.store.UpdateOrg(ctx, o); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/problem"
@@ -59,6 +60,7 @@ func (s *Service) CompleteSetup(ctx context.Context, h hasher, token string, n N
 		return store.User{}, ErrSetupToken
 	}
 	sys := Actor(store.User{Role: store.RoleSuperadmin, OrgID: root.ID, Username: "(setup)"}, root)
+	sys.Via = access.ViaOperator // the setup link stands for the operator who printed it
 	n.OrgSlug, n.Role = root.Slug, store.RoleSuperadmin
 	u, err := s.CreateUser(ctx, sys, h, n, c)
 	if err != nil {

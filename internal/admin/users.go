@@ -44,6 +44,12 @@ func (s *Service) CreateUser(ctx context.Context, a access.Actor, h hasher, n Ne
 	if !a.CanGrant(n.Role) {
 		return store.User{}, ErrRoleTooHigh
 	}
+	if n.Role != store.RoleMember {
+		// Creating an admin hands over access.
+		if err := s.requireStepUp(ctx, a); err != nil {
+			return store.User{}, err
+		}
+	}
 	norm, err := normalize.Username(n.Username)
 	if err != nil {
 		return store.User{}, ErrInvalid.WithMessage("A username is 1 to 128 characters without spaces or control characters.").WithField("username")
@@ -166,6 +172,7 @@ func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch 
 		return store.User{}, err
 	}
 	revoke := false
+	sensitive := false // a role change or no longer requiring MFA needs a step-up
 	var detail string
 	if ch.Email != nil {
 		email := ""
@@ -188,7 +195,7 @@ func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch 
 		}
 		if *ch.Role != u.Role {
 			detail += fmt.Sprintf(" role %s→%s", u.Role, *ch.Role)
-			u.Role, revoke = *ch.Role, true
+			u.Role, revoke, sensitive = *ch.Role, true, true
 		}
 	}
 	if ch.Disabled != nil && *ch.Disabled != u.Disabled {
@@ -200,8 +207,14 @@ func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch 
 		u.MFARequired = *ch.MFARequired
 		if !u.MFARequired {
 			u.MFARequiredSince = nil
+			sensitive = true
 		}
 		detail += fmt.Sprintf(" mfa_required=%t", u.MFARequired)
+	}
+	if sensitive {
+		if err := s.requireStepUp(ctx, a); err != nil {
+			return store.User{}, err
+		}
 	}
 	u.UpdatedAt = s.now().UTC()
 	if u, err = s.store.UpdateUser(ctx, u); err != nil {
@@ -219,10 +232,24 @@ func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch 
 	return u, nil
 }
 
-// SetPassword sets a user's password (revoking the user's sessions).
+// CanSetPassword reports (as nil) whether SetPassword would be allowed for
+// the user id, without doing it, so that a request that changes several
+// things can be refused before it changes any.
+func (s *Service) CanSetPassword(ctx context.Context, a access.Actor, id string) error {
+	if _, _, err := s.manageable(ctx, a, id, audit.PasswordChanged, signin.Client{}); err != nil {
+		return err
+	}
+	return s.requireStepUp(ctx, a)
+}
+
+// SetPassword sets a user's password (revoking the user's sessions). It is
+// a sensitive action: it hands over access to the account.
 func (s *Service) SetPassword(ctx context.Context, a access.Actor, id, pw string, c signin.Client) error {
 	u, _, err := s.manageable(ctx, a, id, audit.PasswordChanged, c)
 	if err != nil {
+		return err
+	}
+	if err := s.requireStepUp(ctx, a); err != nil {
 		return err
 	}
 	return s.signin.SetPassword(ctx, a.User.ID, u, pw, "", c)
@@ -234,6 +261,9 @@ func (s *Service) SetPassword(ctx context.Context, a access.Actor, id, pw string
 func (s *Service) ResetMFA(ctx context.Context, a access.Actor, id string, c signin.Client) error {
 	u, _, err := s.manageable(ctx, a, id, audit.MFAReset, c)
 	if err != nil {
+		return err
+	}
+	if err := s.requireStepUp(ctx, a); err != nil {
 		return err
 	}
 	return s.signin.ResetMFA(ctx, a.User.ID, u, c)

@@ -221,15 +221,6 @@ func (h *Handler) putPolicy(w http.ResponseWriter, r *http.Request, a access.Act
 	if err != nil {
 		return err
 	}
-	cur, err := h.admin.Policy(r.Context(), a, r.PathValue("slug"))
-	if err != nil {
-		return err
-	}
-	if admin.Weakens(cur.Own, pol) {
-		if err := h.fresh(r); err != nil {
-			return err
-		}
-	}
 	v, err := h.admin.SetPolicy(r.Context(), a, r.PathValue("slug"), pol, h.clients(r))
 	if err != nil {
 		return err
@@ -282,11 +273,6 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a access.Ac
 	if err := require([2]string{"org", req.Org}, [2]string{"username", req.Username}); err != nil {
 		return err
 	}
-	if req.Role != "" && req.Role != string(store.RoleMember) {
-		if err := h.fresh(r); err != nil {
-			return err
-		}
-	}
 	u, err := h.admin.CreateUser(r.Context(), a, h.hasher, admin.NewUser{OrgSlug: req.Org, Username: req.Username,
 		Email: req.Email, Role: store.Role(req.Role), Password: req.Password, MFARequired: req.MFARequired}, h.clients(r))
 	if err != nil {
@@ -326,15 +312,14 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, a access.Act
 		ch.Role = &role
 	}
 	// Role changes, un-requiring MFA and setting a password weaken or
-	// hand over access: they need a fresh second factor.
-	if req.Role != nil || (req.MFARequired != nil && !*req.MFARequired) || req.Password != nil {
-		if err := h.fresh(r); err != nil {
-			return err
-		}
-	}
+	// hand over access: the admin service asks for a fresh second factor.
+	// The password is checked first, so that a bad one changes nothing.
 	c := h.clients(r)
 	if req.Password != nil {
 		if err := signin.CheckPassword(*req.Password); err != nil {
+			return err
+		}
+		if err := h.admin.CanSetPassword(r.Context(), a, r.PathValue("id")); err != nil {
 			return err
 		}
 	}
@@ -367,11 +352,6 @@ func (h *Handler) setMFARequired(w http.ResponseWriter, r *http.Request, a acces
 	if req.Required == nil {
 		return errMissing.WithMessage(`Field "required" is required.`).WithField("required")
 	}
-	if !*req.Required {
-		if err := h.fresh(r); err != nil {
-			return err
-		}
-	}
 	if _, err := h.admin.UpdateUser(r.Context(), a, r.PathValue("id"), admin.Change{MFARequired: req.Required}, h.clients(r)); err != nil {
 		return err
 	}
@@ -379,9 +359,6 @@ func (h *Handler) setMFARequired(w http.ResponseWriter, r *http.Request, a acces
 }
 
 func (h *Handler) resetMFA(w http.ResponseWriter, r *http.Request, a access.Actor) error {
-	if err := h.fresh(r); err != nil {
-		return err
-	}
 	if err := h.admin.ResetMFA(r.Context(), a, r.PathValue("id"), h.clients(r)); err != nil {
 		return err
 	}

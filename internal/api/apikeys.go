@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -24,15 +23,6 @@ func (h *Handler) apiKeyRoutes() {
 // adminFunc is the handler of an admin route; it acts as a.
 type adminFunc func(w http.ResponseWriter, r *http.Request, a access.Actor) error
 
-// callerKey is the request context key under which admined records how the
-// caller authenticated, for fresh.
-type callerKey struct{}
-
-// A caller is how an admin request authenticated.
-type caller struct {
-	session *signin.Principal // nil when the caller used an API key
-}
-
 // admined adapts an admin handler to the routes: the caller authenticates
 // with a session token or an API key ("Authorization: Bearer tfk_…"), and
 // f receives the actor either one stands for. Both fail alike, with
@@ -41,10 +31,7 @@ func (h *Handler) admined(f adminFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		tok = strings.TrimSpace(tok)
-		var (
-			a access.Actor
-			c caller
-		)
+		var a access.Actor
 		if strings.HasPrefix(tok, admin.APIKeyPrefix) {
 			var err error
 			if a, err = h.admin.AuthenticateAPIKey(r.Context(), tok); err != nil {
@@ -55,29 +42,10 @@ func (h *Handler) admined(f adminFunc) handlerFunc {
 			if err != nil {
 				return err
 			}
-			a, c.session = access.Actor{User: p.User, Org: p.Org}, &p
+			a = admin.SessionActor(p)
 		}
-		return f(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)), a)
+		return f(w, r, a)
 	}
-}
-
-// fresh refuses a sensitive admin action unless the caller's session passed
-// a second-factor check recently (admins without MFA are not asked).
-//
-// An API key passes: creating it required a fresh second factor of the
-// admin who made it (when that admin has MFA), a key cannot create another
-// key, and its role is bounded by its creator's. Asking a program for a
-// second factor would make keys useless for the very actions automation
-// exists for. A request that did not come through admined is refused.
-func (h *Handler) fresh(r *http.Request) error {
-	c, ok := r.Context().Value(callerKey{}).(caller)
-	switch {
-	case !ok:
-		return signin.ErrReauthRequired
-	case c.session == nil:
-		return nil
-	}
-	return h.signin.RequireFresh(r.Context(), *c.session)
 }
 
 type apiKeyJSON struct {
@@ -139,11 +107,6 @@ func (h *Handler) createAPIKey(w http.ResponseWriter, r *http.Request, p signin.
 	if !a.IsAdmin() {
 		return admin.ErrForbidden
 	}
-	// A key acts without a second factor for as long as it lives, so
-	// creating one needs a fresh one.
-	if err := h.signin.RequireFresh(r.Context(), p); err != nil {
-		return err
-	}
 	row, tok, err := h.admin.CreateAPIKey(r.Context(), a, admin.NewAPIKey{OrgSlug: req.Org, Name: req.Name,
 		Role: store.Role(req.Role), ExpiresIn: expiresIn}, h.clients(r))
 	if err != nil {
@@ -164,4 +127,4 @@ func (h *Handler) revokeAPIKey(w http.ResponseWriter, r *http.Request, p signin.
 }
 
 // actor is the actor of a signed-in principal.
-func actor(p signin.Principal) access.Actor { return access.Actor{User: p.User, Org: p.Org} }
+func actor(p signin.Principal) access.Actor { return admin.SessionActor(p) }

@@ -73,7 +73,7 @@ func listedKey(t *testing.T, r response, id string) map[string]any {
 func TestAnAPIKeyActsAsAnAdminOfItsSubtreeAndNoFurther(t *testing.T) {
 	s := newServer(t)
 	s.apiKeyTree()
-	ada := s.keySignIn("acme", "ada")
+	ada := s.adminSession("acme", "ada")
 	ph, _ := enrollOverHTTP(t, s, ada, "phone")
 
 	s.clock.Advance(20 * time.Minute)
@@ -148,7 +148,7 @@ func TestAnAPIKeyActsAsAnAdminOfItsSubtreeAndNoFurther(t *testing.T) {
 		}
 	})
 	t.Run("an admin of another subtree cannot revoke it", func(t *testing.T) {
-		gus := s.keySignIn("globex", "gus")
+		gus := s.adminSession("globex", "gus")
 		r := s.do(request{method: http.MethodDelete, path: "/api/v1/api-keys/" + id, token: gus})
 		wantKeyErr(t, "revoke by gus", r, http.StatusNotFound, "not_found")
 		if r := s.get("/api/v1/users", key); r.status != http.StatusOK {
@@ -176,9 +176,9 @@ func TestAnAPIKeyActsAsAnAdminOfItsSubtreeAndNoFurther(t *testing.T) {
 func TestAnExpiredAPIKeyIsRefused(t *testing.T) {
 	s := newServer(t)
 	s.apiKeyTree()
-	ada := s.keySignIn("acme", "ada")
+	ada := s.adminSession("acme", "ada")
 	id, key := s.newAPIKey(ada, map[string]any{"org": "sales", "name": "nightly", "expires_in": "1h"})
-	if k := listedKey(t, s.get("/api/v1/api-keys", ada), id); k["expires_at"] != "2026-03-01T13:00:15Z" {
+	if k := listedKey(t, s.get("/api/v1/api-keys", ada), id); k["expires_at"] != "2026-03-01T13:01:15Z" {
 		t.Errorf("expires_at = %v", k["expires_at"])
 	}
 	if r := s.get("/api/v1/orgs/sales", key); r.status != http.StatusOK {
@@ -192,7 +192,7 @@ func TestAnExpiredAPIKeyIsRefused(t *testing.T) {
 	s.clock.Advance(time.Second)
 	wantKeyErr(t, "expired key", s.get("/api/v1/orgs/sales", key), http.StatusUnauthorized, "unauthenticated")
 
-	r := s.post("/api/v1/api-keys", s.keySignIn("acme", "ada"), map[string]any{"org": "acme", "name": "x", "expires_in": "soon"})
+	r := s.post("/api/v1/api-keys", s.adminSession("acme", "ada"), map[string]any{"org": "acme", "name": "x", "expires_in": "soon"})
 	wantKeyErr(t, "expires_in not a duration", r, http.StatusBadRequest, "invalid_type")
 }
 
@@ -204,7 +204,7 @@ func TestMembersCannotCreateAPIKeysAndMemberKeysDoNoAdminWork(t *testing.T) {
 		http.StatusForbidden, "forbidden")
 	wantKeyErr(t, "member lists keys", s.get("/api/v1/api-keys", alice), http.StatusForbidden, "forbidden")
 
-	ada := s.keySignIn("acme", "ada")
+	ada := s.adminSession("acme", "ada")
 	wantKeyErr(t, "admin creates a superadmin key", s.post("/api/v1/api-keys", ada, map[string]any{"org": "acme", "name": "root", "role": "superadmin"}),
 		http.StatusForbidden, "role_too_high")
 	wantKeyErr(t, "admin creates a key for a sibling org", s.post("/api/v1/api-keys", ada, map[string]any{"org": "globex", "name": "spy"}),
@@ -246,16 +246,16 @@ func TestAPIKeysFromTheCommandLine(t *testing.T) {
 func TestAnAPIKeyRecordsItsLastUseAtMostOnceAMinute(t *testing.T) {
 	s := newServer(t)
 	s.apiKeyTree()
-	ada := s.keySignIn("acme", "ada")
+	ada := s.adminSession("acme", "ada")
 	id, key := s.newAPIKey(ada, map[string]any{"org": "acme", "name": "poller"})
 	lastUsed := func() any { return listedKey(t, s.get("/api/v1/api-keys", ada), id)["last_used_at"] }
 	for _, step := range []struct {
 		advance time.Duration
 		want    string
 	}{
-		{0, "2026-03-01T12:00:15Z"},
-		{30 * time.Second, "2026-03-01T12:00:15Z"}, // within the minute: not written again
-		{40 * time.Second, "2026-03-01T12:01:25Z"},
+		{0, "2026-03-01T12:01:15Z"},                // adminSession set up ada's app a minute after the start
+		{30 * time.Second, "2026-03-01T12:01:15Z"}, // within the minute: not written again
+		{40 * time.Second, "2026-03-01T12:02:25Z"},
 	} {
 		s.clock.Advance(step.advance)
 		if r := s.get("/api/v1/orgs", key); r.status != http.StatusOK {

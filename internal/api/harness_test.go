@@ -72,6 +72,9 @@ type server struct {
 	srv    *httptest.Server
 	logs   *syncBuffer
 	nextIP atomic.Int64
+	// phones holds the authenticator apps adminSession set up, by
+	// "org/user".
+	phones map[string]phone
 }
 
 // newServer starts a server with cheap password hashing.

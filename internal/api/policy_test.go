@@ -83,7 +83,7 @@ func (s *server) enrollInFlow(flow string) (phone, map[string]any) {
 func TestAResellerLockCannotBeLoweredBelowAndForcesEnrollmentAtAnyDepth(t *testing.T) {
 	s := newServer(t)
 	s.tree()
-	rita := s.session("reseller", "rita")
+	rita := s.adminSession("reseller", "rita")
 	carl := s.session("customer", "carl") // signed in before the lock
 	if r := s.put("/api/v1/orgs/reseller/policy", rita, map[string]any{"mfa": "required", "locked": true}); r.status != http.StatusOK {
 		t.Fatalf("reseller locks required: %d %s", r.status, r.body)
@@ -227,8 +227,14 @@ func TestAdminScopeBoundaries(t *testing.T) {
 	s.cli(testPassword+"\n", "user", "create", "--org", "customer", "--username", "boss", "--role", "superadmin", "--password-stdin")
 	home := map[string]string{"rita": "reseller", "carl": "customer", "sam": "reseller2", "dave": "dept", "root": "platform"}
 	tok := map[string]string{}
-	for u, org := range home {
-		tok[u] = s.session(org, u)
+	signIn := func(u string) string {
+		if u == "dave" {
+			return s.session(home[u], u)
+		}
+		return s.adminSession(home[u], u)
+	}
+	for u := range home {
+		tok[u] = signIn(u)
 	}
 	id := map[string]string{"dave": s.userID("dept", "dave"), "erin": s.userID("dept", "erin"), "rita": s.userID("reseller", "rita"),
 		"boss": s.userID("customer", "boss"), "root": s.userID("platform", "root")}
@@ -279,7 +285,7 @@ func TestAdminScopeBoundaries(t *testing.T) {
 	} {
 		t.Run(tc.actor+" on "+tc.target, func(t *testing.T) {
 			// A reset in an earlier case may have signed the actor out.
-			tok[tc.actor] = s.session(home[tc.actor], tc.actor)
+			tok[tc.actor] = signIn(tc.actor)
 			for _, c := range tc.calls {
 				want := tc.want
 				if want == 0 {

@@ -22,3 +22,15 @@ var (
 	ErrInvalidInput       = problem.New("invalid_request", "The request is not valid.")
 	ErrSkipNotAllowed     = problem.New("enrollment_deadline_passed", "Setup can no longer be postponed.")
 )
+
+// Errors of the assurance rule: a session that no longer satisfies the
+// user's current policy, and an admin who has no second factor of their own
+// to confirm a sensitive action with.
+var (
+	ErrEnrollmentRequired = problem.New("mfa_enrollment_required",
+		"Your organization now requires two-step sign-in. Set up a second factor to continue.")
+	ErrStepUpRequired = problem.New("mfa_verification_required",
+		"Your organization now requires two-step sign-in. Confirm with a current code to continue.")
+	ErrOwnFactorRequired = problem.New("own_factor_required",
+		"Set up two-step sign-in for your own account before changing the security of others.")
+)

@@ -91,7 +91,7 @@ func (h *handler) adminOnly(f authedFunc) http.HandlerFunc {
 	})
 }
 
-func actorOf(p signin.Principal) access.Actor { return admin.Actor(p.User, p.Org) }
+func actorOf(p signin.Principal) access.Actor { return admin.SessionActor(p) }
 
 // adminBase is what every admin page carries: the admin, for the header,
 // which section of the console is open, and a notice after a redirect.
@@ -126,7 +126,7 @@ func adminNotice(r *http.Request) string { return adminNotices[r.URL.Query().Get
 // adminStatus is the HTTP status of a re-rendered admin form.
 func adminStatus(p *problem.Error) int {
 	switch p.Code {
-	case "policy_locked", "role_too_high", "self_action":
+	case "policy_locked", "role_too_high", "self_action", "own_factor_required":
 		return http.StatusForbidden
 	case "audit_unavailable":
 		return http.StatusNotFound // never a 5xx: nothing failed
@@ -220,22 +220,16 @@ type adminReauthPage struct {
 
 func (adminReauthPage) title() string { return "Confirm with a current code" }
 
-// adminFresh makes sure a sensitive action (weakening a policy, resetting
-// MFA, changing a role, no longer requiring MFA for a user) runs on a
-// session whose second factor was checked recently, when the admin has
-// one. If the check is stale it shows the "Confirm with a current code"
-// page, which posts the same form back with reauth_code; this call then
-// checks that code, replaces the session cookie with the new session and
-// returns the new principal. When it reports false it has answered.
-func (h *handler) adminFresh(w http.ResponseWriter, r *http.Request, p signin.Principal, what, back string) (signin.Principal, bool) {
-	err := h.Signin.RequireFresh(r.Context(), p)
-	if err == nil {
-		return p, true
-	}
-	if !errors.Is(err, signin.ErrReauthRequired) {
-		h.fail(w, r, err)
-		return p, false
-	}
+// adminSensitive runs act, the service call of an admin action that may be
+// sensitive. The admin service alone decides whether it is (the same rule
+// as for the API): when it answers reauthentication_required, this shows
+// the "Confirm with a current code" page, which posts the same form back
+// with reauth_code. On that post the code is checked first, the session
+// cookie is replaced by the new session, and act runs again with the new
+// principal. what names the action in words, back is where Cancel leads.
+// It returns act's error; handled reports that the page has been answered.
+func (h *handler) adminSensitive(w http.ResponseWriter, r *http.Request, p signin.Principal, what, back string,
+	act func(p signin.Principal) error) (handled bool, err error) {
 	pg := adminReauthPage{adminBase: adminBase{User: &p}, Action: r.URL.Path, What: what, Back: back}
 	for name, vs := range r.PostForm {
 		if name == "reauth_code" || strings.Contains(name, "password") {
@@ -246,27 +240,31 @@ func (h *handler) adminFresh(w http.ResponseWriter, r *http.Request, p signin.Pr
 		}
 	}
 	sort.Slice(pg.Fields, func(i, j int) bool { return pg.Fields[i].Name < pg.Fields[j].Name })
-	code, asked := r.PostForm["reauth_code"]
-	if !asked {
+	if code, asked := r.PostForm["reauth_code"]; asked {
+		fail := func(err error) {
+			pe := h.public(r, err)
+			pg.Err = newFormErr("reauth", pe, h.Now(), "code")
+			h.renderStatus(w, r, statusOf(pe), "admin_reauth", pg)
+		}
+		if err := h.limit(h.codeIP, r); err != nil {
+			fail(err)
+			return true, nil
+		}
+		res, err := h.Signin.Reauthenticate(r.Context(), p, signin.MethodAny, strings.Join(code, ""), h.Client(r))
+		if err != nil {
+			fail(err)
+			return true, nil
+		}
+		h.setSession(w, res.SessionToken)
+		p = signin.Principal{Session: res.Session, User: res.User, Org: res.Org}
+		pg.User = &p
+	}
+	err = act(p)
+	if errors.Is(err, signin.ErrReauthRequired) {
 		h.render(w, r, "admin_reauth", pg)
-		return p, false
+		return true, nil
 	}
-	fail := func(err error) {
-		pe := h.public(r, err)
-		pg.Err = newFormErr("reauth", pe, h.Now(), "code")
-		h.renderStatus(w, r, statusOf(pe), "admin_reauth", pg)
-	}
-	if err := h.limit(h.codeIP, r); err != nil {
-		fail(err)
-		return p, false
-	}
-	res, err := h.Signin.Reauthenticate(r.Context(), p, signin.MethodAny, strings.Join(code, ""), h.Client(r))
-	if err != nil {
-		fail(err)
-		return p, false
-	}
-	h.setSession(w, res.SessionToken)
-	return signin.Principal{Session: res.Session, User: res.User, Org: res.Org}, true
+	return false, err
 }
 
 // mfaStatus is a user's MFA status as admins filter it.

@@ -426,13 +426,16 @@ func (h *handler) adminSetPolicy(w http.ResponseWriter, r *http.Request, p signi
 		fail(err)
 		return
 	}
-	if admin.Weakens(cur.Own, next) {
-		var ok bool
-		if p, ok = h.adminFresh(w, r, p, "Save a policy that lowers security for "+cur.Org.Name, "/admin/orgs/"+slug); !ok {
-			return
-		}
+	handled, err := h.adminSensitive(w, r, p, "Save a policy that lowers security for "+cur.Org.Name, "/admin/orgs/"+slug,
+		func(np signin.Principal) error {
+			p = np
+			_, err := h.Admin.SetPolicy(r.Context(), actorOf(np), slug, next, h.Client(r))
+			return err
+		})
+	if handled {
+		return
 	}
-	if _, err := h.Admin.SetPolicy(r.Context(), actorOf(p), slug, next, h.Client(r)); err != nil {
+	if err != nil {
 		fail(err)
 		return
 	}

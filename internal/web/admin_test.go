@@ -122,8 +122,16 @@ func TestAdminConsoleResellerJourney(t *testing.T) {
 	}
 	expect(t, ria.get("/admin"), 200, "/admin", `href="/admin/orgs/customer"`, "MFA Required", "locked for sub-organizations")
 
-	// Users for the customer, created in the console.
-	newUser := ria.post("/admin/users", url.Values{"org": {"customer"}, "username": {"cora"}, "role": {"admin"}, "new_password": {pw}})
+	// Users for the customer, created in the console. Creating an admin
+	// hands over access: the console asks for a current code first, as the
+	// API does, and carries the form (never the password) through.
+	coraForm := url.Values{"org": {"customer"}, "username": {"cora"}, "role": {"admin"}, "new_password": {pw}}
+	askCora := ria.post("/admin/users", coraForm)
+	expect(t, askCora, 200, "/admin/users", "Confirm with a current code", `id="reauth_code"`, `value="cora"`)
+	lacks(t, askCora, pw)
+	p.clock.Advance(30 * time.Second)
+	coraForm.Set("reauth_code", p.code(riaSecret))
+	newUser := ria.post("/admin/users", coraForm)
 	expect(t, newUser, 200, "/admin/users/"+p.userID("customer", "cora"), "The user was created.")
 	for _, f := range []url.Values{
 		{"org": {"customer"}, "username": {"dan"}, "email": {"dan@example.com"}, "role": {"member"}, "new_password": {pw}},
@@ -302,6 +310,7 @@ func TestPolicyEditorShowsWhatAncestorsLock(t *testing.T) {
 	}
 	ria := p.browser()
 	expect(t, ria.login("reseller", "ria", pw), 200, "/")
+	riaSecret := ria.addTOTP() // a longer grace period weakens: it takes a fresh code
 
 	// A lock on the org itself binds only the orgs below it.
 	own := ria.get("/admin/orgs/reseller")
@@ -313,7 +322,9 @@ func TestPolicyEditorShowsWhatAncestorsLock(t *testing.T) {
 	expect(t, pg, 200, "/admin/orgs/customer", "Locked by Reseller Inc: at least Optional.", `<option value="off" disabled>`,
 		`value="sms" disabled`, "Locked by Reseller Inc: only the methods it allows")
 	lacks(t, pg, `<select id="mfa" name="mfa" disabled`, `value="totp" disabled`, `<option value="required" disabled>`)
-	stricter := ria.post("/admin/orgs/customer/policy", url.Values{"mfa": {"required"}, "method": {"totp"}, "grace_hours": {"72"}, "code_ttl": {"120"}})
+	p.clock.Advance(30 * time.Second)
+	stricter := ria.post("/admin/orgs/customer/policy", url.Values{"mfa": {"required"}, "method": {"totp"}, "grace_hours": {"72"}, "code_ttl": {"120"},
+		"reauth_code": {p.code(riaSecret)}})
 	expect(t, stricter, 200, "/admin/orgs/customer", "The policy was saved.", "3 days", "2 minutes", `value="72"`, `value="120"`)
 	sms := ria.post("/admin/orgs/customer/policy", url.Values{"mfa": {"required"}, "method": {"totp", "sms"}})
 	expect(t, sms, http.StatusForbidden, "/admin/orgs/customer/policy", `id="methods-error"`, "does not allow sms")

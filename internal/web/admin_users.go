@@ -171,11 +171,12 @@ func (h *handler) renderUser(w http.ResponseWriter, r *http.Request, p signin.Pr
 }
 
 // userAction runs one action of the user page on the user of the path.
-// sensitive, when it returns a description, makes the action ask for a
-// fresh second factor first. act returns the notice key to show after it.
+// what describes the action in words, for the "Confirm with a current
+// code" page that appears when the admin service asks for a fresh second
+// factor (see adminSensitive). act returns the notice key to show after it.
 // A failure re-renders the page with the error on form (next to one of
 // fields when it names one).
-func (h *handler) userAction(w http.ResponseWriter, r *http.Request, p signin.Principal, form string, sensitive func() string,
+func (h *handler) userAction(w http.ResponseWriter, r *http.Request, p signin.Principal, form string, what func() string,
 	act func(a signin.Principal, id string) (string, error), fields ...string) {
 	if !h.form(w, r) {
 		return
@@ -186,15 +187,16 @@ func (h *handler) userAction(w http.ResponseWriter, r *http.Request, p signin.Pr
 		h.fail(w, r, err) // out of scope is not found, before any code is asked for
 		return
 	}
-	if sensitive != nil {
-		if what := sensitive(); what != "" {
-			var ok bool
-			if p, ok = h.adminFresh(w, r, p, what+" for "+u.Username, "/admin/users/"+id); !ok {
-				return
-			}
-		}
+	var msg string
+	handled, err := h.adminSensitive(w, r, p, what()+" for "+u.Username, "/admin/users/"+id, func(np signin.Principal) error {
+		p = np
+		var err error
+		msg, err = act(np, id)
+		return err
+	})
+	if handled {
+		return
 	}
-	msg, err := act(p, id)
 	if err != nil {
 		pe := h.public(r, err)
 		h.renderUser(w, r, p, adminStatus(pe), newFormErr(form, pe, h.Now(), fields...))
@@ -207,7 +209,7 @@ func (h *handler) adminSetMFARequired(w http.ResponseWriter, r *http.Request, p 
 	required := func() bool { return r.PostForm.Get("required") == "yes" }
 	h.userAction(w, r, p, "mfa-required", func() string {
 		if required() {
-			return ""
+			return "Require two-step sign-in"
 		}
 		return "Stop requiring two-step sign-in"
 	}, func(a signin.Principal, id string) (string, error) {
@@ -230,13 +232,13 @@ func (h *handler) adminResetMFA(w http.ResponseWriter, r *http.Request, p signin
 }
 
 func (h *handler) adminUnlock(w http.ResponseWriter, r *http.Request, p signin.Principal) {
-	h.userAction(w, r, p, "unlock", nil, func(a signin.Principal, id string) (string, error) {
+	h.userAction(w, r, p, "unlock", func() string { return "Unlock the second step" }, func(a signin.Principal, id string) (string, error) {
 		return "unlocked", h.Admin.Unlock(r.Context(), actorOf(a), id, h.Client(r))
 	})
 }
 
 func (h *handler) adminResendOne(w http.ResponseWriter, r *http.Request, p signin.Principal) {
-	h.userAction(w, r, p, "confirm", nil, func(a signin.Principal, id string) (string, error) {
+	h.userAction(w, r, p, "confirm", func() string { return "Resend the confirmation link" }, func(a signin.Principal, id string) (string, error) {
 		return "confirmation", h.Admin.ResendConfirmation(r.Context(), actorOf(a), id, h.Client(r))
 	})
 }
@@ -254,7 +256,12 @@ func (h *handler) adminSetRole(w http.ResponseWriter, r *http.Request, p signin.
 }
 
 func (h *handler) adminSetDisabled(w http.ResponseWriter, r *http.Request, p signin.Principal) {
-	h.userAction(w, r, p, "disabled", nil, func(a signin.Principal, id string) (string, error) {
+	h.userAction(w, r, p, "disabled", func() string {
+		if r.PostForm.Get("disabled") == "yes" {
+			return "Disable the account"
+		}
+		return "Enable the account"
+	}, func(a signin.Principal, id string) (string, error) {
 		off := r.PostForm.Get("disabled") == "yes"
 		if _, err := h.Admin.UpdateUser(r.Context(), actorOf(a), id, admin.Change{Disabled: &off}, h.Client(r)); err != nil {
 			return "", err
@@ -267,7 +274,7 @@ func (h *handler) adminSetDisabled(w http.ResponseWriter, r *http.Request, p sig
 }
 
 func (h *handler) adminSetPassword(w http.ResponseWriter, r *http.Request, p signin.Principal) {
-	h.userAction(w, r, p, "password", nil, func(a signin.Principal, id string) (string, error) {
+	h.userAction(w, r, p, "password", func() string { return "Set a new password" }, func(a signin.Principal, id string) (string, error) {
 		pw := r.PostForm.Get("new_password")
 		if pw != r.PostForm.Get("new_password_again") {
 			return "", errPasswordsDiffer
@@ -322,7 +329,17 @@ func (h *handler) adminCreateUser(w http.ResponseWriter, r *http.Request, p sign
 	f := r.PostForm
 	n := admin.NewUser{OrgSlug: f.Get("org"), Username: strings.TrimSpace(f.Get("username")), Email: strings.TrimSpace(f.Get("email")),
 		Role: store.Role(f.Get("role")), Password: f.Get("new_password"), MFARequired: f.Get("mfa_required") == "yes"}
-	u, err := h.Admin.CreateUser(r.Context(), actorOf(p), h.Hasher, n, h.Client(r))
+	var u store.User
+	handled, err := h.adminSensitive(w, r, p, "Create the "+roleName(n.Role)+" "+n.Username, "/admin/users/new",
+		func(np signin.Principal) error {
+			p = np
+			var err error
+			u, err = h.Admin.CreateUser(r.Context(), actorOf(np), h.Hasher, n, h.Client(r))
+			return err
+		})
+	if handled {
+		return
+	}
 	if err != nil {
 		pe := h.public(r, err)
 		if pe.Field == "password" {

@@ -250,7 +250,8 @@ func statusOf(p *problem.Error) int {
 		return http.StatusUnauthorized
 	case "too_many_attempts", "mfa_locked", "rate_limited", "resend_too_soon", "send_quota_exceeded":
 		return http.StatusTooManyRequests
-	case "forbidden", "reauthentication_required", "mfa_required_by_policy", "enrollment_not_allowed",
+	case "forbidden", "reauthentication_required", "own_factor_required", "mfa_enrollment_required", "mfa_verification_required",
+		"mfa_required_by_policy", "enrollment_not_allowed",
 		"enrollment_deadline_passed", "method_not_allowed":
 		return http.StatusForbidden
 	case "not_found":
