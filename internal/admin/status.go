@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/access"
-	"github.com/twofold-id/twofold/internal/policy"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -75,7 +74,7 @@ func (s *Service) mfaStatus(ctx context.Context, u store.User, chains map[string
 		}
 		chains[u.OrgID] = chain
 	}
-	if policy.ForUser(chain, u).Required {
+	if s.signin.PolicyIn(chain, u).Required {
 		return StatusRequiredMissing, nil
 	}
 	return StatusNotEnrolled, nil

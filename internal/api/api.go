@@ -18,6 +18,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,15 +108,50 @@ func (h *Handler) handle(pattern string, f handlerFunc) {
 	})
 }
 
+// authed registers a route that needs a session. A session that lacks what
+// its user's current policy demands (signin.Principal.Lacks) reaches f only
+// when lackingAllowed lets it; otherwise the answer is the lack itself
+// (403 mfa_enrollment_required or mfa_verification_required).
 func (h *Handler) authed(pattern string, f authedFunc) {
+	allowed := lackingAllowed[pattern]
 	h.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
 		p, err := h.principal(r)
 		if err != nil {
 			return err
 		}
+		if p.Lacks != nil && !slices.ContainsFunc(allowed, func(e error) bool { return errors.Is(p.Lacks, e) }) {
+			return p.Lacks
+		}
 		return f(w, r, p)
 	})
 }
+
+// lackingAllowed is everything a session that lacks a second factor under
+// its user's current policy may still do, by what it lacks: exactly what a
+// sign-in flow in the same state could — set up a first factor
+// (enrollment), confirm with a current code (step-up), turn itself into
+// that flow (resume), read who it is, and sign out. Every other route,
+// including every admin route, refuses it. A new route is refused unless
+// it is added here on purpose.
+var lackingAllowed = func() map[string][]error {
+	enroll := []error{signin.ErrEnrollmentRequired}
+	stepUp := []error{signin.ErrStepUpRequired}
+	either := []error{signin.ErrEnrollmentRequired, signin.ErrStepUpRequired}
+	return map[string][]error{
+		"GET /api/v1/me":                       either,
+		"POST /api/v1/auth/logout":             either,
+		"POST /api/v1/auth/resume":             either,
+		"GET /api/v1/me/factors":               either,
+		"POST /api/v1/auth/reauthenticate":     stepUp,
+		"POST /api/v1/me/codes":                stepUp,
+		"POST /api/v1/me/factors/totp":         enroll,
+		"POST /api/v1/me/factors/email":        enroll,
+		"POST /api/v1/me/factors/sms":          enroll,
+		"POST /api/v1/me/factors/{id}/confirm": enroll,
+		"POST /api/v1/me/factors/{id}/resend":  enroll,
+		"POST /api/v1/me/email-confirmation":   enroll,
+	}
+}()
 
 // principal authenticates the bearer token of r.
 func (h *Handler) principal(r *http.Request) (signin.Principal, error) {

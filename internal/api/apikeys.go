@@ -42,6 +42,9 @@ func (h *Handler) admined(f adminFunc) handlerFunc {
 			if err != nil {
 				return err
 			}
+			if p.Lacks != nil {
+				return p.Lacks // no admin route is open to a session that lacks a second factor
+			}
 			a = admin.SessionActor(p)
 		}
 		return f(w, r, a)

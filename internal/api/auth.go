@@ -19,6 +19,7 @@ func (h *Handler) routes() {
 	h.handle("POST /api/v1/auth/enroll/skip", h.enrollSkip)
 	h.authed("POST /api/v1/auth/logout", h.logout)
 	h.authed("POST /api/v1/auth/reauthenticate", h.reauthenticate)
+	h.authed("POST /api/v1/auth/resume", h.resume)
 	h.meRoutes()
 	h.adminRoutes()
 	h.sentRoutes()
@@ -188,6 +189,17 @@ func (h *Handler) reauthenticate(w http.ResponseWriter, r *http.Request, p signi
 		req.Method = signin.MethodAny
 	}
 	res, err := h.signin.Reauthenticate(r.Context(), p, req.Method, req.Code, c)
+	if err != nil {
+		return err
+	}
+	writeResult(w, res)
+	return nil
+}
+
+// resume turns a session that lacks a second factor under the user's
+// current policy into the sign-in flow a new sign-in would start.
+func (h *Handler) resume(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+	res, err := h.signin.Resume(r.Context(), p, h.clients(r))
 	if err != nil {
 		return err
 	}

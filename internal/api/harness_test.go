@@ -87,11 +87,32 @@ func newServer(t testing.TB) *server {
 // parameters.
 func newServerWith(t testing.TB, pp *password.Params) *server {
 	t.Helper()
+	return startServer(t, pp, nil)
+}
+
+// newServerConfig is newServer (cheap hashing) with a hook that adjusts the
+// configuration before the app is built.
+func newServerConfig(t testing.TB, change func(*config.Config)) *server {
+	pp := password.TestParams()
+	return startServer(t, &pp, change)
+}
+
+// startServer starts a server with password parameters pp (nil: the real
+// defaults) after adjust (when not nil) changed the configuration.
+func startServer(t testing.TB, pp *password.Params, adjust func(*config.Config)) *server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
+	// The platform rule that admins need a second factor has tests of its
+	// own (assurance_test.go); the others sign admins in with a password,
+	// as an operator who turned the rule off would.
+	cfg.AdminMFARequired = false
 	// Every request comes from its own address unless a test says
 	// otherwise, so per-address limits only bite where a test wants them.
 	cfg.TrustProxy = true
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 15, 0, time.UTC)}
 	s := &server{t: t, cfg: cfg, clock: clk, logs: &syncBuffer{},
 		opts: app.Options{Now: clk.Now, PasswordParams: pp, BackupParams: &backup.Params{Memory: 64, Time: 1, Threads: 1}}}

@@ -89,6 +89,12 @@ func TestAResellerLockCannotBeLoweredBelowAndForcesEnrollmentAtAnyDepth(t *testi
 		t.Fatalf("reseller locks required: %d %s", r.status, r.body)
 	}
 
+	// carl's password-only session no longer satisfies his policy: it can
+	// only set up a factor now (assurance is decided from current data).
+	if r := s.get("/api/v1/orgs/customer/policy", carl); r.status != http.StatusForbidden || r.errorCode(t) != "mfa_enrollment_required" {
+		t.Fatalf("stale session of carl after the lock: %d %s, want 403 mfa_enrollment_required", r.status, r.body)
+	}
+	carl = s.adminSession("customer", "carl")
 	pol := s.get("/api/v1/orgs/customer/policy", carl).json(t)
 	eff := pol["effective"].(map[string]any)
 	if eff["mfa"] != "required" || eff["mfa_locked_by"] == nil || eff["mfa_locked_by"].(map[string]any)["slug"] != "reseller" {

@@ -11,9 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -21,12 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
-	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/notify/smtptest"
 	"github.com/twofold-id/twofold/internal/notify/twiliotest"
-	"github.com/twofold-id/twofold/internal/password"
 )
 
 // ---- a real SMTP peer that records what it receives ----
@@ -108,33 +103,6 @@ const (
 )
 
 // ---- the server under test, wired to both peers ----
-
-// newServerConfig is newServerWith (cheap hashing) with a hook that adjusts
-// the configuration before the app is built.
-func newServerConfig(t testing.TB, change func(*config.Config)) *server {
-	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.TrustProxy = true
-	change(&cfg)
-	pp := password.TestParams()
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 15, 0, time.UTC)}
-	s := &server{t: t, cfg: cfg, clock: clk, logs: &syncBuffer{},
-		opts: app.Options{Now: clk.Now, PasswordParams: &pp, BackupParams: &backup.Params{Memory: 64, Time: 1, Threads: 1}}}
-	lg := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.Open(context.Background(), cfg, lg, s.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if _, _, err := a.EnsureRoot(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	s.app = a
-	s.srv = httptest.NewServer(a.Handler())
-	t.Cleanup(s.srv.Close)
-	return s
-}
 
 type sentEnv struct {
 	*server

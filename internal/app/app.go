@@ -150,7 +150,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	sg := signin.New(signin.Deps{Store: st, Hasher: hasher, Keys: sealer, Audit: al, Log: log, Lockout: lock,
 		TOTP: totp.Default(), Backup: bp, Now: o.Now, Codes: codes, Delivery: dl},
 		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow,
-			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour})
+			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour,
+			AdminsNeedMFA: cfg.AdminMFARequired})
 	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg,
 		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend}, nil
 }

@@ -71,6 +71,10 @@ type Config struct {
 	// Quotas of sent codes and links per clock hour.
 	UserSendsPerHour int
 	OrgSendsPerHour  int
+
+	// AdminMFARequired makes a second factor required for every admin and
+	// platform admin, whatever their org's policy says (on by default).
+	AdminMFARequired bool
 }
 
 // Default returns the configuration used when nothing is set.
@@ -94,6 +98,7 @@ func Default() Config {
 		SMTPTLS:          "starttls",
 		UserSendsPerHour: 10,
 		OrgSendsPerHour:  1000,
+		AdminMFARequired: true,
 	}
 }
 
@@ -229,6 +234,8 @@ var fields = func() []field {
 	add("user-sends-per-hour", "codes and links sent to one account per hour", s, g)
 	s, g = integer(func(c *Config) *int { return &c.OrgSendsPerHour })
 	add("org-sends-per-hour", "codes and links sent within one org per hour", s, g)
+	s, g = boolean(func(c *Config) *bool { return &c.AdminMFARequired })
+	add("admin-mfa-required", "require a second factor of every admin, whatever the org's policy", s, g)
 	return f
 }()
 

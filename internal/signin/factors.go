@@ -164,8 +164,24 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, factorID, code s
 // with one current code: from the authenticator app, or the code sent by
 // email or text message. Confirming the user's first factor issues backup
 // codes, returned once.
+//
+// When the principal's session had to enroll (Lacks is
+// ErrEnrollmentRequired), confirming the first factor also records the
+// check on the session (markFirstFactor), so that it is complete
+// afterwards, as after the enrollment step of a sign-in.
 func (s *Service) ConfirmFactor(ctx context.Context, p Principal, factorID, code string, c Client) ([]string, error) {
-	return s.confirmFactor(ctx, p.User, factorID, code, "", c)
+	codes, err := s.confirmFactor(ctx, p.User, factorID, code, "", c)
+	if err != nil || !errors.Is(p.Lacks, ErrEnrollmentRequired) || p.Session.ID == "" {
+		return codes, err
+	}
+	f, err := s.store.GetFactor(ctx, factorID)
+	if err != nil {
+		return codes, err
+	}
+	if err := s.markFirstFactor(ctx, p, f.Kind); err != nil {
+		s.log.Warn("could not record the first factor on the session", "session", p.Session.ID, "err", err)
+	}
+	return codes, nil
 }
 
 func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw, flowID string, c Client) ([]string, error) {

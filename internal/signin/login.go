@@ -184,13 +184,24 @@ func (s *Service) enrollmentDeadline(ctx context.Context, u *store.User, pol pol
 	return &d, nil
 }
 
-// Policy returns the effective policy of u.
+// Policy returns the effective policy of u: its org chain, its own flag,
+// and the platform rule that admins need a second factor.
 func (s *Service) Policy(ctx context.Context, u store.User) (policy.Effective, error) {
 	chain, err := s.store.OrgChain(ctx, u.OrgID)
 	if err != nil {
 		return policy.Effective{}, err
 	}
-	return policy.ForUser(chain, u), nil
+	return s.PolicyIn(chain, u), nil
+}
+
+// PolicyIn is Policy for a user whose org chain (root first) the caller
+// already holds.
+func (s *Service) PolicyIn(chain []store.Org, u store.User) policy.Effective {
+	e := policy.ForUser(chain, u)
+	if s.opts.AdminsNeedMFA && u.Role.Rank() >= store.RoleAdmin.Rank() {
+		e.Required = true
+	}
+	return e
 }
 
 func (s *Service) startFlow(ctx context.Context, u store.User, org store.Org, kind store.FlowKind, methods []string, deadline *time.Time, c Client) (Result, error) {

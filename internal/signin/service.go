@@ -78,6 +78,10 @@ type Options struct {
 	UserSendsPerHour, OrgSendsPerHour int
 	// CodeMaxAttempts is how many wrong tries one sent code takes (default 5).
 	CodeMaxAttempts int
+	// AdminsNeedMFA makes a second factor required for every user whose
+	// role is admin or above, whatever the org's policy (the platform rule
+	// --admin-mfa-required).
+	AdminsNeedMFA bool
 }
 
 func (o *Options) defaults() {

@@ -16,6 +16,11 @@ type Principal struct {
 	Session store.Session
 	User    store.User
 	Org     store.Org
+	// Lacks is nil when the session satisfies the user's current policy,
+	// else ErrEnrollmentRequired or ErrStepUpRequired (see assurance.go).
+	// Surfaces let such a session do only what a sign-in flow in the same
+	// state could.
+	Lacks error
 }
 
 // MFAFresh reports whether the session's last second-factor check lies
@@ -62,8 +67,10 @@ func (s *Service) IdleExpiry(sess store.Session) time.Time {
 // Authenticate returns the principal of a session token, or
 // ErrUnauthenticated when the token is unknown, revoked, past its idle or
 // absolute timeout, or belongs to a disabled user. A flow token is never a
-// session token. It refreshes the session's last-seen time (at most once a
-// minute, to keep writes off the hot path).
+// session token. The principal's Lacks says whether the session still
+// satisfies the user's current policy (decided now, from current data). It
+// refreshes the session's last-seen time (at most once a minute, to keep
+// writes off the hot path).
 func (s *Service) Authenticate(ctx context.Context, tok string) (Principal, error) {
 	if !wellFormed(tok, sessionPrefix) {
 		return Principal{}, ErrUnauthenticated
@@ -90,14 +97,18 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Principal, erro
 	if err != nil {
 		return Principal{}, err
 	}
+	p := Principal{Session: sess, User: u, Org: org}
+	if p.Lacks, err = s.lacks(ctx, &p); err != nil {
+		return Principal{}, err
+	}
 	if now.Sub(sess.LastSeenAt) > time.Minute {
 		if err := s.store.TouchSession(ctx, sess.ID, now.UTC()); err != nil {
 			s.log.Warn("touch session failed", "session", sess.ID, "err", err)
 		} else {
-			sess.LastSeenAt = now.UTC()
+			p.Session.LastSeenAt = now.UTC()
 		}
 	}
-	return Principal{Session: sess, User: u, Org: org}, nil
+	return p, nil
 }
 
 // Logout revokes the principal's own session.

@@ -311,6 +311,11 @@ type Sessions interface {
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// TouchSession sets LastSeenAt.
 	TouchSession(ctx context.Context, id string, at time.Time) error
+	// MarkSessionMFA records a second-factor check on a live session: amr
+	// becomes the given list and MFAAt at. It touches nothing else (the
+	// token, creation and expiry stay). A revoked or unknown session is
+	// ErrNotFound.
+	MarkSessionMFA(ctx context.Context, id string, amr []string, at time.Time) error
 	// RevokeSession marks one session revoked; revoking twice is not an error.
 	RevokeSession(ctx context.Context, id string, at time.Time, reason string) error
 	// RevokeUserSessions revokes every live session of the user except

@@ -126,6 +126,7 @@ func TestAdminConsoleResellerJourney(t *testing.T) {
 	// hands over access: the console asks for a current code first, as the
 	// API does, and carries the form (never the password) through.
 	coraForm := url.Values{"org": {"customer"}, "username": {"cora"}, "role": {"admin"}, "new_password": {pw}}
+	p.clock.Advance(16 * time.Minute) // the code ria set up her app with is no longer fresh
 	askCora := ria.post("/admin/users", coraForm)
 	expect(t, askCora, 200, "/admin/users", "Confirm with a current code", `id="reauth_code"`, `value="cora"`)
 	lacks(t, askCora, pw)

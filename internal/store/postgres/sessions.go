@@ -91,6 +91,22 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 	return nil
 }
 
+// MarkSessionMFA sets amr and mfa_at of a live session; a revoked or
+// unknown session is store.ErrNotFound.
+func (s *Store) MarkSessionMFA(ctx context.Context, id string, amr []string, at time.Time) error {
+	if amr == nil {
+		amr = []string{}
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET amr = $2, mfa_at = $3 WHERE id = $1 AND revoked_at IS NULL`, id, amr, at)
+	if err != nil {
+		return mapErr("mark session mfa", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("mark session mfa")
+	}
+	return nil
+}
+
 // RevokeSession marks the session revoked at at for reason. Revoking a
 // revoked session is not an error and keeps the first time and reason; an
 // unknown session is store.ErrNotFound.

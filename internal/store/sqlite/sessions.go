@@ -88,6 +88,15 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 	return s.execOne(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, micro(at), id)
 }
 
+// MarkSessionMFA sets amr and mfa_at of a live session; a revoked or
+// unknown session is store.ErrNotFound.
+func (s *Store) MarkSessionMFA(ctx context.Context, id string, amr []string, at time.Time) error {
+	if amr == nil {
+		amr = []string{}
+	}
+	return s.execOne(ctx, `UPDATE sessions SET amr = ?, mfa_at = ? WHERE id = ? AND revoked_at IS NULL`, encodeList(amr), micro(at), id)
+}
+
 // RevokeSession marks one session revoked at at with reason. Revoking a
 // revoked session keeps the first revocation and is not an error; an
 // unknown session is store.ErrNotFound.

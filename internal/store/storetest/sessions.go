@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +112,25 @@ var sessionTests = []subtest{
 		sameTime(t, "CreatedAt", got.CreatedAt, at(0))
 		sameTime(t, "ExpiresAt", got.ExpiresAt, at(time.Hour))
 		wantErr(t, "TouchSession(unknown)", s.TouchSession(ctx(t), store.NewID(), at(0)), store.ErrNotFound)
+	}},
+	{"mark mfa records the check and nothing else", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		sess := mustSession(t, s, u, "m", at(0), at(time.Hour))
+		noErr(t, "MarkSessionMFA", s.MarkSessionMFA(ctx(t), sess.ID, []string{"pwd", "mfa", "otp"}, at(10*time.Minute)))
+		got, err := s.GetSession(ctx(t), sess.ID)
+		noErr(t, "GetSession", err)
+		if strings.Join(got.AMR, ",") != "pwd,mfa,otp" || got.MFAAt == nil {
+			t.Fatalf("after MarkSessionMFA: amr %v, mfa_at %v", got.AMR, got.MFAAt)
+		}
+		sameTime(t, "MFAAt", *got.MFAAt, at(10*time.Minute))
+		sameTime(t, "CreatedAt", got.CreatedAt, at(0))
+		sameTime(t, "ExpiresAt", got.ExpiresAt, at(time.Hour))
+		if !bytes.Equal(got.TokenHash, sess.TokenHash) {
+			t.Error("MarkSessionMFA changed the token")
+		}
+		noErr(t, "RevokeSession", s.RevokeSession(ctx(t), sess.ID, at(11*time.Minute), "test"))
+		wantErr(t, "MarkSessionMFA(revoked)", s.MarkSessionMFA(ctx(t), sess.ID, []string{"pwd"}, at(12*time.Minute)), store.ErrNotFound)
+		wantErr(t, "MarkSessionMFA(unknown)", s.MarkSessionMFA(ctx(t), store.NewID(), []string{"pwd"}, at(0)), store.ErrNotFound)
 	}},
 	{"revoke is idempotent", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)

@@ -1,0 +1,80 @@
+package signin
+
+import (
+	"context"
+	"slices"
+)
+
+// The assurance rule (docs/security.md, "Assurance from current data"):
+// what a session proved is compared with what its user's *current* policy
+// demands at every request, never only at sign-in. A session whose amr
+// holds "mfa" satisfies every policy Twofold knows today. A password-only
+// session satisfies the policy while the policy does not require a second
+// factor, or while the user has none and is still inside an enrollment
+// grace period. Otherwise it lacks something:
+//
+//   - ErrEnrollmentRequired: the user has no factor and must set one up;
+//   - ErrStepUpRequired: the user has a factor the session never checked.
+//
+// Such a session can do only what a sign-in flow in the same state could:
+// set up a first factor, confirm with a current code (Reauthenticate),
+// resume as a sign-in flow (Resume), or sign out. The HTTP surfaces enforce
+// that with Principal.Lacks; new surfaces (OpenID Connect, devices) must do
+// the same.
+
+// lacks returns what the session of p lacks under its user's current
+// policy (nil when it satisfies it), or an internal error.
+func (s *Service) lacks(ctx context.Context, p *Principal) (lack, err error) {
+	if slices.Contains(p.Session.AMR, "mfa") {
+		return nil, nil
+	}
+	pol, err := s.Policy(ctx, p.User)
+	if err != nil {
+		return nil, err
+	}
+	if !pol.Required {
+		return nil, nil
+	}
+	if s.hasConfirmedFactor(ctx, p.User.ID) {
+		return ErrStepUpRequired, nil
+	}
+	deadline, err := s.enrollmentDeadline(ctx, &p.User, pol)
+	if err != nil {
+		return nil, err
+	}
+	if deadline != nil {
+		return nil, nil // the grace period runs: setup may still wait
+	}
+	return ErrEnrollmentRequired, nil
+}
+
+// Resume turns a session that lacks what the user's policy now demands into
+// the sign-in flow a new sign-in would start after the password: enrollment
+// when the user has no factor, the second-factor challenge otherwise. The
+// session is revoked; the flow ends in a new session as any sign-in does. A
+// session that lacks nothing is answered ErrInvalidFlow: there is nothing
+// to resume.
+func (s *Service) Resume(ctx context.Context, p Principal, c Client) (Result, error) {
+	if p.Lacks == nil {
+		return Result{}, ErrInvalidFlow.WithMessage("This session needs no further sign-in step.")
+	}
+	if err := s.store.RevokeSession(ctx, p.Session.ID, s.now().UTC(), "resumed as a sign-in flow"); err != nil {
+		return Result{}, err
+	}
+	return s.afterPassword(ctx, p.User, p.Org, c)
+}
+
+// markFirstFactor records on the principal's session that the user just
+// confirmed a first factor with a current code from it: the session now
+// holds a second-factor check (amr "mfa" and the method's value), as a
+// sign-in that enrolled at the second step would. The token stays: it
+// already stood for this user after the password.
+func (s *Service) markFirstFactor(ctx context.Context, p Principal, method string) error {
+	amr := slices.Clone(p.Session.AMR)
+	for _, m := range []string{"mfa", amrFor(method)} {
+		if !slices.Contains(amr, m) {
+			amr = append(amr, m)
+		}
+	}
+	return s.store.MarkSessionMFA(ctx, p.Session.ID, amr, s.now().UTC())
+}
