@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/clientip"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/ratelimit"
@@ -348,27 +348,16 @@ func limit(l *ratelimit.IPLimiter, c signin.Client) error {
 	return nil
 }
 
-// ClientFromRequest returns the client of r: RemoteAddr, or the last
-// address of X-Forwarded-For when trustProxy is set.
-func ClientFromRequest(trustProxy bool) ClientFunc {
+// ClientFromRequest returns the client of r: its address as res resolves it
+// (always a valid IP, so only addresses reach limiters and the audit log)
+// and its user agent, cut to 512 bytes.
+func ClientFromRequest(res *clientip.Resolver) ClientFunc {
 	return func(r *http.Request) signin.Client {
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		if trustProxy {
-			if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-				parts := strings.Split(xff, ",")
-				if cand := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(cand) != nil {
-					ip = cand
-				}
-			}
-		}
 		ua := r.UserAgent()
 		if len(ua) > 512 {
 			ua = ua[:512]
 		}
-		return signin.Client{IP: ip, UserAgent: ua}
+		return signin.Client{IP: res.IP(r), UserAgent: ua}
 	}
 }
 

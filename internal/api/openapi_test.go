@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/clientip"
 	"github.com/twofold-id/twofold/internal/problem"
 )
 
@@ -312,7 +313,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 }
 
 func TestOpenAPIServed(t *testing.T) {
-	h := New(Deps{Now: time.Now, Client: ClientFromRequest(false)})
+	h := New(Deps{Now: time.Now, Client: ClientFromRequest(&clientip.Resolver{})})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.yaml", nil))
 	if rec.Code != http.StatusOK {
@@ -341,7 +342,7 @@ func duplicates(xs []string) []string {
 // unknown fields, the error shape, and 404 (never 405) for a wrong method
 // or an unknown path.
 func TestOpenAPIConventions(t *testing.T) {
-	h := New(Deps{Now: time.Now, Client: ClientFromRequest(false)})
+	h := New(Deps{Now: time.Now, Client: ClientFromRequest(&clientip.Resolver{})})
 	do := func(method, path, ctype, body string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
 		if ctype != "" {

@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twofold-id/twofold/internal/api"
+	"github.com/twofold-id/twofold/internal/clientip"
+	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
@@ -22,7 +26,7 @@ import (
 // Browser routes and API routes are separate handlers with their own
 // protections (CSRF and CSP for pages; JSON-only for the API).
 func (a *App) Handler() http.Handler {
-	client := api.ClientFromRequest(a.Config.TrustProxy)
+	client := a.clientFunc()
 	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Hasher: a.Hasher, Store: a.Store, Log: a.Log, Now: a.Now, Client: client})
 	webH := web.New(web.Deps{Signin: a.Signin, Admin: a.Admin, Hasher: a.Hasher, Log: a.Log, Now: a.Now, Client: client,
 		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://")})
@@ -68,6 +72,38 @@ func (a *App) Handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return recoverer(a, mux)
+}
+
+// clientFunc tells where a request came from, for the API and the portal
+// alike: the peer of the connection, or, when that is a trusted proxy, what
+// the proxies' forwarding header says (package clientip). The first request
+// carrying that header from a peer that is not trusted is logged once, so an
+// operator whose proxy is missing from --trusted-proxies can see why every
+// client has the proxy's address.
+func (a *App) clientFunc() api.ClientFunc {
+	res := &clientip.Resolver{Trusted: a.Config.TrustedProxyPrefixes(), Header: a.Config.ProxyHeader}
+	header := clientip.XForwardedFor
+	if strings.EqualFold(res.Header, clientip.Forwarded) {
+		header = clientip.Forwarded
+	}
+	a.Log.Info("client addresses", "trusted_proxies", fmt.Sprint(res.Trusted), "header", header)
+	client := api.ClientFromRequest(res)
+	if len(res.Trusted) == 0 {
+		return client
+	}
+	var once sync.Once
+	return func(r *http.Request) signin.Client {
+		c := client(r)
+		if _, ok := r.Header[header]; ok {
+			if p, ok := clientip.Peer(r); ok && !res.Trusts(p) {
+				once.Do(func() {
+					a.Log.Warn("a request carries "+header+" from a peer that is not a trusted proxy; the header is ignored (is the proxy missing from --trusted-proxies?)",
+						"peer", p.String())
+				})
+			}
+		}
+		return c
+	}
 }
 
 type statusWriter struct {

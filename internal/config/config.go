@@ -14,11 +14,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twofold-id/twofold/internal/clientip"
 )
 
 // Config is the whole configuration of one Twofold process.
@@ -48,7 +51,12 @@ type Config struct {
 	FreeFailures     int           // failures allowed before delays start
 
 	ReauthWindow time.Duration // how recent a second-factor check must be for sensitive actions
-	TrustProxy   bool          // take the client IP from X-Forwarded-For (only behind a proxy you run)
+
+	// Reverse proxies. A forwarding header is believed only from a trusted
+	// proxy; see TrustedProxyPrefixes.
+	TrustProxy     bool   // trust proxies on loopback (kept for compatibility; TrustedProxies implies it)
+	TrustedProxies string // comma-separated CIDR prefixes or addresses of the proxies in front
+	ProxyHeader    string // the header they write: X-Forwarded-For or Forwarded
 
 	// Outgoing mail. Without SMTPHost, mail goes to an outbox folder in
 	// DataDir and the log (for development).
@@ -94,6 +102,7 @@ func Default() Config {
 		LockoutCooldown:  15 * time.Minute,
 		FreeFailures:     5,
 		ReauthWindow:     15 * time.Minute,
+		ProxyHeader:      clientip.XForwardedFor,
 		SMTPFrom:         "Twofold <twofold@localhost>",
 		SMTPTLS:          "starttls",
 		UserSendsPerHour: 10,
@@ -207,7 +216,11 @@ var fields = func() []field {
 	s, g = dur(func(c *Config) *time.Duration { return &c.ReauthWindow })
 	add("reauth-window", "how recent a second-factor check must be for sensitive actions", s, g)
 	s, g = boolean(func(c *Config) *bool { return &c.TrustProxy })
-	add("trust-proxy", "take the client address from X-Forwarded-For", s, g)
+	add("trust-proxy", "believe the forwarding header from proxies on loopback (see trusted-proxies)", s, g)
+	s, g = str(func(c *Config) *string { return &c.TrustedProxies })
+	add("trusted-proxies", "comma-separated CIDRs or addresses of the reverse proxies whose forwarding header is believed", s, g)
+	s, g = str(func(c *Config) *string { return &c.ProxyHeader })
+	add("proxy-header", "the header the trusted proxies write: X-Forwarded-For or Forwarded", s, g)
 	for _, sf := range []struct {
 		name, usage string
 		p           func(*Config) *string
@@ -395,6 +408,14 @@ func (c Config) Validate() error {
 	if c.UserSendsPerHour < 1 || c.OrgSendsPerHour < 1 {
 		errs = append(errs, errors.New("user-sends-per-hour and org-sends-per-hour must be at least 1"))
 	}
+	if c.TrustedProxies != "" {
+		if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
+			errs = append(errs, fmt.Errorf("trusted-proxies: %w", err))
+		}
+	}
+	if !strings.EqualFold(c.ProxyHeader, clientip.XForwardedFor) && !strings.EqualFold(c.ProxyHeader, clientip.Forwarded) {
+		errs = append(errs, errors.New("proxy-header must be X-Forwarded-For or Forwarded"))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -409,6 +430,24 @@ func (c Config) KeyFilePath() string {
 		return c.KeyFile
 	}
 	return filepath.Join(c.DataDir, "secret.key")
+}
+
+// TrustedProxyPrefixes returns the proxies whose forwarding header is
+// believed: the TrustedProxies list when it is set (whatever TrustProxy
+// says), loopback when only TrustProxy is set, and none otherwise. A list
+// that does not parse (Validate refuses it) trusts none.
+func (c Config) TrustedProxyPrefixes() []netip.Prefix {
+	if c.TrustedProxies != "" {
+		p, err := clientip.ParsePrefixes(c.TrustedProxies)
+		if err != nil {
+			return nil
+		}
+		return p
+	}
+	if c.TrustProxy {
+		return clientip.Loopback()
+	}
+	return nil
 }
 
 // SQLitePath returns the SQLite database file in the data directory.

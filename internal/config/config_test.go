@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -46,6 +47,43 @@ func TestFlagsBeatEnvironmentWhichBeatsTheConfigFile(t *testing.T) {
 	}
 }
 
+func TestTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"nothing set trusts no proxy", nil, nil, "[]"},
+		{"trust-proxy alone trusts loopback", []string{"--trust-proxy", "true"}, nil, "[127.0.0.0/8 ::1/128]"},
+		{"TWOFOLD_TRUST_PROXY alone trusts loopback", nil, map[string]string{"TWOFOLD_TRUST_PROXY": "true"}, "[127.0.0.0/8 ::1/128]"},
+		{"trusted-proxies replaces loopback", []string{"--trust-proxy=true", "--trusted-proxies", "10.0.0.0/8, 192.0.2.7"}, nil, "[10.0.0.0/8 192.0.2.7/32]"},
+		{"trusted-proxies implies trust", nil, map[string]string{"TWOFOLD_TRUSTED_PROXIES": "2001:db8::/32"}, "[2001:db8::/32]"},
+		{"trust-proxy=false does not turn a list off", []string{"--trust-proxy=false", "--trusted-proxies", "10.0.0.1"}, nil, "[10.0.0.1/32]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(c.TrustedProxyPrefixes()); got != tc.want {
+				t.Fatalf("TrustedProxyPrefixes = %s, want %s", got, tc.want)
+			}
+		})
+	}
+	c, err := load(t, []string{"--proxy-header", "forwarded"}, nil)
+	if err != nil || c.ProxyHeader != "forwarded" {
+		t.Fatalf("--proxy-header forwarded: %q, %v", c.ProxyHeader, err)
+	}
+	if c, _ := load(t, nil, nil); c.ProxyHeader != "X-Forwarded-For" {
+		t.Fatalf("default proxy-header = %q", c.ProxyHeader)
+	}
+	// A list Validate would refuse trusts nobody if it is used anyway.
+	if p := (Config{TrustProxy: true, TrustedProxies: "::/0"}).TrustedProxyPrefixes(); p != nil {
+		t.Fatalf("unparsable list trusts %v", p)
+	}
+}
+
 func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -58,6 +96,11 @@ func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 		{[]string{"--session-idle", "48h"}, nil, "session-idle"},
 		{[]string{"--lockout-threshold", "1000"}, nil, "lockout-threshold"},
 		{[]string{"--sms-provider", "carrier-pigeon"}, nil, "sms-provider"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy.internal"}, nil, "trusted-proxies"},
+		{nil, map[string]string{"TWOFOLD_TRUSTED_PROXIES": "0.0.0.0/0"}, "trusted-proxies"},
+		{nil, map[string]string{"TWOFOLD_TRUSTED_PROXIES": "10.1.2.3/8"}, "did you mean 10.0.0.0/8"},
+		{[]string{"--proxy-header", "X-Real-IP"}, nil, "proxy-header"},
+		{nil, map[string]string{"TWOFOLD_TRUST_PROXY": "yes please"}, "TWOFOLD_TRUST_PROXY"},
 	} {
 		_, err := load(t, tc.args, tc.env)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

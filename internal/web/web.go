@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/clientip"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/ratelimit"
@@ -69,8 +70,11 @@ func New(d Deps) http.Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.Client == nil {
+		// The peer of the connection, without its port: a proxy's header
+		// is believed only when the caller says which proxies to trust.
+		var direct clientip.Resolver
 		d.Client = func(r *http.Request) signin.Client {
-			return signin.Client{IP: r.RemoteAddr, UserAgent: r.UserAgent()}
+			return signin.Client{IP: direct.IP(r), UserAgent: r.UserAgent()}
 		}
 	}
 	h := &handler{
