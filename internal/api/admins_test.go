@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"testing"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/factor/totp"
@@ -64,4 +65,90 @@ func (s *server) adminSession(org, user string) string {
 		s.t.Fatalf("login %s: status %q", key, st)
 	}
 	return ""
+}
+
+// An admin without a second factor of their own cannot be re-checked, so
+// no action that weakens someone else's security or hands over access may
+// run on their password alone (issue 10.4); the same admin with a fresh
+// factor may.
+func TestEveryWeakeningActionNeedsTheAdminsOwnSecondFactor(t *testing.T) {
+	s := newServer(t)
+	s.tree()
+	s.cli("", "org", "set-policy", "--org", "customer", "--mfa", "required")
+	s.cli("", "user", "set", "--org", "dept", "--username", "erin", "--mfa-required=true")
+	dave, erin := s.userID("dept", "dave"), s.userID("dept", "erin")
+	actions := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+	}{
+		{"lower a policy", http.MethodPut, "/api/v1/orgs/customer/policy", map[string]any{"mfa": "off"}},
+		{"reset MFA", http.MethodPost, "/api/v1/users/" + dave + "/mfa/reset", nil},
+		{"set a password", http.MethodPatch, "/api/v1/users/" + dave, map[string]any{"password": "another long passphrase"}},
+		{"create an admin", http.MethodPost, "/api/v1/users", map[string]any{"org": "dept", "username": "newadmin", "role": "admin", "password": testPassword}},
+		{"change a role", http.MethodPatch, "/api/v1/users/" + dave, map[string]any{"role": "admin"}},
+		{"stop requiring MFA", http.MethodPut, "/api/v1/users/" + erin + "/mfa-required", map[string]any{"required": false}},
+		{"create an API key", http.MethodPost, "/api/v1/api-keys", map[string]any{"org": "dept", "name": "automation"}},
+	}
+	rita := s.session("reseller", "rita") // an admin with a password and nothing else
+	for _, a := range actions {
+		r := s.do(request{method: a.method, path: a.path, token: rita, body: a.body})
+		if r.status != http.StatusForbidden || r.errorCode(t) != "own_factor_required" {
+			t.Errorf("%s by an admin without a factor: %d %s, want 403 own_factor_required", a.name, r.status, r.body)
+		}
+	}
+	// Nothing changed.
+	if p := s.get("/api/v1/orgs/customer/policy", s.adminSession("reseller", "rita")).json(t); p["own"].(map[string]any)["mfa"] != "required" {
+		t.Fatalf("policy after the refused change: %v", p["own"])
+	}
+	fresh := s.adminSession("reseller", "rita")
+	for _, a := range actions {
+		r := s.do(request{method: a.method, path: a.path, token: fresh, body: a.body})
+		if r.status >= 300 {
+			t.Errorf("%s by the same admin with a fresh factor: %d %s", a.name, r.status, r.body)
+		}
+	}
+}
+
+// An API key is bounded by its creator's current rights (issue 19.6).
+func TestAnAPIKeyStopsWhenItsCreatorLosesTheRights(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		change, undo   []string
+		worksAfterUndo bool
+	}{
+		{"demoted", []string{"--role", "member"}, []string{"--role", "admin"}, true},
+		{"disabled", []string{"--disabled=true"}, []string{"--disabled=false"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			s.apiKeyTree()
+			ada := s.adminSession("acme", "ada")
+			_, key := s.newAPIKey(ada, map[string]any{"org": "acme", "name": "robot"})
+			if r := s.get("/api/v1/users", key); r.status != http.StatusOK {
+				t.Fatalf("key before: %d %s", r.status, r.body)
+			}
+			s.cli("", append([]string{"user", "set", "--org", "acme", "--username", "ada"}, tc.change...)...)
+			wantKeyErr(t, "GET /users with the key", s.get("/api/v1/users", key), http.StatusUnauthorized, "unauthenticated")
+			wantKeyErr(t, "POST /users role admin with the key", s.post("/api/v1/users", key,
+				map[string]any{"org": "acme", "username": "eve", "role": "admin", "password": testPassword}), http.StatusUnauthorized, "unauthenticated")
+			s.cli("", append([]string{"user", "set", "--org", "acme", "--username", "ada"}, tc.undo...)...)
+			if r := s.get("/api/v1/users", key); (r.status == http.StatusOK) != tc.worksAfterUndo {
+				t.Fatalf("key after the creator's rights came back: %d %s", r.status, r.body)
+			}
+		})
+	}
+	t.Run("deleted", func(t *testing.T) {
+		s := newServer(t)
+		s.apiKeyTree()
+		ada := s.adminSession("acme", "ada")
+		_, key := s.newAPIKey(ada, map[string]any{"org": "acme", "name": "robot"})
+		s.cli(testPassword+"\n", "user", "create", "--org", "platform", "--username", "root", "--role", "superadmin", "--password-stdin")
+		del := s.do(request{method: http.MethodDelete, path: "/api/v1/users/" + s.userID("acme", "ada"), token: s.adminSession("platform", "root")})
+		if del.status != http.StatusNoContent {
+			t.Fatalf("delete ada: %d %s", del.status, del.body)
+		}
+		wantKeyErr(t, "key of a deleted creator", s.get("/api/v1/users", key), http.StatusUnauthorized, "unauthenticated")
+	})
 }

@@ -108,8 +108,13 @@ func TestAdminConsoleResellerJourney(t *testing.T) {
 
 	// The reseller requires and locks MFA for its subtree, then creates a
 	// customer whose policy is given at creation (S2).
+	// Her own org now requires a second factor, which her password-only
+	// session never checked: the next page leads her to the second step.
 	saved := ria.post("/admin/orgs/reseller/policy", url.Values{"mfa": {"required"}, "locked": {"yes"}, "methods_inherit": {"yes"}})
-	expect(t, saved, 200, "/admin/orgs/reseller", "The policy was saved.")
+	expect(t, saved, 200, "/login/verify")
+	p.clock.Advance(30 * time.Second)
+	expect(t, ria.post("/login/verify", url.Values{"method": {"totp"}, "code": {p.code(riaSecret)}}), 200, "/")
+	expect(t, ria.get("/admin/orgs/reseller"), 200, "/admin/orgs/reseller", "Required")
 	bad := ria.post("/admin/orgs", url.Values{"slug": {"Bad Slug"}, "name": {"Customer GmbH"}, "parent": {"reseller"}, "mfa": {"required"}, "methods_inherit": {"yes"}})
 	expect(t, bad, http.StatusBadRequest, "/admin/orgs", `id="slug-error"`, `value="Customer GmbH"`)
 	made := ria.post("/admin/orgs", url.Values{"slug": {"customer"}, "name": {"Customer GmbH"}, "parent": {"reseller"},

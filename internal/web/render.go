@@ -135,6 +135,7 @@ func (e errorPage) principal() *signin.Principal { return e.User }
 // set, above the form otherwise. Form names the form on pages that have
 // several.
 type formErr struct {
+	Code    string // the error's public code
 	Form    string
 	Field   string
 	Message string
@@ -145,7 +146,7 @@ type formErr struct {
 // fields, otherwise above the form. Code failures belong to the "code"
 // field when the form has one.
 func newFormErr(form string, p *problem.Error, now time.Time, fields ...string) *formErr {
-	e := &formErr{Form: form, Message: messageOf(p, now), Wait: p.RetryAfter}
+	e := &formErr{Code: p.Code, Form: form, Message: messageOf(p, now), Wait: p.RetryAfter}
 	field := p.Field
 	switch p.Code {
 	case "invalid_code", "too_many_attempts", "mfa_locked":

@@ -212,7 +212,10 @@ func (h *handler) limit(l *ratelimit.IPLimiter, r *http.Request) error {
 type authedFunc func(w http.ResponseWriter, r *http.Request, p signin.Principal)
 
 // authed runs f with the principal of the session cookie, or sends the
-// browser to the sign-in page.
+// browser to the sign-in page. A session that lacks what its user's current
+// policy demands (signin.Principal.Lacks) never reaches f: it is turned into
+// the sign-in flow a new sign-in would start after the password, and the
+// browser is led into it — the setup wizard, or the second step.
 func (h *handler) authed(f authedFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.principal(r)
@@ -223,6 +226,16 @@ func (h *handler) authed(f authedFunc) http.HandlerFunc {
 			}
 			h.clearCookie(w, h.cookies.session)
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if p.Lacks != nil {
+			res, err := h.Signin.Resume(r.Context(), p, h.Client(r))
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.clearCookie(w, h.cookies.session)
+			h.proceed(w, r, res)
 			return
 		}
 		f(w, r, p)
