@@ -35,8 +35,13 @@ func TestResellerLocksRequiredAndTheCustomerAdminSeesTheControlDisabled(t *testi
 	b.checkAccessibility("admin org")
 	b.do(chromedp.SetValue(chromedp.ID("mfa"), "required"), chromedp.Click(chromedp.ID("locked")))
 	b.click("save-policy")
-	b.wantPage("/admin/orgs/reseller?msg=policy", "Reseller Ltd reseller")
-	b.signOutFrom("nav-signout")
+	// Required now applies to rita herself (her own org), and her session
+	// was password-only: the saved policy leads her straight into setup.
+	b.wantPage("/login/enroll", "Set up two-step sign-in")
+	if out := p.cli("", "org", "list"); !strings.Contains(out, "required") {
+		t.Fatalf("the reseller's policy was not saved:\n%s", out)
+	}
+	b.open("/login")
 
 	// The customer admin is now led into setup, and then finds the MFA
 	// control of its own org disabled, naming the reseller.
