@@ -236,3 +236,22 @@ func TestAdminsNeedASecondFactorByDefault(t *testing.T) {
 	off.cli(testPassword+"\n", "user", "create", "--org", "platform", "--username", "admin", "--role", "superadmin", "--password-stdin")
 	off.signIn("platform", "admin", "authenticated")
 }
+
+// A factor started while its method was allowed cannot be confirmed after
+// an admin disallowed the method: the policy is decided again at the
+// confirmation, not trusted from the start.
+func TestAMethodDisallowedBetweenStartAndConfirmCannotBeConfirmed(t *testing.T) {
+	s := newServer(t)
+	_, bob := staleAdmin(t, s)
+	st := s.post("/api/v1/me/factors/totp", bob, map[string]string{"label": "phone"})
+	if st.status != http.StatusCreated {
+		t.Fatalf("start: %d %s", st.status, st.body)
+	}
+	s.cli("", "org", "set-policy", "--org", "acme", "--mfa", "optional", "--methods", "email")
+	secret, _ := totp.DecodeSecret(st.str(t, "secret"))
+	p := phone{secret: secret, v: totp.Default()}
+	r := s.post("/api/v1/me/factors/"+st.str(t, "factor_id")+"/confirm", bob, map[string]string{"code": p.code(s.clock.Now())})
+	if r.status != http.StatusForbidden || r.errorCode(t) != "method_not_allowed" {
+		t.Fatalf("confirm after totp was disallowed: %d %s, want 403 method_not_allowed", r.status, r.body)
+	}
+}

@@ -195,6 +195,15 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 	if f.Confirmed() || s.now().Sub(f.CreatedAt) > s.opts.PendingFactorTTL {
 		return nil, ErrFactorNotPending
 	}
+	// The policy that allowed starting this factor is decided again now:
+	// a method an admin disallowed meanwhile cannot be confirmed.
+	pol, err := s.Policy(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if !pol.CanEnroll(f.Kind) {
+		return nil, ErrMethodNotAllowed
+	}
 	first := !s.hasConfirmedFactor(ctx, u.ID)
 	// The confirmation code is a code check like any other: it goes through
 	// the account's failure counter.
