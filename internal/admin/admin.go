@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/access"
@@ -19,16 +20,16 @@ import (
 
 // Errors of this package; their codes are part of the public API.
 var (
-	ErrForbidden   = problem.New("forbidden", "You are not allowed to do that.")
-	ErrNotFound    = problem.New("not_found", "Not found.")
-	ErrConflict    = problem.New("conflict", "That already exists.")
-	ErrInvalid     = problem.New("invalid_request", "The request is not valid.")
-	ErrNotEmpty    = problem.New("org_not_empty", "An organization with users or child organizations cannot be deleted.")
-	ErrLocked      = problem.New("policy_locked", "A parent organization has locked this setting.")
-	ErrReauth      = problem.New("reauthentication_required", "Please confirm with a current code first.")
-	ErrRootOrg     = problem.New("root_org", "The platform organization cannot be moved or deleted.")
-	ErrSelfAction  = problem.New("self_action", "Use your own security settings for your own account.")
-	ErrRoleTooHigh = problem.New("role_too_high", "You cannot grant a role above your own.")
+	ErrForbidden   = problem.Define(http.StatusForbidden, "forbidden", "You are not allowed to do that.")
+	ErrNotFound    = problem.Define(http.StatusNotFound, "not_found", "Not found.")
+	ErrConflict    = problem.Define(http.StatusConflict, "conflict", "That already exists.")
+	ErrInvalid     = problem.Define(http.StatusBadRequest, "invalid_request", "The request is not valid.")
+	ErrNotEmpty    = problem.Define(http.StatusConflict, "org_not_empty", "An organization with users or child organizations cannot be deleted.")
+	ErrLocked      = problem.Define(http.StatusForbidden, "policy_locked", "A parent organization has locked this setting.")
+	ErrReauth      = problem.Define(http.StatusForbidden, "reauthentication_required", "Please confirm with a current code first.")
+	ErrRootOrg     = problem.Define(http.StatusForbidden, "root_org", "The platform organization cannot be moved or deleted.")
+	ErrSelfAction  = problem.Define(http.StatusForbidden, "self_action", "Use your own security settings for your own account.")
+	ErrRoleTooHigh = problem.Define(http.StatusForbidden, "role_too_high", "You cannot grant a role above your own.")
 )
 
 // Service performs admin actions.

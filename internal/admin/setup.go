@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"net/http"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/access"
@@ -16,7 +17,7 @@ import (
 )
 
 // ErrSetupToken is returned for a setup link that is unknown, used or expired.
-var ErrSetupToken = problem.New("invalid_setup_token", "This setup link is not valid any more. Restart the server to get a new one, or use the command line.")
+var ErrSetupToken = problem.Define(http.StatusUnauthorized, "invalid_setup_token", "This setup link is not valid any more. Restart the server to get a new one, or use the command line.")
 
 // SetupTokenTTL is how long a setup link works.
 const SetupTokenTTL = 24 * time.Hour

@@ -395,9 +395,6 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, a access.Actor) 
 	if !a.IsAdmin() {
 		return admin.ErrForbidden
 	}
-	if a.User.Role != store.RoleSuperadmin {
-		f.OrgPath = a.Org.Path
-	}
 	if slug := q.Get("org"); slug != "" {
 		o, err := h.admin.Org(r.Context(), a, slug)
 		if err != nil {
@@ -424,9 +421,9 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, a access.Actor) 
 		f.BeforeID = n
 	}
 	if q.Get("format") == "jsonl" {
-		return h.exportAudit(w, r, f)
+		return h.exportAudit(w, r, a, f)
 	}
-	evs, err := h.store.ListAudit(r.Context(), f)
+	evs, err := h.admin.AuditLog(r.Context(), a, f)
 	if err != nil {
 		return err
 	}
@@ -445,7 +442,7 @@ func auditOut(e store.AuditEvent) auditJSON {
 
 // exportAudit streams every matching event as JSON Lines, newest first,
 // paging through the store (limit, when given, caps the total).
-func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, f store.AuditFilter) error {
+func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, a access.Actor, f store.AuditFilter) error {
 	total := f.Limit
 	f.Limit = 1000
 	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
@@ -454,7 +451,7 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, f store.Au
 	enc := json.NewEncoder(bw)
 	n := 0
 	for {
-		evs, err := h.store.ListAudit(r.Context(), f)
+		evs, err := h.admin.AuditLog(r.Context(), a, f)
 		if err != nil {
 			if n == 0 {
 				return err

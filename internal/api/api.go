@@ -165,57 +165,17 @@ func (h *Handler) principal(r *http.Request) (signin.Principal, error) {
 
 // Errors of the API layer.
 var (
-	errMalformed   = problem.New("malformed_json", "The request body is not valid JSON.")
-	errEmpty       = problem.New("empty_body", "The request body is empty.")
-	errTooLarge    = problem.New("body_too_large", fmt.Sprintf("The request body is larger than %d bytes.", MaxBody))
-	errMediaType   = problem.New("unsupported_media_type", "Send the request body as application/json.")
-	errUnknown     = problem.New("unknown_field", "The request has a field this endpoint does not take.")
-	errType        = problem.New("invalid_type", "A field of the request has the wrong type.")
-	errMissing     = problem.New("missing_field", "A required field is missing.")
-	errRateLimited = problem.New("rate_limited", "Too many requests from your address. Please wait.")
-	errNotFound    = problem.New("not_found", "No such endpoint.")
-	errInternal    = problem.New("internal_error", "Something went wrong on our side. It has been logged.")
+	errMalformed   = problem.Define(http.StatusBadRequest, "malformed_json", "The request body is not valid JSON.")
+	errEmpty       = problem.Define(http.StatusBadRequest, "empty_body", "The request body is empty.")
+	errTooLarge    = problem.Define(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("The request body is larger than %d bytes.", MaxBody))
+	errMediaType   = problem.Define(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the request body as application/json.")
+	errUnknown     = problem.Define(http.StatusBadRequest, "unknown_field", "The request has a field this endpoint does not take.")
+	errType        = problem.Define(http.StatusBadRequest, "invalid_type", "A field of the request has the wrong type.")
+	errMissing     = problem.Define(http.StatusBadRequest, "missing_field", "A required field is missing.")
+	errRateLimited = problem.Define(http.StatusTooManyRequests, "rate_limited", "Too many requests from your address. Please wait.")
+	errNotFound    = problem.Define(http.StatusNotFound, "not_found", "No such endpoint.")
+	errInternal    = problem.Define(http.StatusInternalServerError, "internal_error", "Something went wrong on our side. It has been logged.")
 )
-
-// statusOf maps public error codes to HTTP statuses.
-var statusOf = map[string]int{
-	"invalid_credentials":        http.StatusUnauthorized,
-	"invalid_code":               http.StatusUnauthorized,
-	"invalid_flow":               http.StatusUnauthorized,
-	"unauthenticated":            http.StatusUnauthorized,
-	"too_many_attempts":          http.StatusTooManyRequests,
-	"mfa_locked":                 http.StatusTooManyRequests,
-	"rate_limited":               http.StatusTooManyRequests,
-	"forbidden":                  http.StatusForbidden,
-	"policy_locked":              http.StatusForbidden,
-	"reauthentication_required":  http.StatusForbidden,
-	"own_factor_required":        http.StatusForbidden,
-	"mfa_enrollment_required":    http.StatusForbidden,
-	"mfa_verification_required":  http.StatusForbidden,
-	"mfa_required_by_policy":     http.StatusForbidden,
-	"enrollment_not_allowed":     http.StatusForbidden,
-	"enrollment_deadline_passed": http.StatusForbidden,
-	"method_not_allowed":         http.StatusForbidden,
-	"role_too_high":              http.StatusForbidden,
-	"self_action":                http.StatusForbidden,
-	"root_org":                   http.StatusForbidden,
-	"not_found":                  http.StatusNotFound,
-	"conflict":                   http.StatusConflict,
-	"org_not_empty":              http.StatusConflict,
-	"factor_not_pending":         http.StatusConflict,
-	"no_factor":                  http.StatusConflict,
-	"body_too_large":             http.StatusRequestEntityTooLarge,
-	"unsupported_media_type":     http.StatusUnsupportedMediaType,
-	"internal_error":             http.StatusInternalServerError,
-	"resend_too_soon":            http.StatusTooManyRequests,
-	"send_quota_exceeded":        http.StatusTooManyRequests,
-	"delivery_failed":            http.StatusBadGateway,
-	"email_not_confirmed":        http.StatusConflict,
-	"no_email":                   http.StatusConflict,
-	"email_already_confirmed":    http.StatusConflict,
-	"invalid_confirmation":       http.StatusBadRequest,
-	"invalid_setup_token":        http.StatusBadRequest,
-}
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -236,10 +196,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		p = errInternal
 	}
-	status, ok := statusOf[p.Code]
-	if !ok {
-		status = http.StatusBadRequest
-	}
+	status := p.HTTPStatus()
 	body := errorBody{Error: errorDetail{Code: p.Code, Message: p.Message, Field: p.Field}}
 	if p.RetryAfter > 0 {
 		secs := int((p.RetryAfter + time.Second - 1) / time.Second)

@@ -300,9 +300,9 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	if len(codes) == 0 {
 		t.Fatal("no error codes found in the Error schema")
 	}
-	for code := range statusOf {
+	for code := range problem.Codes() {
 		if !slices.Contains(codes, code) {
-			t.Errorf("error code %q (statusOf) is not in the Error schema's code enum", code)
+			t.Errorf("error code %q (defined with problem.Define) is not in the Error schema's code enum", code)
 		}
 	}
 	for _, p := range []*problem.Error{errMalformed, errEmpty, errTooLarge, errMediaType, errUnknown, errType, errMissing, errRateLimited, errNotFound, errInternal} {

@@ -1,25 +1,68 @@
 // Package problem defines the error with a public face that every service
-// returns: a stable code and a message safe to show to anyone. The HTTP
-// surfaces map codes to statuses (JSON for the API, a message on the page for
-// the portal); the private cause is only logged.
+// returns: a stable code, the HTTP status it answers with, and a message safe
+// to show to anyone. The status is declared once, where the error is defined
+// (Define); the API and the portal both read it, so they cannot disagree.
+// The private cause is only logged.
 package problem
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"sync"
 	"time"
 )
 
 // An Error is a failure with a public face.
 type Error struct {
 	Code       string
+	Status     int // the HTTP status; 0 means 400
 	Message    string
 	RetryAfter time.Duration // for rate limits and locks
 	Field      string        // the input field at fault, when there is one
 	Err        error         // private cause; never shown
 }
 
-// New returns an Error with a code and a message.
-func New(code, message string) *Error { return &Error{Code: code, Message: message} }
+// registry holds every defined code with its status.
+var registry = struct {
+	sync.Mutex
+	status map[string]int
+}{status: map[string]int{}}
+
+// Define declares a public error: the HTTP status it answers with, its
+// stable code and its default message. Several packages may define the
+// same code (each with its own message), but always with the same status:
+// defining a code twice with different statuses panics, so a disagreement
+// is found when the program starts, not by a client.
+func Define(status int, code, message string) *Error {
+	registry.Lock()
+	defer registry.Unlock()
+	if old, ok := registry.status[code]; ok && old != status {
+		panic(fmt.Sprintf("problem: code %q defined with status %d and %d", code, old, status))
+	}
+	registry.status[code] = status
+	return &Error{Code: code, Status: status, Message: message}
+}
+
+// New is Define with status 400 Bad Request.
+func New(code, message string) *Error { return Define(http.StatusBadRequest, code, message) }
+
+// Codes returns every code defined so far (by the packages linked into the
+// program) with its status.
+func Codes() map[string]int {
+	registry.Lock()
+	defer registry.Unlock()
+	return maps.Clone(registry.status)
+}
+
+// HTTPStatus is the status e answers with: its declared status, or 400.
+func (e *Error) HTTPStatus() int {
+	if e.Status == 0 {
+		return http.StatusBadRequest
+	}
+	return e.Status
+}
 
 func (e *Error) Error() string {
 	if e.Err != nil {

@@ -3,6 +3,7 @@ package signin
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
@@ -13,9 +14,9 @@ import (
 
 // Email confirmation errors.
 var (
-	ErrConfirmToken = problem.New("invalid_confirmation", "This confirmation link is not valid any more. Ask for a new one.")
-	ErrNoEmail      = problem.New("no_email", "This account has no email address.")
-	ErrAlreadyDone  = problem.New("email_already_confirmed", "This email address is confirmed already.")
+	ErrConfirmToken = problem.Define(http.StatusBadRequest, "invalid_confirmation", "This confirmation link is not valid any more. Ask for a new one.")
+	ErrNoEmail      = problem.Define(http.StatusConflict, "no_email", "This account has no email address.")
+	ErrAlreadyDone  = problem.Define(http.StatusConflict, "email_already_confirmed", "This email address is confirmed already.")
 )
 
 // ConfirmationTTL is how long an email confirmation link works.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -20,12 +21,12 @@ import (
 
 // Errors of sent codes; their codes are part of the public API.
 var (
-	ErrResendTooSoon    = problem.New("resend_too_soon", "A code was sent a moment ago. Please wait before asking for a new one.")
-	ErrSendQuota        = problem.New("send_quota_exceeded", "Too many codes were sent. Please try again later.")
-	ErrDelivery         = problem.New("delivery_failed", "The code could not be sent. Please try again, or use another method.")
-	ErrNoDelivery       = problem.New("method_not_configured", "This server cannot send codes by that method.")
-	ErrEmailUnconfirmed = problem.New("email_not_confirmed", "Confirm your email address first; then it can be used for two-factor sign-in.")
-	ErrInvalidPhone     = problem.New("invalid_phone", "Enter the phone number with its country code, e.g. +44 20 7946 0958.")
+	ErrResendTooSoon    = problem.Define(http.StatusTooManyRequests, "resend_too_soon", "A code was sent a moment ago. Please wait before asking for a new one.")
+	ErrSendQuota        = problem.Define(http.StatusTooManyRequests, "send_quota_exceeded", "Too many codes were sent. Please try again later.")
+	ErrDelivery         = problem.Define(http.StatusBadGateway, "delivery_failed", "The code could not be sent. Please try again, or use another method.")
+	ErrNoDelivery       = problem.Define(http.StatusBadRequest, "method_not_configured", "This server cannot send codes by that method.")
+	ErrEmailUnconfirmed = problem.Define(http.StatusConflict, "email_not_confirmed", "Confirm your email address first; then it can be used for two-factor sign-in.")
+	ErrInvalidPhone     = problem.Define(http.StatusBadRequest, "invalid_phone", "Enter the phone number with its country code, e.g. +44 20 7946 0958.")
 	ErrNoSMSProvider    = errors.New("signin: no SMS provider configured")
 )
 

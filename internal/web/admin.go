@@ -23,7 +23,6 @@ import (
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/admin"
-	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -122,17 +121,6 @@ var adminNotices = map[string]string{
 }
 
 func adminNotice(r *http.Request) string { return adminNotices[r.URL.Query().Get("msg")] }
-
-// adminStatus is the HTTP status of a re-rendered admin form.
-func adminStatus(p *problem.Error) int {
-	switch p.Code {
-	case "policy_locked", "role_too_high", "self_action", "own_factor_required":
-		return http.StatusForbidden
-	case "audit_unavailable":
-		return http.StatusNotFound // never a 5xx: nothing failed
-	}
-	return statusOf(p)
-}
 
 // orgIndex names the orgs an admin can see, by id.
 type orgIndex map[string]store.Org
@@ -244,7 +232,7 @@ func (h *handler) adminSensitive(w http.ResponseWriter, r *http.Request, p signi
 		fail := func(err error) {
 			pe := h.public(r, err)
 			pg.Err = newFormErr("reauth", pe, h.Now(), "code")
-			h.renderStatus(w, r, statusOf(pe), "admin_reauth", pg)
+			h.renderStatus(w, r, pe.HTTPStatus(), "admin_reauth", pg)
 		}
 		if err := h.limit(h.codeIP, r); err != nil {
 			fail(err)

@@ -116,7 +116,7 @@ func (h *handler) adminAudit(w http.ResponseWriter, r *http.Request, p signin.Pr
 	if err != nil {
 		pe := h.public(r, err)
 		pg.Err = newFormErr("audit", pe, h.Now(), "since", "until")
-		status = adminStatus(pe)
+		status = pe.HTTPStatus()
 	}
 	names := map[string]string{}
 	userName := func(id string) string {
@@ -175,7 +175,7 @@ func (h *handler) adminAuditExport(w http.ResponseWriter, r *http.Request, p sig
 	evs, err := h.auditEvents(r, p, auditExportSize)
 	if err != nil {
 		pe := h.public(r, err)
-		h.renderStatus(w, r, adminStatus(pe), "error", errorPage{User: &p, Title: "No export", Message: messageOf(pe, h.Now())})
+		h.renderStatus(w, r, pe.HTTPStatus(), "error", errorPage{User: &p, Title: "No export", Message: messageOf(pe, h.Now())})
 		return
 	}
 	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")

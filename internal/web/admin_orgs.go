@@ -198,7 +198,7 @@ func (h *handler) adminCreateOrg(w http.ResponseWriter, r *http.Request, p signi
 		Parent: r.PostForm.Get("parent"), Policy: policyFormFrom(r.PostForm, policyFormOf(store.OrgPolicy{}))}
 	fail := func(err error) {
 		pe := h.public(r, err)
-		h.renderHome(w, r, p, adminStatus(pe), f, newFormErr("create", pe, h.Now(), "slug", "name", "parent", "mfa", "allowed_methods"))
+		h.renderHome(w, r, p, pe.HTTPStatus(), f, newFormErr("create", pe, h.Now(), "slug", "name", "parent", "mfa", "allowed_methods"))
 	}
 	pol, err := f.Policy.toStore()
 	if err != nil {
@@ -400,7 +400,7 @@ func (h *handler) adminRenameOrg(w http.ResponseWriter, r *http.Request, p signi
 	slug, name := r.PathValue("slug"), r.PostForm.Get("name")
 	if _, err := h.Admin.RenameOrg(r.Context(), actorOf(p), slug, name, h.Client(r)); err != nil {
 		pe := h.public(r, err)
-		h.renderOrg(w, r, p, adminStatus(pe), &name, nil, newFormErr("rename", pe, h.Now(), "name"))
+		h.renderOrg(w, r, p, pe.HTTPStatus(), &name, nil, newFormErr("rename", pe, h.Now(), "name"))
 		return
 	}
 	http.Redirect(w, r, "/admin/orgs/"+slug+"?msg=renamed", http.StatusSeeOther)
@@ -419,7 +419,7 @@ func (h *handler) adminSetPolicy(w http.ResponseWriter, r *http.Request, p signi
 	f := policyFormFrom(r.PostForm, policyFormOf(cur.Own))
 	fail := func(err error) {
 		pe := h.public(r, err)
-		h.renderOrg(w, r, p, adminStatus(pe), nil, &f, newFormErr("policy", pe, h.Now(), "mfa", "allowed_methods", "enrollment_grace", "otp_code_ttl"))
+		h.renderOrg(w, r, p, pe.HTTPStatus(), nil, &f, newFormErr("policy", pe, h.Now(), "mfa", "allowed_methods", "enrollment_grace", "otp_code_ttl"))
 	}
 	next, err := f.toStore()
 	if err != nil {

@@ -73,7 +73,7 @@ func (h *handler) renderUsers(w http.ResponseWriter, r *http.Request, p signin.P
 		if pg.Err == nil {
 			pg.Err = newFormErr("filter", pe, h.Now())
 		}
-		status = adminStatus(pe)
+		status = pe.HTTPStatus()
 	}
 	pg.Limited = len(rows) >= userListLimit
 	for _, row := range rows {
@@ -106,7 +106,7 @@ func (h *handler) adminResendAll(w http.ResponseWriter, r *http.Request, p signi
 	if err != nil {
 		pe := h.public(r, err)
 		r.URL.RawQuery = url.Values{"org": {slug}}.Encode()
-		h.renderUsers(w, r, p, adminStatus(pe), newFormErr("bulk", pe, h.Now()))
+		h.renderUsers(w, r, p, pe.HTTPStatus(), newFormErr("bulk", pe, h.Now()))
 		return
 	}
 	back := url.Values{"org": {slug}, "sent": {strconv.Itoa(res.Sent)}, "throttled": {strconv.Itoa(res.Throttled)}, "failed": {strconv.Itoa(res.Failed)}}
@@ -199,7 +199,7 @@ func (h *handler) userAction(w http.ResponseWriter, r *http.Request, p signin.Pr
 	}
 	if err != nil {
 		pe := h.public(r, err)
-		h.renderUser(w, r, p, adminStatus(pe), newFormErr(form, pe, h.Now(), fields...))
+		h.renderUser(w, r, p, pe.HTTPStatus(), newFormErr(form, pe, h.Now(), fields...))
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+id+"?msg="+msg, http.StatusSeeOther)
@@ -347,7 +347,7 @@ func (h *handler) adminCreateUser(w http.ResponseWriter, r *http.Request, p sign
 		}
 		pg := adminNewUserPage{Username: n.Username, Email: n.Email, MFARequired: n.MFARequired,
 			Err: newFormErr("new-user", pe, h.Now(), "org", "username", "email", "role", "new_password")}
-		h.renderNewUser(w, r, p, adminStatus(pe), pg, n.OrgSlug, n.Role)
+		h.renderNewUser(w, r, p, pe.HTTPStatus(), pg, n.OrgSlug, n.Role)
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+u.ID+"?msg=usercreated", http.StatusSeeOther)

@@ -39,7 +39,7 @@ func (h *handler) confirmEmail(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) {
 		p := h.public(r, err)
 		pg.Err = newFormErr("confirm", p, h.Now())
-		h.renderStatus(w, r, statusOf(p), "confirm_email", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "confirm_email", pg)
 	}
 	if err := parseForm(r); err != nil {
 		fail(err)

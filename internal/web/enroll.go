@@ -149,7 +149,7 @@ func (h *handler) enrollTOTP(w http.ResponseWriter, r *http.Request) {
 		p := h.public(r, err)
 		pg := enrollPageFor(info)
 		pg.Err = newFormErr("enroll", p, h.Now())
-		h.renderStatus(w, r, statusOf(p), "enroll", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "enroll", pg)
 		return
 	}
 	pg := newTOTPPage(e)
@@ -201,7 +201,7 @@ func (h *handler) totpFailed(w http.ResponseWriter, r *http.Request, pg totpPage
 	p := h.public(r, err)
 	pg.Action, pg.Cancel = action, cancel
 	pg.Err = newFormErr("totp", p, h.Now(), "code")
-	h.renderStatus(w, r, statusOf(p), "totp", pg)
+	h.renderStatus(w, r, p.HTTPStatus(), "totp", pg)
 }
 
 func (h *handler) enrollSkip(w http.ResponseWriter, r *http.Request) {
@@ -219,7 +219,7 @@ func (h *handler) enrollSkip(w http.ResponseWriter, r *http.Request) {
 		pg := enrollPageFor(info)
 		pg.Deadline = nil
 		pg.Err = newFormErr("enroll", p, h.Now())
-		h.renderStatus(w, r, statusOf(p), "enroll", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "enroll", pg)
 		return
 	}
 	h.clearCookie(w, h.cookies.flow)

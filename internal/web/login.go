@@ -76,7 +76,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) {
 		p := h.public(r, err)
 		pg.Err = newFormErr("login", p, h.Now(), "org", "username", "password")
-		h.renderStatus(w, r, statusOf(p), "login", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "login", pg)
 	}
 	if err := parseForm(r); err != nil {
 		fail(err)
@@ -232,7 +232,7 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(p *problem.Error) {
 		pg.Err = newFormErr("verify", p, h.Now(), "code")
-		h.renderStatus(w, r, statusOf(p), "verify", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "verify", pg)
 	}
 	if pg.Choose || pg.None {
 		fail(signin.ErrMethodUnavailable.WithMessage("Choose how you want to confirm it is you."))

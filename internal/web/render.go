@@ -244,29 +244,6 @@ func waitText(d time.Duration) string {
 	return fmt.Sprintf("about %d hours", (s+1800)/3600)
 }
 
-// statusOf maps public error codes to HTTP statuses for re-rendered forms.
-func statusOf(p *problem.Error) int {
-	switch p.Code {
-	case "invalid_credentials", "invalid_code", "invalid_flow", "unauthenticated", "invalid_setup_token":
-		return http.StatusUnauthorized
-	case "too_many_attempts", "mfa_locked", "rate_limited", "resend_too_soon", "send_quota_exceeded":
-		return http.StatusTooManyRequests
-	case "forbidden", "reauthentication_required", "own_factor_required", "mfa_enrollment_required", "mfa_verification_required",
-		"mfa_required_by_policy", "enrollment_not_allowed",
-		"enrollment_deadline_passed", "method_not_allowed":
-		return http.StatusForbidden
-	case "not_found":
-		return http.StatusNotFound
-	case "conflict", "factor_not_pending", "no_factor", "email_already_confirmed":
-		return http.StatusConflict
-	case "body_too_large":
-		return http.StatusRequestEntityTooLarge
-	case "internal_error":
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadRequest
-}
-
 // when renders a time as a <time> element; the script shows it in the
 // reader's own time zone.
 func when(t any) template.HTML {

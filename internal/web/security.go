@@ -79,7 +79,7 @@ func (h *handler) securityFailed(w http.ResponseWriter, r *http.Request, p signi
 	pg.Err = newFormErr(form, pe, h.Now(), fields...)
 	pg.Label = r.PostForm.Get("label")
 	pg.Phone = r.PostForm.Get("phone")
-	h.renderStatus(w, r, statusOf(pe), "security", pg)
+	h.renderStatus(w, r, pe.HTTPStatus(), "security", pg)
 }
 
 // done sends the browser back to the security page with a notice.
@@ -149,7 +149,7 @@ func (h *handler) reauth(w http.ResponseWriter, r *http.Request, p signin.Princi
 		pg := h.reauthPageFor(r, p, carried)
 		pg.Sent = sentFromForm(r.PostForm, h.Now())
 		pg.Err = newFormErr("reauth", pe, h.Now(), "code")
-		h.renderStatus(w, r, statusOf(pe), "reauth", pg)
+		h.renderStatus(w, r, pe.HTTPStatus(), "reauth", pg)
 	}
 	if err := h.limit(h.codeIP, r); err != nil {
 		fail(err)
@@ -276,7 +276,7 @@ func (h *handler) revokeOthers(w http.ResponseWriter, r *http.Request, p signin.
 
 // errPasswordsDiffer is the portal's own check that the new password was
 // typed the same twice.
-var errPasswordsDiffer = problem.New("invalid_password", "The two new passwords are not the same.").WithField("new_password_again")
+var errPasswordsDiffer = problem.Define(http.StatusBadRequest, "invalid_password", "The two new passwords are not the same.").WithField("new_password_again")
 
 func (h *handler) changePassword(w http.ResponseWriter, r *http.Request, p signin.Principal) {
 	if !h.form(w, r) {

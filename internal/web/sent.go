@@ -132,7 +132,7 @@ func (h *handler) verifySend(w http.ResponseWriter, r *http.Request) {
 			form = "resend"
 		}
 		pg.Err = newFormErr(form, p, h.Now())
-		h.renderStatus(w, r, statusOf(p), "verify", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "verify", pg)
 	}
 	if pg.Method != method || !isSent(method) {
 		fail(signin.ErrMethodUnavailable)
@@ -222,7 +222,7 @@ func sentPageFrom(r *http.Request, now time.Time) sentPage {
 func (h *handler) sentFailed(w http.ResponseWriter, r *http.Request, pg sentPage, form string, err error) {
 	p := h.public(r, err)
 	pg.Err = newFormErr(form, p, h.Now(), "code")
-	h.renderStatus(w, r, statusOf(p), "sent", pg)
+	h.renderStatus(w, r, p.HTTPStatus(), "sent", pg)
 }
 
 // phoneField is the data of the phone-input partial.

@@ -30,7 +30,7 @@ func (h *handler) enrollSent(kind string) http.HandlerFunc {
 			pg := enrollPageFor(info)
 			pg.Phone = phone
 			pg.Err = newFormErr("enroll-"+kind, p, h.Now(), "phone")
-			h.renderStatus(w, r, statusOf(p), "enroll", pg)
+			h.renderStatus(w, r, p.HTTPStatus(), "enroll", pg)
 		}
 		if err := h.limit(h.codeIP, r); err != nil {
 			fail(err)
@@ -120,13 +120,13 @@ func (h *handler) enrollReconfirm(w http.ResponseWriter, r *http.Request) {
 	if err := h.limit(h.codeIP, r); err != nil {
 		p := h.public(r, err)
 		pg.Err = newFormErr("reconfirm", p, h.Now())
-		h.renderStatus(w, r, statusOf(p), "enroll", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "enroll", pg)
 		return
 	}
 	if err := h.Signin.SendEmailConfirmation(r.Context(), info.User.ID, info.User, h.Client(r)); err != nil {
 		p := h.public(r, err)
 		pg.Err = newFormErr("reconfirm", p, h.Now())
-		h.renderStatus(w, r, statusOf(p), "enroll", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "enroll", pg)
 		return
 	}
 	pg.Notice = "We sent the confirmation mail again. Open its link, then sign in again to use email."

@@ -234,7 +234,7 @@ func (h *handler) reauthSend(w http.ResponseWriter, r *http.Request, p signin.Pr
 	fail := func(err error) {
 		pe := h.public(r, err)
 		pg.Err = newFormErr("reauth", pe, h.Now())
-		h.renderStatus(w, r, statusOf(pe), "reauth", pg)
+		h.renderStatus(w, r, pe.HTTPStatus(), "reauth", pg)
 	}
 	if err := h.limit(h.codeIP, r); err != nil {
 		fail(err)

@@ -339,7 +339,7 @@ func TestDeliveryFailureAndQuotaAreExplained(t *testing.T) {
 
 	p.phones.FailWith(http.StatusServiceUnavailable, 30003) // unreachable destination handset
 	failed := b.post("/login/enroll/sms", url.Values{"phone": {unreachable}})
-	expect(t, failed, http.StatusBadRequest, "/login/enroll/sms", signin.ErrDelivery.Message, `value="`+strings.ReplaceAll(unreachable, "+", "&#43;")+`"`)
+	expect(t, failed, http.StatusBadGateway, "/login/enroll/sms", signin.ErrDelivery.Message, `value="`+strings.ReplaceAll(unreachable, "+", "&#43;")+`"`)
 	p.phones.Succeed()
 
 	sent := b.post("/login/enroll/sms", url.Values{"phone": {"+447700900123"}})

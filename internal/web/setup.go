@@ -30,7 +30,7 @@ func (h *handler) setup(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) {
 		p := h.public(r, err)
 		pg.Err = newFormErr("setup", p, h.Now(), "username", "email", "password")
-		h.renderStatus(w, r, statusOf(p), "setup", pg)
+		h.renderStatus(w, r, p.HTTPStatus(), "setup", pg)
 	}
 	if err := parseForm(r); err != nil {
 		fail(err)

@@ -169,10 +169,10 @@ func limitBody(next http.Handler) http.Handler {
 
 // Errors of the portal layer.
 var (
-	errTooLarge    = problem.New("body_too_large", "The form was too large to accept.")
-	errBadForm     = problem.New("invalid_request", "The form could not be read. Please try again.")
-	errRateLimited = problem.New("rate_limited", "Too many attempts from your address. Please wait a moment and try again.")
-	errInternal    = problem.New("internal_error", "Something went wrong on our side. It has been logged; please try again.")
+	errTooLarge    = problem.Define(http.StatusRequestEntityTooLarge, "body_too_large", "The form was too large to accept.")
+	errBadForm     = problem.Define(http.StatusBadRequest, "invalid_request", "The form could not be read. Please try again.")
+	errRateLimited = problem.Define(http.StatusTooManyRequests, "rate_limited", "Too many attempts from your address. Please wait a moment and try again.")
+	errInternal    = problem.Define(http.StatusInternalServerError, "internal_error", "Something went wrong on our side. It has been logged; please try again.")
 )
 
 // parseForm reads a bounded form body. Its errors are public.
@@ -261,5 +261,5 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 // re-render).
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := h.public(r, err)
-	h.renderStatus(w, r, statusOf(p), "error", errorPage{Title: "Something went wrong", Message: messageOf(p, h.Now())})
+	h.renderStatus(w, r, p.HTTPStatus(), "error", errorPage{Title: "Something went wrong", Message: messageOf(p, h.Now())})
 }
