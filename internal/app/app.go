@@ -15,6 +15,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/background"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
@@ -39,6 +40,9 @@ type App struct {
 	Admin   *admin.Service
 	Now     func() time.Time
 	Backend string // "sqlite" or "postgres"
+	// Background owns work that outlives its request (security notices);
+	// Serve's shutdown and Close drain it.
+	Background *background.Group
 }
 
 // Options adjust how Open builds the App.
@@ -147,17 +151,25 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	if cfg.SecretKey == "" {
 		sealer = &reloadingKeys{path: cfg.KeyFilePath(), ring: keys}
 	}
-	sg := signin.New(signin.Deps{Store: st, Hasher: hasher, Keys: sealer, Audit: al, Log: log, Lockout: lock,
+	bg := background.New(log, 30*time.Second)
+	sg := signin.New(signin.Deps{Background: bg, Store: st, Hasher: hasher, Keys: sealer, Audit: al, Log: log, Lockout: lock,
 		TOTP: totp.Default(), Backup: bp, Now: o.Now, Codes: codes, Delivery: dl},
 		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow,
 			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour,
 			AdminsNeedMFA: cfg.AdminMFARequired})
-	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg,
+	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg, Background: bg,
 		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend}, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close waits (up to 10 s) for background work such as security notices
+// — a command-line reset must not exit before its notice is sent — and then
+// releases the store.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.Background.Drain(ctx)
+	return a.Store.Close()
+}
 
 // RootSlug is the slug of the platform org created on first start.
 const RootSlug = "platform"

@@ -164,6 +164,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// Notices queued by the last requests are sent before the process
+	// ends, within the same deadline.
+	a.Background.Drain(sctx)
 	return nil
 }
 

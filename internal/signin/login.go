@@ -280,7 +280,7 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	// the session, the audit events — is written in one transaction: one
 	// commit instead of five on the hot path.
 	now := s.now().UTC()
-	s.noticeNewDevice(ctx, u, c)
+	newDevice := s.isNewDevice(ctx, u, c)
 	tok, rec := s.newSession(u, []string{"pwd", "mfa", amrFor(got.method)}, &now, c)
 	events := []store.AuditEvent{checkedEv}
 	if got.method == MethodBackupCode {
@@ -298,6 +298,9 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	}
 	if !won {
 		return Result{}, ErrInvalidFlow
+	}
+	if newDevice {
+		s.notify(ctx, u, notice.NewDevice, "", c) // only once the sign-in is committed
 	}
 	if got.method == MethodBackupCode {
 		s.notify(ctx, u, notice.BackupUsed, fmt.Sprintf("%d backup codes left", got.backupLeft), c)

@@ -2,7 +2,6 @@ package signin
 
 import (
 	"context"
-	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/notice"
@@ -23,15 +22,12 @@ func (s *Service) notify(ctx context.Context, u store.User, kind, detail string,
 	}
 	msg := notice.Notification(notice.Event{Kind: kind, OrgName: org.Name, Username: u.Username, Detail: detail,
 		At: s.now(), IP: c.IP, UserAgent: c.UserAgent})
-	ctx = context.WithoutCancel(ctx)
-	go func() {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
+	s.bg.Go(ctx, "notice "+kind, func(ctx context.Context) {
 		outcome := audit.Success
 		if err := s.deliver.Email(ctx, u.Email, msg); err != nil {
 			s.log.Warn("notify: mail failed", "user", u.ID, "kind", kind, "err", err)
 			outcome = audit.Failure
 		}
 		s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.Notified, Outcome: outcome, Detail: kind}, c)
-	}()
+	})
 }

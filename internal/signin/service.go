@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/background"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/notice"
@@ -56,6 +57,7 @@ type Service struct {
 	opts    Options
 	codes   store.CodeStore
 	deliver Delivery
+	bg      *background.Group
 }
 
 // Options are the tunable durations of sign-in.
@@ -133,6 +135,9 @@ type Deps struct {
 	Codes store.CodeStore
 	// Delivery sends mails and text messages.
 	Delivery Delivery
+	// Background runs security notices after the request; nil runs them
+	// in a group of the service's own (tests).
+	Background *background.Group
 }
 
 // Delivery sends composed messages. Email and SMS return an error when the
@@ -154,10 +159,13 @@ func New(d Deps, o Options) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Background == nil {
+		d.Background = background.New(d.Log, 30*time.Second)
+	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
 		lockout: d.Lockout, totp: d.TOTP, backup: d.Backup, now: d.Now, opts: o,
-		codes: d.Codes, deliver: d.Delivery,
+		codes: d.Codes, deliver: d.Delivery, bg: d.Background,
 	}
 }
 

@@ -31,11 +31,14 @@ func (p Principal) MFAFresh(now time.Time, window time.Duration) bool {
 
 // issueSession creates a session with a fresh token.
 func (s *Service) issueSession(ctx context.Context, u store.User, org store.Org, amr []string, mfaAt *time.Time, c Client) (Result, error) {
-	s.noticeNewDevice(ctx, u, c)
+	newDevice := s.isNewDevice(ctx, u, c)
 	tok, rec := s.newSession(u, amr, mfaAt, c)
 	sess, err := s.store.CreateSession(ctx, rec)
 	if err != nil {
 		return Result{}, err
+	}
+	if newDevice {
+		s.notify(ctx, u, notice.NewDevice, "", c) // only once the session exists
 	}
 	s.record(ctx, completedEvent(u, sess.ID), c)
 	return Result{Status: StatusAuthenticated, SessionToken: tok, Session: sess, User: u, Org: org}, nil
@@ -245,21 +248,22 @@ func (s *Service) RequireFresh(ctx context.Context, p Principal) error {
 	return ErrReauthRequired
 }
 
-// noticeNewDevice notifies u of a sign-in from a browser or program (user
-// agent) that none of u's live sessions uses. A user's very first session
-// is not news.
-func (s *Service) noticeNewDevice(ctx context.Context, u store.User, c Client) {
+// isNewDevice reports whether a sign-in of u from c comes from a browser or
+// program (user agent) that none of u's live sessions uses, so that the
+// caller sends the new-device notice once its session is committed. A
+// user's very first session is not news.
+func (s *Service) isNewDevice(ctx context.Context, u store.User, c Client) bool {
 	if s.deliver == nil || u.EmailConfirmedAt == nil {
-		return
+		return false
 	}
 	live, err := s.store.ListSessions(ctx, u.ID, s.now())
 	if err != nil || len(live) == 0 {
-		return
+		return false
 	}
 	for _, x := range live {
 		if x.UserAgent == c.UserAgent {
-			return
+			return false
 		}
 	}
-	s.notify(ctx, u, notice.NewDevice, "", c)
+	return true
 }
