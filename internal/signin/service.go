@@ -213,7 +213,6 @@ type Result struct {
 const (
 	sessionPrefix = "tfs_"
 	flowPrefix    = "tff_"
-	setupPrefix   = "tfsetup_"
 )
 
 // newToken returns a token with 256 bits of randomness and its SHA-256 hash,
