@@ -9,7 +9,6 @@ import (
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/secretbox"
-	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -56,7 +55,7 @@ func keysRotate(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	n, err := Reseal(ctx, a.Store, a.Keys)
+	n, err := a.Signin.ResealSecrets(ctx, a.Keys)
 	if err != nil {
 		return fmt.Errorf("new key %s is active, but re-encryption stopped after %d secrets: %w (run `twofold keys rotate` again later)", id, n, err)
 	}
@@ -64,41 +63,6 @@ func keysRotate(ctx context.Context, env Env, args []string) error {
 		Detail: fmt.Sprintf("active key %s, %d secrets re-encrypted", id, n)})
 	fmt.Fprintf(env.Stdout, "active key is now %s; %d secrets re-encrypted\n", id, n)
 	return nil
-}
-
-// Reseal re-encrypts every factor secret not under the active key. Each
-// update is a compare-and-swap on the key id, so a secret changed meanwhile
-// is left alone (and picked up by the next batch).
-func Reseal(ctx context.Context, st store.Store, keys *secretbox.Keyring) (int, error) {
-	active := keys.ActiveKeyID()
-	n := 0
-	for {
-		fs, err := st.ListFactorsNotUnderKey(ctx, active, 100)
-		if err != nil {
-			return n, err
-		}
-		if len(fs) == 0 {
-			return n, nil
-		}
-		progress := false
-		for _, f := range fs {
-			sealed, id, err := keys.Reseal(f.Secret, f.KeyID, signin.FactorAD(f.UserID, f.ID))
-			if err != nil {
-				return n, fmt.Errorf("factor %s: %w", f.ID, err)
-			}
-			ok, err := st.UpdateFactorSecret(ctx, f.ID, f.KeyID, sealed, id)
-			if err != nil {
-				return n, err
-			}
-			if ok {
-				n++
-				progress = true
-			}
-		}
-		if !progress {
-			return n, errors.New("no progress re-encrypting secrets")
-		}
-	}
 }
 
 // backupDB copies the SQLite database with VACUUM INTO, which gives a
