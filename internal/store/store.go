@@ -64,13 +64,65 @@ const (
 
 // OrgPolicy is the policy an org sets for itself. Zero values mean "inherit".
 type OrgPolicy struct {
-	MFA    MFAMode
-	Locked bool // descendants may not set anything weaker
+	MFA MFAMode
+	// Locked makes the org's settings a floor that descendants cannot go
+	// below; Lock says whom else it binds and who placed it.
+	Locked bool
 	// AllowedMethods is a subset of factor kinds ("totp", "email", "sms");
 	// nil means inherit.
 	AllowedMethods                 []string
 	EnrollmentGrace                time.Duration // 0 = inherit / at next sign-in
 	OTPCodeTTL                     time.Duration // 0 = inherit (default 90 s)
+	RequireMFAForNewDirectoryUsers bool
+	// Lock records whom Locked binds and who placed it. It is meaningful
+	// only while Locked is true; the store keeps it as given.
+	Lock Lock
+}
+
+// LockScope says whom an org's lock binds.
+type LockScope string
+
+const (
+	// LockDescendants is an org's lock on its own policy: it binds the
+	// orgs below it, not the org itself. The empty scope reads the same
+	// (locks placed before scopes were recorded).
+	LockDescendants LockScope = "descendants"
+	// LockEnforced is enforcement from above: an admin of an ancestor
+	// placed the lock on this org, and it binds the org's own admins as
+	// well as its descendants. Only admins who can manage the enforcing
+	// org (Lock.OrgID) may loosen or release it.
+	LockEnforced LockScope = "enforced"
+)
+
+// Lock records whom an org's lock binds and who placed it.
+type Lock struct {
+	Scope LockScope
+	// OrgID is the org at whose level the lock was placed: the org of the
+	// admin or API key that placed it, or the root for the operator. For
+	// LockEnforced it is the enforcing ancestor. "" when unknown.
+	OrgID string
+	// UserID is the admin who placed it ("apikey:ID" for an API key, ""
+	// for the operator); ActorName is that actor's name at the time, so
+	// the record outlives the account. Neither is a foreign key.
+	UserID    string
+	ActorName string
+	At        *time.Time // when it was placed; nil when unknown
+	// Floor is what a LockEnforced lock fixes: the org's effective
+	// settings when it was placed. The org and everything below it may be
+	// stricter, never weaker. Unused for LockDescendants, whose floor is
+	// the org's current effective policy.
+	Floor LockFloor
+}
+
+// Enforced reports whether p is locked with enforcement from above, so
+// that the lock binds the org itself.
+func (p OrgPolicy) Enforced() bool { return p.Locked && p.Lock.Scope == LockEnforced }
+
+// LockFloor is the minimum an enforced lock fixes.
+type LockFloor struct {
+	MFA                            MFAMode       // the weakest mode allowed
+	AllowedMethods                 []string      // the widest list allowed
+	EnrollmentGrace                time.Duration // the longest grace period allowed when MFA is required
 	RequireMFAForNewDirectoryUsers bool
 }
 

@@ -14,19 +14,35 @@ import (
 
 const orgColumns = `id, COALESCE(parent_id, ''), slug, name, path, depth,
 	mfa, locked, allowed_methods, enrollment_grace, otp_code_ttl,
-	require_mfa_for_new_directory_users, created_at, updated_at`
+	require_mfa_for_new_directory_users, created_at, updated_at,
+	lock_scope, COALESCE(lock_org_id, ''), lock_user_id, lock_actor, locked_at,
+	lock_floor_mfa, lock_floor_methods, lock_floor_grace, lock_floor_directory_mfa`
 
 func scanOrg(row pgx.Row) (store.Org, error) {
 	var o store.Org
-	var mfa string
-	var grace, ttl pgtype.Interval
+	var mfa, scope, floorMFA string
+	var grace, ttl, floorGrace pgtype.Interval
+	l := &o.Policy.Lock
 	err := row.Scan(&o.ID, &o.ParentID, &o.Slug, &o.Name, &o.Path, &o.Depth,
 		&mfa, &o.Policy.Locked, &o.Policy.AllowedMethods, &grace, &ttl,
-		&o.Policy.RequireMFAForNewDirectoryUsers, &o.CreatedAt, &o.UpdatedAt)
+		&o.Policy.RequireMFAForNewDirectoryUsers, &o.CreatedAt, &o.UpdatedAt,
+		&scope, &l.OrgID, &l.UserID, &l.ActorName, &l.At,
+		&floorMFA, &l.Floor.AllowedMethods, &floorGrace, &l.Floor.RequireMFAForNewDirectoryUsers)
 	o.Policy.MFA = store.MFAMode(mfa)
 	o.Policy.EnrollmentGrace = duration(grace)
 	o.Policy.OTPCodeTTL = duration(ttl)
+	l.Scope, l.Floor.MFA, l.Floor.EnrollmentGrace = store.LockScope(scope), store.MFAMode(floorMFA), duration(floorGrace)
+	if l.At != nil {
+		*l.At = l.At.UTC()
+	}
 	return o, err
+}
+
+// lockValues are the stored values of l, in the order of the lock_*
+// columns of orgColumns.
+func lockValues(l store.Lock) []any {
+	return []any{string(l.Scope), nullStr(l.OrgID), l.UserID, l.ActorName, tsp(l.At),
+		string(l.Floor.MFA), l.Floor.AllowedMethods, interval(l.Floor.EnrollmentGrace), l.Floor.RequireMFAForNewDirectoryUsers}
 }
 
 func collectOrgs(rows pgx.Rows, err error) ([]store.Org, error) {
@@ -77,14 +93,17 @@ func (s *Store) CreateOrg(ctx context.Context, org store.Org) (store.Org, error)
 			}
 			org.Path, org.Depth = parentPath+org.ID+"/", parentDepth+1
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO orgs (id, parent_id, slug, name, path, depth,
-				mfa, locked, allowed_methods, enrollment_grace, otp_code_ttl,
-				require_mfa_for_new_directory_users, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			org.ID, nullStr(org.ParentID), org.Slug, org.Name, org.Path, org.Depth,
+		args := append([]any{org.ID, nullStr(org.ParentID), org.Slug, org.Name, org.Path, org.Depth,
 			string(org.Policy.MFA), org.Policy.Locked, org.Policy.AllowedMethods,
 			interval(org.Policy.EnrollmentGrace), interval(org.Policy.OTPCodeTTL),
-			org.Policy.RequireMFAForNewDirectoryUsers, org.CreatedAt, org.UpdatedAt)
+			org.Policy.RequireMFAForNewDirectoryUsers, org.CreatedAt, org.UpdatedAt}, lockValues(org.Policy.Lock)...)
+		_, err := tx.Exec(ctx, `INSERT INTO orgs (id, parent_id, slug, name, path, depth,
+				mfa, locked, allowed_methods, enrollment_grace, otp_code_ttl,
+				require_mfa_for_new_directory_users, created_at, updated_at,
+				lock_scope, lock_org_id, lock_user_id, lock_actor, locked_at,
+				lock_floor_mfa, lock_floor_methods, lock_floor_grace, lock_floor_directory_mfa)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+				$15, $16, $17, $18, $19, $20, $21, $22, $23)`, args...)
 		return err
 	})
 	if err != nil {
@@ -92,6 +111,8 @@ func (s *Store) CreateOrg(ctx context.Context, org store.Org) (store.Org, error)
 	}
 	org.Policy.EnrollmentGrace = org.Policy.EnrollmentGrace.Truncate(time.Microsecond)
 	org.Policy.OTPCodeTTL = org.Policy.OTPCodeTTL.Truncate(time.Microsecond)
+	org.Policy.Lock.Floor.EnrollmentGrace = org.Policy.Lock.Floor.EnrollmentGrace.Truncate(time.Microsecond)
+	org.Policy.Lock.At = tsp(org.Policy.Lock.At)
 	return org, nil
 }
 
@@ -143,15 +164,17 @@ func (s *Store) OrgChain(ctx context.Context, id string) ([]store.Org, error) {
 // UpdatedAt (to org.UpdatedAt, or now when that is zero). It returns the
 // stored org, or store.ErrNotFound.
 func (s *Store) UpdateOrg(ctx context.Context, org store.Org) (store.Org, error) {
+	args := append([]any{org.ID, org.Name, string(org.Policy.MFA), org.Policy.Locked, org.Policy.AllowedMethods,
+		interval(org.Policy.EnrollmentGrace), interval(org.Policy.OTPCodeTTL),
+		org.Policy.RequireMFAForNewDirectoryUsers, orNow(org.UpdatedAt)}, lockValues(org.Policy.Lock)...)
 	o, err := scanOrg(s.pool.QueryRow(ctx, `
 		UPDATE orgs SET name = $2, mfa = $3, locked = $4, allowed_methods = $5,
 			enrollment_grace = $6, otp_code_ttl = $7,
-			require_mfa_for_new_directory_users = $8, updated_at = $9
+			require_mfa_for_new_directory_users = $8, updated_at = $9,
+			lock_scope = $10, lock_org_id = $11, lock_user_id = $12, lock_actor = $13, locked_at = $14,
+			lock_floor_mfa = $15, lock_floor_methods = $16, lock_floor_grace = $17, lock_floor_directory_mfa = $18
 		WHERE id = $1
-		RETURNING `+orgColumns,
-		org.ID, org.Name, string(org.Policy.MFA), org.Policy.Locked, org.Policy.AllowedMethods,
-		interval(org.Policy.EnrollmentGrace), interval(org.Policy.OTPCodeTTL),
-		org.Policy.RequireMFAForNewDirectoryUsers, orNow(org.UpdatedAt)))
+		RETURNING `+orgColumns, args...))
 	return o, mapErr("update org", err)
 }
 

@@ -3,10 +3,15 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
 
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/postgres"
@@ -219,5 +224,54 @@ func TestMoveOrgRacesCreateOrg(t *testing.T) {
 		if o.Path != p.Path+o.ID+"/" || o.Depth != p.Depth+1 {
 			t.Errorf("org %s: path %q depth %d, but parent path %q depth %d", o.Slug, o.Path, o.Depth, p.Path, p.Depth)
 		}
+	}
+}
+
+// TestUpgradeKeepsTheMeaningOfExistingLocks migrates a database that holds
+// locks from before 00004_policy_locks: each keeps binding only the org's
+// descendants, with its origin unknown.
+func TestUpgradeKeepsTheMeaningOfExistingLocks(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.NewDatabase(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range [][]any{
+		{"root", nil, "platform", "/root/", 0, false},
+		{"res", "root", "reseller", "/root/res/", 1, true},
+		{"acme", "res", "acme", "/root/res/acme/", 2, false},
+	} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO orgs (id, parent_id, slug, name, path, depth, mfa, locked, created_at, updated_at)
+			VALUES ($1, $2, $3, $3, $4, $5, 'required', $6, now(), now())`, row...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := open(t, dsn)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.GetOrg(ctx, "res")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Policy.Locked || res.Policy.Lock.Scope != store.LockDescendants || res.Policy.Enforced() ||
+		res.Policy.Lock.OrgID != "" || res.Policy.Lock.At != nil {
+		t.Errorf("an existing lock after the upgrade: %+v, want scope descendants with no origin", res.Policy)
+	}
+	acme, err := s.GetOrg(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acme.Policy.Locked || acme.Policy.Lock.Scope != "" || acme.Policy.Lock.OrgID != "" || acme.Policy.Lock.At != nil {
+		t.Errorf("an unlocked org after the upgrade: %+v, want no lock", acme.Policy)
 	}
 }

@@ -11,7 +11,19 @@ import (
 )
 
 const orgCols = `id, parent_id, slug, name, path, depth, mfa, locked, allowed_methods,
-	enrollment_grace, otp_code_ttl, require_mfa_new_directory_users, created_at, updated_at`
+	enrollment_grace, otp_code_ttl, require_mfa_new_directory_users, created_at, updated_at,
+	lock_scope, lock_org_id, lock_user_id, lock_actor, locked_at,
+	lock_floor_mfa, lock_floor_methods, lock_floor_grace, lock_floor_directory_mfa`
+
+// lockCols are the columns of store.Lock, in the order lockArgs gives them.
+const lockCols = `lock_scope = ?, lock_org_id = ?, lock_user_id = ?, lock_actor = ?, locked_at = ?,
+	lock_floor_mfa = ?, lock_floor_methods = ?, lock_floor_grace = ?, lock_floor_directory_mfa = ?`
+
+// lockArgs are the stored values of l.
+func lockArgs(l store.Lock) []any {
+	return []any{string(l.Scope), nullString(l.OrgID), l.UserID, l.ActorName, microPtr(l.At),
+		string(l.Floor.MFA), encodeList(l.Floor.AllowedMethods), int64(l.Floor.EnrollmentGrace), l.Floor.RequireMFAForNewDirectoryUsers}
+}
 
 func scanOrg(sc scanner) (store.Org, error) {
 	var (
@@ -20,14 +32,25 @@ func scanOrg(sc scanner) (store.Org, error) {
 		methods         sql.NullString
 		grace, ttl      int64
 		created, update int64
+		l               = &o.Policy.Lock
+		lockOrg         sql.NullString
+		lockedAt        sql.NullInt64
+		floorMethods    sql.NullString
+		floorGrace      int64
 	)
 	err := sc.Scan(&o.ID, &parent, &o.Slug, &o.Name, &o.Path, &o.Depth, &o.Policy.MFA, &o.Policy.Locked, &methods,
-		&grace, &ttl, &o.Policy.RequireMFAForNewDirectoryUsers, &created, &update)
+		&grace, &ttl, &o.Policy.RequireMFAForNewDirectoryUsers, &created, &update,
+		&l.Scope, &lockOrg, &l.UserID, &l.ActorName, &lockedAt,
+		&l.Floor.MFA, &floorMethods, &floorGrace, &l.Floor.RequireMFAForNewDirectoryUsers)
 	if err != nil {
 		return store.Org{}, mapErr(err)
 	}
 	o.ParentID = parent.String
 	if o.Policy.AllowedMethods, err = decodeList(methods); err != nil {
+		return store.Org{}, err
+	}
+	l.OrgID, l.At, l.Floor.EnrollmentGrace = lockOrg.String, fromNullMicro(lockedAt), time.Duration(floorGrace)
+	if l.Floor.AllowedMethods, err = decodeList(floorMethods); err != nil {
 		return store.Org{}, err
 	}
 	o.Policy.EnrollmentGrace, o.Policy.OTPCodeTTL = time.Duration(grace), time.Duration(ttl)
@@ -73,15 +96,16 @@ func (s *Store) CreateOrg(ctx context.Context, org store.Org) (store.Org, error)
 			org.Path, org.Depth = parent.Path+org.ID+"/", parent.Depth+1
 		}
 		p := org.Policy
-		_, err := tx.ExecContext(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			org.ID, nullString(org.ParentID), org.Slug, org.Name, org.Path, org.Depth, string(p.MFA), p.Locked,
+		args := append([]any{org.ID, nullString(org.ParentID), org.Slug, org.Name, org.Path, org.Depth, string(p.MFA), p.Locked,
 			encodeList(p.AllowedMethods), int64(p.EnrollmentGrace), int64(p.OTPCodeTTL), p.RequireMFAForNewDirectoryUsers,
-			micro(org.CreatedAt), micro(org.UpdatedAt))
+			micro(org.CreatedAt), micro(org.UpdatedAt)}, lockArgs(p.Lock)...)
+		_, err := tx.ExecContext(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
 		return mapErr(err)
 	})
 	if err != nil {
 		return store.Org{}, err
 	}
+	org.Policy.Lock.At = normPtr(org.Policy.Lock.At)
 	return org, nil
 }
 
@@ -134,10 +158,11 @@ func (s *Store) UpdateOrg(ctx context.Context, org store.Org) (store.Org, error)
 	var out store.Org
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p := org.Policy
+		args := append([]any{org.Name, string(p.MFA), p.Locked, encodeList(p.AllowedMethods), int64(p.EnrollmentGrace),
+			int64(p.OTPCodeTTL), p.RequireMFAForNewDirectoryUsers, micro(now())}, lockArgs(p.Lock)...)
 		res, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, mfa = ?, locked = ?, allowed_methods = ?,
-			enrollment_grace = ?, otp_code_ttl = ?, require_mfa_new_directory_users = ?, updated_at = ? WHERE id = ?`,
-			org.Name, string(p.MFA), p.Locked, encodeList(p.AllowedMethods), int64(p.EnrollmentGrace), int64(p.OTPCodeTTL),
-			p.RequireMFAForNewDirectoryUsers, micro(now()), org.ID)
+			enrollment_grace = ?, otp_code_ttl = ?, require_mfa_new_directory_users = ?, updated_at = ?, `+lockCols+` WHERE id = ?`,
+			append(args, org.ID)...)
 		if err != nil {
 			return mapErr(err)
 		}

@@ -206,6 +206,77 @@ var orgTests = []subtest{
 			t.Errorf("ListOrgs = %+v, want the updated org", list)
 		}
 	}},
+	{"the lock record round-trips through create, update, get, list and chain", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		reseller := mustOrg(t, s, root, "reseller")
+		enforced := store.Lock{Scope: store.LockEnforced, OrgID: reseller.ID, UserID: store.NewID(), ActorName: "rita", At: ptr(at(time.Minute)),
+			Floor: store.LockFloor{MFA: store.MFARequired, AllowedMethods: []string{"totp", "email"}, EnrollmentGrace: 24 * time.Hour,
+				RequireMFAForNewDirectoryUsers: true}}
+		acme, err := s.CreateOrg(ctx(t), store.Org{ParentID: reseller.ID, Slug: "acme", Name: "Acme",
+			Policy: store.OrgPolicy{MFA: store.MFARequired, Locked: true, Lock: enforced}, CreatedAt: at(0)})
+		noErr(t, "CreateOrg(enforced lock)", err)
+		same := func(what string, got, want store.Lock) {
+			t.Helper()
+			if got.Scope != want.Scope || got.OrgID != want.OrgID || got.UserID != want.UserID || got.ActorName != want.ActorName ||
+				got.Floor.MFA != want.Floor.MFA || !slices.Equal(got.Floor.AllowedMethods, want.Floor.AllowedMethods) ||
+				(got.Floor.AllowedMethods == nil) != (want.Floor.AllowedMethods == nil) ||
+				got.Floor.EnrollmentGrace != want.Floor.EnrollmentGrace ||
+				got.Floor.RequireMFAForNewDirectoryUsers != want.Floor.RequireMFAForNewDirectoryUsers {
+				t.Errorf("%s: Lock = %+v, want %+v", what, got, want)
+			}
+			samePtrTime(t, what+": Lock.At", got.At, want.At)
+		}
+		same("CreateOrg", acme.Policy.Lock, enforced)
+		got, err := s.GetOrg(ctx(t), acme.ID)
+		noErr(t, "GetOrg", err)
+		same("GetOrg", got.Policy.Lock, enforced)
+		if !got.Policy.Enforced() {
+			t.Error("an enforced lock does not read as enforced")
+		}
+		bySlug, err := s.GetOrgBySlug(ctx(t), "acme")
+		noErr(t, "GetOrgBySlug", err)
+		same("GetOrgBySlug", bySlug.Policy.Lock, enforced)
+		list, err := s.ListOrgs(ctx(t), reseller.Path)
+		noErr(t, "ListOrgs", err)
+		if len(list) != 2 {
+			t.Fatalf("ListOrgs = %d orgs, want 2", len(list))
+		}
+		same("ListOrgs", list[1].Policy.Lock, enforced)
+		chain, err := s.OrgChain(ctx(t), acme.ID)
+		noErr(t, "OrgChain", err)
+		same("OrgChain", chain[2].Policy.Lock, enforced)
+		same("OrgChain (reseller)", chain[1].Policy.Lock, store.Lock{})
+
+		// The org's own lock, placed by the operator: no user, no org list.
+		own := store.Lock{Scope: store.LockDescendants, OrgID: acme.ID, ActorName: "(cli)", At: ptr(at(2 * time.Minute))}
+		acme.Policy = store.OrgPolicy{MFA: store.MFAOptional, Locked: true, Lock: own}
+		updated, err := s.UpdateOrg(ctx(t), acme)
+		noErr(t, "UpdateOrg(own lock)", err)
+		same("UpdateOrg", updated.Policy.Lock, own)
+		got, err = s.GetOrg(ctx(t), acme.ID)
+		noErr(t, "GetOrg", err)
+		same("GetOrg after UpdateOrg", got.Policy.Lock, own)
+		if got.Policy.Enforced() {
+			t.Error("an org's own lock reads as enforced")
+		}
+
+		// Lifting the lock clears the record.
+		acme.Policy = store.OrgPolicy{MFA: store.MFAOptional}
+		_, err = s.UpdateOrg(ctx(t), acme)
+		noErr(t, "UpdateOrg(unlocked)", err)
+		got, err = s.GetOrg(ctx(t), acme.ID)
+		noErr(t, "GetOrg", err)
+		same("GetOrg after unlocking", got.Policy.Lock, store.Lock{})
+
+		// A move keeps the record.
+		acme.Policy = store.OrgPolicy{MFA: store.MFARequired, Locked: true, Lock: enforced}
+		_, err = s.UpdateOrg(ctx(t), acme)
+		noErr(t, "UpdateOrg(enforced again)", err)
+		other := mustOrg(t, s, reseller, "other")
+		moved, err := s.MoveOrg(ctx(t), acme.ID, other.ID)
+		noErr(t, "MoveOrg", err)
+		same("MoveOrg", moved.Policy.Lock, enforced)
+	}},
 	{"update does not move the org", func(t *testing.T, s store.Store) {
 		root := mustRoot(t, s)
 		a := mustOrg(t, s, root, "a")
