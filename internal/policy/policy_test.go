@@ -157,3 +157,125 @@ func BenchmarkForOrgSixLevels(b *testing.B) {
 		ForUser(chain, u)
 	}
 }
+
+// enforced returns o with a lock that the ancestor by placed on it, fixing
+// floor.
+func enforced(o store.Org, by string, floor store.LockFloor) store.Org {
+	o.Policy.Locked = true
+	o.Policy.Lock = store.Lock{Scope: store.LockEnforced, OrgID: by, Floor: floor}
+	return o
+}
+
+func TestALockEnforcedFromAboveBindsTheOrgItself(t *testing.T) {
+	reqFloor := store.LockFloor{MFA: req, AllowedMethods: []string{"totp", "email"}}
+	for _, tc := range []struct {
+		name        string
+		chain       []store.Org
+		wantMFA     store.MFAMode
+		wantLocker  string
+		wantFloor   store.MFAMode
+		wantMethods []string
+	}{
+		{"the org's own weaker setting gives way",
+			[]store.Org{org("root", opt, false), org("reseller", opt, false), enforced(org("acme", off, false), "reseller", reqFloor)},
+			req, "reseller", req, []string{"totp", "email"}},
+		{"the floor is the recorded one, not the parent's current setting",
+			[]store.Org{org("root", opt, false), org("reseller", off, false), enforced(org("acme", inh, false), "reseller", reqFloor)},
+			req, "reseller", req, []string{"totp", "email"}},
+		{"the org may be stricter",
+			[]store.Org{org("root", opt, false), enforced(org("acme", req, false, "totp"), "root", store.LockFloor{MFA: opt, AllowedMethods: AllMethods})},
+			req, "root", opt, []string{"totp"}},
+		{"it binds the descendants too",
+			[]store.Org{org("root", opt, false), org("reseller", opt, false), enforced(org("acme", req, false), "reseller", reqFloor), org("dept", off, false, "sms", "totp")},
+			req, "reseller", req, []string{"totp"}},
+		{"an own lock still binds only the descendants",
+			[]store.Org{org("root", opt, false), func() store.Org {
+				o := org("acme", off, true)
+				o.Policy.Lock = store.Lock{Scope: store.LockDescendants, OrgID: "root"}
+				return o
+			}()},
+			off, "", "", AllMethods},
+		{"an enforcer missing from the chain is reported as the org itself",
+			[]store.Org{org("root", opt, false), enforced(org("acme", off, false), "gone", reqFloor)},
+			req, "acme", req, []string{"totp", "email"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := ForOrg(tc.chain)
+			if e.MFA != tc.wantMFA || slugOf(e.MFALockedBy) != tc.wantLocker || e.MFAFloor != tc.wantFloor {
+				t.Errorf("MFA %q locked by %q floor %q, want %q locked by %q floor %q", e.MFA, slugOf(e.MFALockedBy), e.MFAFloor,
+					tc.wantMFA, tc.wantLocker, tc.wantFloor)
+			}
+			if !slices.Equal(e.AllowedMethods, tc.wantMethods) {
+				t.Errorf("AllowedMethods = %v, want %v", e.AllowedMethods, tc.wantMethods)
+			}
+		})
+	}
+}
+
+func TestALockThatFixesRequiredCapsTheGracePeriodBelowIt(t *testing.T) {
+	reseller := org("reseller", req, true)
+	reseller.Policy.EnrollmentGrace = 24 * time.Hour
+	acme := org("acme", inh, false)
+	acme.Policy.EnrollmentGrace = 90 * 24 * time.Hour
+	e := ForOrg([]store.Org{org("root", opt, false), reseller, acme})
+	if e.Grace != 24*time.Hour || slugOf(e.GraceLockedBy) != "reseller" || e.GraceCeiling != 24*time.Hour {
+		t.Errorf("Grace %s ceiling %s by %q, want 24h by reseller", e.Grace, e.GraceCeiling, slugOf(e.GraceLockedBy))
+	}
+	// No grace at the lock: setup at the next sign-in, below it too.
+	reseller.Policy.EnrollmentGrace = 0
+	if e := ForOrg([]store.Org{org("root", opt, false), reseller, acme}); e.Grace != 0 {
+		t.Errorf("Grace = %s below a required lock without grace, want 0", e.Grace)
+	}
+	// A lock that fixes only "optional" leaves the grace period alone.
+	loose := org("reseller", opt, true)
+	acme.Policy.MFA = req
+	if e := ForOrg([]store.Org{org("root", opt, false), loose, acme}); e.Grace != 90*24*time.Hour || e.GraceLockedBy != nil {
+		t.Errorf("Grace = %s (by %q) below an optional lock, want the org's own 90 days", e.Grace, slugOf(e.GraceLockedBy))
+	}
+	// An enforced floor caps the org itself.
+	own := enforced(acme, "root", store.LockFloor{MFA: req, AllowedMethods: AllMethods, EnrollmentGrace: time.Hour, RequireMFAForNewDirectoryUsers: true})
+	e = ForOrg([]store.Org{org("root", opt, false), own})
+	if e.Grace != time.Hour || !e.RequireMFAForNewDirectoryUsers {
+		t.Errorf("under an enforced floor: Grace %s, directory %v; want 1h and true", e.Grace, e.RequireMFAForNewDirectoryUsers)
+	}
+}
+
+func TestWeaker(t *testing.T) {
+	base := Effective{MFA: req, AllowedMethods: []string{"totp"}, Grace: time.Hour, OTPCodeTTL: 90 * time.Second,
+		RequireMFAForNewDirectoryUsers: true, MFAFloor: opt, MethodsCeiling: []string{"totp", "email"},
+		GraceLockedBy: &store.Org{ID: "r"}, GraceCeiling: 2 * time.Hour}
+	for _, tc := range []struct {
+		name   string
+		change func(e *Effective)
+		weaker bool
+	}{
+		{"nothing changes", func(e *Effective) {}, false},
+		{"a lower mode", func(e *Effective) { e.MFA = opt }, true},
+		{"a stronger floor", func(e *Effective) { e.MFAFloor = req }, false},
+		{"a floor lifted", func(e *Effective) { e.MFAFloor = "" }, true},
+		{"a method more", func(e *Effective) { e.AllowedMethods = []string{"totp", "sms"} }, true},
+		{"a method fewer", func(e *Effective) { e.AllowedMethods = []string{} }, false},
+		{"a ceiling lifted", func(e *Effective) { e.MethodsCeiling = nil }, true},
+		{"a ceiling widened", func(e *Effective) { e.MethodsCeiling = AllMethods }, true},
+		{"a ceiling narrowed", func(e *Effective) { e.MethodsCeiling = []string{"totp"} }, false},
+		{"a longer grace period", func(e *Effective) { e.Grace = 2 * time.Hour }, true},
+		{"a shorter grace period", func(e *Effective) { e.Grace = 0 }, false},
+		{"a grace ceiling lifted", func(e *Effective) { e.GraceLockedBy = nil }, true},
+		{"a longer grace ceiling", func(e *Effective) { e.GraceCeiling = 3 * time.Hour }, true},
+		{"a longer code lifetime", func(e *Effective) { e.OTPCodeTTL = 2 * time.Minute }, true},
+		{"a shorter code lifetime", func(e *Effective) { e.OTPCodeTTL = time.Minute }, false},
+		{"directory users no longer required", func(e *Effective) { e.RequireMFAForNewDirectoryUsers = false }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			after := base
+			after.AllowedMethods = slices.Clone(base.AllowedMethods)
+			tc.change(&after)
+			if got := Weaker(base, after); got != tc.weaker {
+				t.Errorf("Weaker = %v, want %v", got, tc.weaker)
+			}
+		})
+	}
+	if Weaker(Effective{MFA: off, AllowedMethods: AllMethods}, Effective{MFA: req, AllowedMethods: AllMethods}) {
+		t.Error("off to required counts as weaker")
+	}
+}
