@@ -3,12 +3,14 @@ package admin
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/normalize"
+	"github.com/twofold-id/twofold/internal/policy"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -49,7 +51,12 @@ func cleanName(name string) (string, error) {
 }
 
 // CreateOrg creates a child org below ParentSlug, with its policy given at
-// creation (a reseller can enforce MFA on a new customer from the start).
+// creation: a reseller can enforce MFA on a new customer from the start. A
+// lock placed at creation is enforced from above unless the policy asks for
+// LockDescendants (see SetPolicy), and the policy is checked against the
+// locks above like a policy change. A policy weaker than what the org
+// would inherit with none of its own is a sensitive action (requireStepUp)
+// and audited as "(weakens)".
 func (s *Service) CreateOrg(ctx context.Context, a access.Actor, n NewOrg, c signin.Client) (store.Org, error) {
 	if err := normalize.Slug(n.Slug); err != nil {
 		return store.Org{}, ErrInvalid.WithMessage("A slug is 2 to 63 lowercase letters, digits and single hyphens, starting with a letter.").WithField("slug")
@@ -66,15 +73,36 @@ func (s *Service) CreateOrg(ctx context.Context, a access.Actor, n NewOrg, c sig
 	} else if !a.IsAdmin() {
 		return store.Org{}, ErrForbidden
 	}
-	if err := s.checkPolicy(ctx, parent, n.Policy, true); err != nil {
-		return store.Org{}, err
-	}
-	now := s.now().UTC()
-	o, err := s.store.CreateOrg(ctx, store.Org{ParentID: parent.ID, Slug: n.Slug, Name: name, Policy: n.Policy, CreatedAt: now, UpdatedAt: now})
+	ancestors, err := s.store.OrgChain(ctx, parent.ID)
 	if err != nil {
 		return store.Org{}, storeErr(err)
 	}
-	s.record(ctx, a, store.AuditEvent{Event: audit.OrgCreated, OrgID: o.ID, Detail: "slug=" + o.Slug + " parent=" + parent.Slug}, c)
+	now := s.now().UTC()
+	o := store.Org{ID: store.NewID(), ParentID: parent.ID, Slug: n.Slug, Name: name, CreatedAt: now, UpdatedAt: now}
+	chain := append(slices.Clone(ancestors), o)
+	o.Policy, err = s.placeLock(a, s.view(ctx, a, chain), chain, n.Policy)
+	if err == nil {
+		err = checkPolicy(ancestors, store.OrgPolicy{}, o.Policy)
+	}
+	if err != nil {
+		s.record(ctx, a, store.AuditEvent{Event: audit.OrgCreated, OrgID: parent.ID, Outcome: audit.Denied,
+			Detail: "slug=" + n.Slug + " " + err.Error()}, c)
+		return store.Org{}, err
+	}
+	after := slices.Clone(chain)
+	after[len(after)-1] = o
+	weakens := weakerBelow(chain, after)
+	if weakens {
+		if err := s.requireStepUp(ctx, a); err != nil {
+			return store.Org{}, err
+		}
+	}
+	o, err = s.store.CreateOrg(ctx, o)
+	if err != nil {
+		return store.Org{}, storeErr(err)
+	}
+	s.record(ctx, a, store.AuditEvent{Event: audit.OrgCreated, OrgID: o.ID,
+		Detail: "slug=" + o.Slug + " parent=" + parent.Slug + " " + policyDetail(o.Policy, s.findOrg(ctx, after, o.Policy.Lock.OrgID), weakens)}, c)
 	return o, nil
 }
 
@@ -110,6 +138,13 @@ func (s *Service) RenameOrg(ctx context.Context, a access.Actor, slug, name stri
 
 // MoveOrg moves an org (with its subtree) below another org; both must be in
 // the actor's subtree, and an admin cannot move its own org.
+//
+// A move never takes an org out from under a lock enforced on it (or on an
+// org below it) from above: that is ErrLocked, whoever asks; the enforcing
+// org's admins release the lock first. A move that makes the effective
+// policy of the org or of any org below it weaker — it leaves a locked
+// ancestor, or lands below a weaker parent — is a sensitive action
+// (requireStepUp) and audited as "(weakens)".
 func (s *Service) MoveOrg(ctx context.Context, a access.Actor, slug, newParent string, c signin.Client) (store.Org, error) {
 	o, err := s.Org(ctx, a, slug)
 	if err != nil {
@@ -122,6 +157,20 @@ func (s *Service) MoveOrg(ctx context.Context, a access.Actor, slug, newParent s
 	if err != nil {
 		return store.Org{}, err
 	}
+	if o.IsAncestorOf(p) {
+		return store.Org{}, ErrInvalid.WithMessage("An organization cannot be moved below itself.")
+	}
+	weakens, err := s.checkMove(ctx, o, p)
+	if err != nil {
+		s.record(ctx, a, store.AuditEvent{Event: audit.OrgMoved, OrgID: o.ID, Outcome: audit.Denied,
+			Detail: "new parent=" + p.Slug + " " + err.Error()}, c)
+		return store.Org{}, err
+	}
+	if weakens {
+		if err := s.requireStepUp(ctx, a); err != nil {
+			return store.Org{}, err
+		}
+	}
 	moved, err := s.store.MoveOrg(ctx, o.ID, p.ID)
 	if errors.Is(err, store.ErrConflict) {
 		return store.Org{}, ErrInvalid.WithMessage("An organization cannot be moved below itself.")
@@ -129,8 +178,63 @@ func (s *Service) MoveOrg(ctx context.Context, a access.Actor, slug, newParent s
 	if err != nil {
 		return store.Org{}, storeErr(err)
 	}
-	s.record(ctx, a, store.AuditEvent{Event: audit.OrgMoved, OrgID: o.ID, Detail: "new parent=" + p.Slug}, c)
+	detail := "new parent=" + p.Slug
+	if weakens {
+		detail += " (weakens)"
+	}
+	s.record(ctx, a, store.AuditEvent{Event: audit.OrgMoved, OrgID: o.ID, Detail: detail}, c)
 	return moved, nil
+}
+
+// checkMove judges moving o below newParent: ErrLocked when an org of o's
+// subtree would leave the org that enforces its lock, and whether the
+// effective policy of any org of the subtree would become weaker.
+func (s *Service) checkMove(ctx context.Context, o, newParent store.Org) (weakens bool, err error) {
+	oldChain, err := s.store.OrgChain(ctx, o.ID)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	newAncestors, err := s.store.OrgChain(ctx, newParent.ID)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	subtree, err := s.store.ListOrgs(ctx, o.Path)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	oldAncestors := oldChain[:len(oldChain)-1]
+	stays := map[string]bool{} // orgs that are above or in the subtree after the move
+	for _, x := range newAncestors {
+		stays[x.ID] = true
+	}
+	byID := map[string]store.Org{}
+	for _, x := range subtree {
+		byID[x.ID] = x
+		stays[x.ID] = true
+	}
+	for _, x := range subtree {
+		if x.Policy.Enforced() && !stays[x.Policy.Lock.OrgID] {
+			by := "The organization that enforces its policy"
+			if e := s.findOrg(ctx, oldAncestors, x.Policy.Lock.OrgID); e != nil {
+				by = e.Name
+			}
+			return false, ErrLocked.WithMessage(by + " enforces the policy of " + x.Name +
+				"; it cannot be moved out from under it until its admins release the lock.").WithField("parent")
+		}
+	}
+	for _, x := range subtree {
+		// x's chain below the moved org, from o down to x.
+		var seg []store.Org
+		for _, id := range strings.Split(strings.Trim(x.Path[len(o.Path)-len(o.ID)-1:], "/"), "/") {
+			seg = append(seg, byID[id])
+		}
+		before := policy.ForOrg(append(slices.Clone(oldAncestors), seg...))
+		after := policy.ForOrg(append(slices.Clone(newAncestors), seg...))
+		if policy.Weaker(before, after) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // DeleteOrg deletes an org without users or children.

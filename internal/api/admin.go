@@ -34,15 +34,42 @@ func (h *Handler) adminRoutes() {
 }
 
 type policyJSON struct {
-	MFA                            *string  `json:"mfa"` // off, optional, required, or null to inherit
-	Locked                         bool     `json:"locked"`
+	MFA    *string `json:"mfa"` // off, optional, required, or null to inherit
+	Locked bool    `json:"locked"`
+	// LockScope says whom the lock binds: "enforced" (this org's own
+	// admins too) or "descendants"; on input "" picks by the caller's
+	// level (enforced when the caller is above the org).
+	LockScope                      string   `json:"lock_scope,omitempty"`
 	AllowedMethods                 []string `json:"allowed_methods"` // null to inherit
 	EnrollmentGrace                string   `json:"enrollment_grace,omitempty"`
 	OTPCodeTTL                     string   `json:"otp_code_ttl,omitempty"`
 	RequireMFAForNewDirectoryUsers bool     `json:"require_mfa_for_new_directory_users"`
+	// Lock is the record of who placed the lock; read-only (ignored on
+	// input, so an answer can be sent back as it is).
+	Lock *lockJSON `json:"lock,omitempty"`
 }
 
-func policyOut(p store.OrgPolicy) policyJSON {
+// lockJSON is who placed an org's lock, and what an enforced lock fixes.
+type lockJSON struct {
+	Scope       string     `json:"scope"`
+	SetByOrgID  string     `json:"set_by_org_id,omitempty"`
+	SetByOrg    *orgRef    `json:"set_by_org,omitempty"`
+	SetByUserID string     `json:"set_by_user_id,omitempty"`
+	SetByName   string     `json:"set_by_name,omitempty"`
+	SetAt       *string    `json:"set_at,omitempty"`
+	Floor       *floorJSON `json:"enforced_floor,omitempty"`
+}
+
+type floorJSON struct {
+	MFA                            string   `json:"mfa"`
+	AllowedMethods                 []string `json:"allowed_methods"`
+	EnrollmentGrace                string   `json:"enrollment_grace"`
+	RequireMFAForNewDirectoryUsers bool     `json:"require_mfa_for_new_directory_users"`
+}
+
+// policyOut is p as the API shows it; lockOrg, when known, names the org
+// at whose level p's lock was placed.
+func policyOut(p store.OrgPolicy, lockOrg *store.Org) policyJSON {
 	out := policyJSON{Locked: p.Locked, AllowedMethods: p.AllowedMethods, RequireMFAForNewDirectoryUsers: p.RequireMFAForNewDirectoryUsers}
 	if p.MFA != store.MFAInherit {
 		m := string(p.MFA)
@@ -54,6 +81,20 @@ func policyOut(p store.OrgPolicy) policyJSON {
 	if p.OTPCodeTTL > 0 {
 		out.OTPCodeTTL = p.OTPCodeTTL.String()
 	}
+	if p.Locked {
+		l := p.Lock
+		scope := l.Scope
+		if scope == "" {
+			scope = store.LockDescendants
+		}
+		out.LockScope = string(scope)
+		out.Lock = &lockJSON{Scope: string(scope), SetByOrgID: l.OrgID, SetByOrg: ref(lockOrg), SetByUserID: l.UserID,
+			SetByName: l.ActorName, SetAt: tsp(l.At)}
+		if p.Enforced() {
+			out.Lock.Floor = &floorJSON{MFA: string(l.Floor.MFA), AllowedMethods: l.Floor.AllowedMethods,
+				EnrollmentGrace: l.Floor.EnrollmentGrace.String(), RequireMFAForNewDirectoryUsers: l.Floor.RequireMFAForNewDirectoryUsers}
+		}
+	}
 	return out
 }
 
@@ -61,6 +102,9 @@ func (pj policyJSON) toStore() (store.OrgPolicy, error) {
 	p := store.OrgPolicy{Locked: pj.Locked, AllowedMethods: pj.AllowedMethods, RequireMFAForNewDirectoryUsers: pj.RequireMFAForNewDirectoryUsers}
 	if pj.MFA != nil {
 		p.MFA = store.MFAMode(*pj.MFA)
+	}
+	if pj.Locked {
+		p.Lock.Scope = store.LockScope(pj.LockScope)
 	}
 	for _, d := range []struct {
 		name string
@@ -86,17 +130,34 @@ type effectiveJSON struct {
 	OTPCodeTTL      string   `json:"otp_code_ttl"`
 	MFALockedBy     *orgRef  `json:"mfa_locked_by"`
 	MethodsLockedBy *orgRef  `json:"methods_locked_by"`
+	// What the locks fix: the weakest mode, the widest method list, the
+	// longest grace period (null when no lock binds).
+	MFAFloor                *string  `json:"mfa_floor"`
+	MethodsCeiling          []string `json:"methods_ceiling"`
+	EnrollmentGraceCeiling  *string  `json:"enrollment_grace_ceiling"`
+	EnrollmentGraceLockedBy *orgRef  `json:"enrollment_grace_locked_by"`
+}
+
+func ref(o *store.Org) *orgRef {
+	if o == nil {
+		return nil
+	}
+	return &orgRef{ID: o.ID, Slug: o.Slug, Name: o.Name}
 }
 
 func effectiveOut(e policy.Effective) effectiveJSON {
-	ref := func(o *store.Org) *orgRef {
-		if o == nil {
-			return nil
-		}
-		return &orgRef{ID: o.ID, Slug: o.Slug, Name: o.Name}
+	out := effectiveJSON{MFA: string(e.MFA), AllowedMethods: e.AllowedMethods, EnrollmentGrace: e.Grace.String(),
+		OTPCodeTTL: e.OTPCodeTTL.String(), MFALockedBy: ref(e.MFALockedBy), MethodsLockedBy: ref(e.MethodsLockedBy),
+		MethodsCeiling: e.MethodsCeiling, EnrollmentGraceLockedBy: ref(e.GraceLockedBy)}
+	if e.MFAFloor != "" {
+		f := string(e.MFAFloor)
+		out.MFAFloor = &f
 	}
-	return effectiveJSON{MFA: string(e.MFA), AllowedMethods: e.AllowedMethods, EnrollmentGrace: e.Grace.String(),
-		OTPCodeTTL: e.OTPCodeTTL.String(), MFALockedBy: ref(e.MFALockedBy), MethodsLockedBy: ref(e.MethodsLockedBy)}
+	if e.GraceLockedBy != nil {
+		g := e.GraceCeiling.String()
+		out.EnrollmentGraceCeiling = &g
+	}
+	return out
 }
 
 type orgJSON struct {
@@ -110,7 +171,7 @@ type orgJSON struct {
 }
 
 func orgOut(o store.Org) orgJSON {
-	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, ParentID: o.ParentID, Depth: o.Depth, Policy: policyOut(o.Policy), CreatedAt: ts(o.CreatedAt)}
+	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, ParentID: o.ParentID, Depth: o.Depth, Policy: policyOut(o.Policy, nil), CreatedAt: ts(o.CreatedAt)}
 }
 
 func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request, a access.Actor) error {
@@ -196,10 +257,13 @@ func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request, a access.Act
 
 func writePolicy(w http.ResponseWriter, v admin.PolicyView) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"org":       orgRef{ID: v.Org.ID, Slug: v.Org.Slug, Name: v.Org.Name},
-		"own":       policyOut(v.Own),
-		"inherited": effectiveOut(v.Inherited),
-		"effective": effectiveOut(v.Effective),
+		"org":         orgRef{ID: v.Org.ID, Slug: v.Org.Slug, Name: v.Org.Name},
+		"own":         policyOut(v.Own, v.LockOrg),
+		"inherited":   effectiveOut(v.Inherited),
+		"effective":   effectiveOut(v.Effective),
+		"enforced_by": ref(v.Enforcer),
+		"bound":       v.Bound,
+		"can_enforce": v.CanEnforce(),
 	})
 }
 

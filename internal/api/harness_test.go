@@ -149,7 +149,11 @@ func (s *server) runCLI(stdin string, args ...string) (string, string, int) {
 		Open: func(ctx context.Context, cfg config.Config, log *slog.Logger) (*app.App, error) {
 			return app.Open(ctx, cfg, log, s.opts)
 		}}
-	code := cli.Main(append(args, "--data-dir", s.cfg.DataDir), env)
+	args = append(args, "--data-dir", s.cfg.DataDir)
+	if s.cfg.DatabaseURL != "" {
+		args = append(args, "--database-url", s.cfg.DatabaseURL, "--key-file", s.cfg.KeyFile)
+	}
+	code := cli.Main(args, env)
 	return stdout.String(), stderr.String(), code
 }
 

@@ -54,9 +54,10 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server", serve},
 		{"migrate", "apply database migrations and exit", migrate},
-		{"org create", "--slug S --name N [--parent P] [--mfa off|optional|required] [--locked] [--methods totp,email]", orgCreate},
-		{"org list", "list organizations as a tree", orgList},
-		{"org set-policy", "--org S [--mfa M|inherit] [--locked=true|false] [--methods L|inherit] [--grace 72h] [--code-ttl 90s]", orgSetPolicy},
+		{"org create", "--slug S --name N [--parent P] [--mfa off|optional|required] [--locked [--lock-scope enforced|descendants]] [--methods totp,email]", orgCreate},
+		{"org list", "list organizations as a tree, with whom each lock binds and who placed it", orgList},
+		{"org show", "--org S: an org's own policy, its lock (who placed it, what it enforces) and what applies", orgShow},
+		{"org set-policy", "--org S [--mfa M|inherit] [--locked=true|false] [--lock-scope enforced|descendants] [--methods L|inherit] [--grace 72h] [--code-ttl 90s]", orgSetPolicy},
 		{"user create", "--org S --username U [--email E] [--role member|admin|superadmin] [--mfa-required] --password-stdin", userCreate},
 		{"user list", "--org S [--subtree]", userList},
 		{"user set-password", "--org S --username U --password-stdin", userSetPassword},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,7 +19,8 @@ func orgCreate(ctx context.Context, env Env, args []string) error {
 	name := fs.String("name", "", "display name")
 	parent := fs.String("parent", "", "slug of the parent org (default: the root)")
 	mfa := fs.String("mfa", "", "off, optional or required (default: inherit)")
-	locked := fs.Bool("locked", false, "descendants may not weaken the MFA setting")
+	locked := fs.Bool("locked", false, "lock the policy: enforced on the new org and everything below it (see --lock-scope)")
+	scope := fs.String("lock-scope", "", "with --locked: enforced (default: the new org's admins are bound too) or descendants (only the orgs below it)")
 	methods := fs.String("methods", "", "allowed methods, comma separated (default: inherit)")
 	cfg, err := parse(args)
 	if err != nil {
@@ -33,6 +35,10 @@ func orgCreate(ctx context.Context, env Env, args []string) error {
 	}
 	defer a.Close()
 	pol := store.OrgPolicy{MFA: store.MFAMode(*mfa), Locked: *locked}
+	if *scope != "" && !*locked {
+		return errors.New("--lock-scope needs --locked")
+	}
+	pol.Lock.Scope = store.LockScope(*scope)
 	if *methods != "" {
 		pol.AllowedMethods = splitList(*methods)
 	}
@@ -40,8 +46,19 @@ func orgCreate(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "created org %s (%s) id=%s\n", o.Slug, o.Name, o.ID)
+	fmt.Fprintf(env.Stdout, "created org %s (%s) id=%s%s\n", o.Slug, o.Name, o.ID, lockSuffix(o.Policy))
 	return nil
+}
+
+// lockSuffix says whom p's lock binds, for a one-line answer.
+func lockSuffix(p store.OrgPolicy) string {
+	switch {
+	case p.Enforced():
+		return " lock=enforced"
+	case p.Locked:
+		return " lock=descendants"
+	}
+	return ""
 }
 
 func splitList(s string) []string {
@@ -69,8 +86,12 @@ func orgList(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	slugs := map[string]string{}
+	for _, o := range orgs {
+		slugs[o.ID] = o.Slug
+	}
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tMFA\tLOCKED\tMETHODS")
+	fmt.Fprintln(tw, "SLUG\tNAME\tMFA\tLOCKED\tMETHODS\tLOCK")
 	for _, o := range orgs {
 		mfa := string(o.Policy.MFA)
 		if mfa == "" {
@@ -80,16 +101,98 @@ func orgList(ctx context.Context, env Env, args []string) error {
 		if o.Policy.AllowedMethods != nil {
 			methods = strings.Join(o.Policy.AllowedMethods, ",")
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%t\t%s\n", strings.Repeat("  ", o.Depth), o.Slug, o.Name, mfa, o.Policy.Locked, methods)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%t\t%s\t%s\n", strings.Repeat("  ", o.Depth), o.Slug, o.Name, mfa, o.Policy.Locked, methods,
+			lockText(o.Policy, slugs[o.Policy.Lock.OrgID]))
 	}
 	return tw.Flush()
+}
+
+// lockText says whom p's lock binds and who placed it: "-", "descendants
+// by acme/ada 2026-03-01T12:00:00Z" or "enforced by reseller/rita …".
+// lockOrg is the slug of the org at whose level it was placed ("" unknown).
+func lockText(p store.OrgPolicy, lockOrg string) string {
+	if !p.Locked {
+		return "-"
+	}
+	s := "descendants"
+	if p.Enforced() {
+		s = "enforced"
+	}
+	if lockOrg != "" || p.Lock.ActorName != "" {
+		s += " by " + orDefault(lockOrg, "?") + "/" + orDefault(p.Lock.ActorName, "?")
+	}
+	if p.Lock.At != nil {
+		s += " " + p.Lock.At.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+func orgShow(ctx context.Context, env Env, args []string) error {
+	fs, parse := flags("org show", env)
+	slug := fs.String("org", "", "org slug")
+	cfg, err := parse(args)
+	if err != nil {
+		return err
+	}
+	if *slug == "" {
+		return errors.New("--org is required")
+	}
+	a, sys, err := openAsOperator(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	v, err := a.Admin.Policy(ctx, sys, *slug)
+	if err != nil {
+		return err
+	}
+	writePolicyView(env.Stdout, v)
+	return nil
+}
+
+// writePolicyView prints an org's own policy, its lock and what applies.
+func writePolicyView(w io.Writer, v admin.PolicyView) {
+	own, e := v.Own, v.Effective
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "org\t%s (%s)\n", v.Org.Slug, v.Org.Name)
+	fmt.Fprintf(tw, "own\tmfa=%s methods=%s grace=%s code-ttl=%s directory-mfa=%t\n", orDefault(string(own.MFA), "inherit"),
+		listOr(own.AllowedMethods, "inherit"), own.EnrollmentGrace, own.OTPCodeTTL, own.RequireMFAForNewDirectoryUsers)
+	lockOrg := ""
+	if v.LockOrg != nil {
+		lockOrg = v.LockOrg.Slug
+	}
+	fmt.Fprintf(tw, "lock\t%s\n", lockText(own, lockOrg))
+	if own.Enforced() {
+		f := own.Lock.Floor
+		fmt.Fprintf(tw, "enforced floor\tmfa=%s methods=%s grace=%s directory-mfa=%t\n", f.MFA, listOr(f.AllowedMethods, "none"),
+			f.EnrollmentGrace, f.RequireMFAForNewDirectoryUsers)
+	}
+	fmt.Fprintf(tw, "effective\tmfa=%s methods=%s grace=%s code-ttl=%s directory-mfa=%t\n", e.MFA, listOr(e.AllowedMethods, "none"),
+		e.Grace, e.OTPCodeTTL, e.RequireMFAForNewDirectoryUsers)
+	for _, l := range []struct {
+		what string
+		by   *store.Org
+	}{{"mfa", e.MFALockedBy}, {"methods", e.MethodsLockedBy}, {"grace", e.GraceLockedBy}} {
+		if l.by != nil {
+			fmt.Fprintf(tw, "%s locked by\t%s (%s)\n", l.what, l.by.Slug, l.by.Name)
+		}
+	}
+	tw.Flush()
+}
+
+func listOr(l []string, none string) string {
+	if len(l) == 0 {
+		return none
+	}
+	return strings.Join(l, ",")
 }
 
 func orgSetPolicy(ctx context.Context, env Env, args []string) error {
 	fs, parse := flags("org set-policy", env)
 	slug := fs.String("org", "", "org slug")
 	mfa := fs.String("mfa", "", "off, optional, required or inherit (default: unchanged)")
-	locked := fs.String("locked", "", "true or false (default: unchanged)")
+	locked := fs.String("locked", "", "true or false (default: unchanged); the operator's lock is enforced on the org itself unless --lock-scope=descendants")
+	scope := fs.String("lock-scope", "", "enforced or descendants (default: unchanged for a lock that stays, enforced for a new one)")
 	methods := fs.String("methods", "", "allowed methods, comma separated, or inherit (default: unchanged)")
 	grace := fs.String("grace", "", "enrollment grace period, e.g. 72h; 0 = at next sign-in (default: unchanged)")
 	ttl := fs.String("code-ttl", "", "lifetime of emailed/texted codes, 30s to 10m; 0 = inherit (default: unchanged)")
@@ -120,11 +223,20 @@ func orgSetPolicy(ctx context.Context, env Env, args []string) error {
 	switch *locked {
 	case "":
 	case "true":
+		if !p.Locked {
+			p.Lock.Scope = ""
+		}
 		p.Locked = true
 	case "false":
 		p.Locked = false
 	default:
 		return errors.New("--locked must be true or false")
+	}
+	if *scope != "" {
+		if !p.Locked {
+			return errors.New("--lock-scope needs a lock (--locked=true)")
+		}
+		p.Lock.Scope = store.LockScope(*scope)
 	}
 	switch *methods {
 	case "":
@@ -148,10 +260,7 @@ func orgSetPolicy(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	e := v.Effective
-	fmt.Fprintf(env.Stdout, "policy of %s: mfa=%s locked=%t methods=%s grace=%s; effective: mfa=%s methods=%s\n",
-		v.Org.Slug, orDefault(string(v.Own.MFA), "inherit"), v.Own.Locked, orDefault(strings.Join(v.Own.AllowedMethods, ","), "inherit"),
-		v.Own.EnrollmentGrace, e.MFA, strings.Join(e.AllowedMethods, ","))
+	writePolicyView(env.Stdout, v)
 	return nil
 }
 
