@@ -1,7 +1,8 @@
 package web
 
 // The admin console lives under /admin/ and is split by subject:
-// admin_orgs.go (the org tree, creating orgs, the policy editor),
+// admin_orgs.go (the org tree, creating and moving orgs), admin_policy.go
+// (the policy editor),
 // admin_users.go (the user list, one user, creating users) and
 // admin_audit.go (the audit log and its export). This file holds what they
 // share: the admin-only guard, the page frame, and the fresh-code check
@@ -36,6 +37,7 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/orgs", a(h.adminCreateOrg))
 	mux.HandleFunc("GET /admin/orgs/{slug}", a(h.adminOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/rename", a(h.adminRenameOrg))
+	mux.HandleFunc("POST /admin/orgs/{slug}/move", a(h.adminMoveOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/policy", a(h.adminSetPolicy))
 
 	mux.HandleFunc("GET /admin/users", a(h.adminUsers))
@@ -107,6 +109,7 @@ func (b adminBase) principal() *signin.Principal { return b.User }
 var adminNotices = map[string]string{
 	"orgcreated":   "The organization was created.",
 	"renamed":      "The organization was renamed.",
+	"moved":        "The organization was moved.",
 	"policy":       "The policy was saved.",
 	"usercreated":  "The user was created.",
 	"mfarequired":  "Two-step sign-in is now required for this user.",

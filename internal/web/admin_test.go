@@ -110,7 +110,7 @@ func TestAdminConsoleResellerJourney(t *testing.T) {
 	// customer whose policy is given at creation (S2).
 	// Her own org now requires a second factor, which her password-only
 	// session never checked: the next page leads her to the second step.
-	saved := ria.post("/admin/orgs/reseller/policy", url.Values{"mfa": {"required"}, "locked": {"yes"}, "methods_inherit": {"yes"}})
+	saved := ria.post("/admin/orgs/reseller/policy", url.Values{"mfa": {"required"}, "lock": {"descendants"}, "methods_inherit": {"yes"}})
 	expect(t, saved, 200, "/login/verify")
 	p.clock.Advance(30 * time.Second)
 	expect(t, ria.post("/login/verify", url.Values{"method": {"totp"}, "code": {p.code(riaSecret)}}), 200, "/")
@@ -118,14 +118,14 @@ func TestAdminConsoleResellerJourney(t *testing.T) {
 	bad := ria.post("/admin/orgs", url.Values{"slug": {"Bad Slug"}, "name": {"Customer GmbH"}, "parent": {"reseller"}, "mfa": {"required"}, "methods_inherit": {"yes"}})
 	expect(t, bad, http.StatusBadRequest, "/admin/orgs", `id="slug-error"`, `value="Customer GmbH"`)
 	made := ria.post("/admin/orgs", url.Values{"slug": {"customer"}, "name": {"Customer GmbH"}, "parent": {"reseller"},
-		"mfa": {"required"}, "locked": {"yes"}, "methods_inherit": {"yes"}})
+		"mfa": {"required"}, "lock": {"enforced"}, "methods_inherit": {"yes"}})
 	expect(t, made, 200, "/admin/orgs/customer", "The organization was created.", "Customer GmbH")
 	sys, _ := p.app.Admin.System(context.Background())
 	v, err := p.app.Admin.Policy(context.Background(), sys, "customer")
-	if err != nil || v.Own.MFA != store.MFARequired || !v.Own.Locked {
+	if err != nil || v.Own.MFA != store.MFARequired || !v.Own.Enforced() || v.Enforcer == nil || v.Enforcer.Slug != "reseller" || v.Own.Lock.ActorName != "ria" {
 		t.Fatalf("customer policy %+v, %v", v.Own, err)
 	}
-	expect(t, ria.get("/admin"), 200, "/admin", `href="/admin/orgs/customer"`, "MFA Required", "locked for sub-organizations")
+	expect(t, ria.get("/admin"), 200, "/admin", `href="/admin/orgs/customer"`, "MFA Required", "locked for sub-organizations", "enforced from above")
 
 	// Users for the customer, created in the console. Creating an admin
 	// hands over access: the console asks for a current code first, as the
@@ -176,7 +176,7 @@ func TestAdminConsoleResellerJourney(t *testing.T) {
 	cora := p.browser()
 	cora.enrollAtSignIn("customer", "cora")
 	orgPg := cora.get("/admin/orgs/customer")
-	expect(t, orgPg, 200, "/admin/orgs/customer", "Locked by Reseller Inc", `id="policy-form"`)
+	expect(t, orgPg, 200, "/admin/orgs/customer", "Enforced by Reseller Inc", `id="policy-form"`)
 	if !regexp.MustCompile(`<select id="mfa" name="mfa" disabled`).MatchString(orgPg.body) {
 		t.Fatalf("the MFA control is not disabled:\n%s", orgPg.body)
 	}
@@ -308,7 +308,8 @@ func TestPolicyEditorShowsWhatAncestorsLock(t *testing.T) {
 	p := newConsole(t)
 	ctx := context.Background()
 	sys, _ := p.app.Admin.System(ctx)
-	if _, err := p.app.Admin.SetPolicy(ctx, sys, "reseller", store.OrgPolicy{MFA: store.MFAOptional, Locked: true, AllowedMethods: []string{"totp", "email"}}, signin.Client{}); err != nil {
+	if _, err := p.app.Admin.SetPolicy(ctx, sys, "reseller", store.OrgPolicy{MFA: store.MFAOptional, Locked: true, AllowedMethods: []string{"totp", "email"},
+		Lock: store.Lock{Scope: store.LockDescendants}}, signin.Client{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.app.Admin.CreateOrg(ctx, sys, admin.NewOrg{Slug: "customer", Name: "Customer GmbH", ParentSlug: "reseller"}, signin.Client{}); err != nil {
