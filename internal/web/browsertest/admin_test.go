@@ -33,7 +33,7 @@ func TestResellerLocksRequiredAndTheCustomerAdminSeesTheControlDisabled(t *testi
 		t.Fatalf("the reseller's org link led to %s", b.path())
 	}
 	b.checkAccessibility("admin org")
-	b.do(chromedp.SetValue(chromedp.ID("mfa"), "required"), chromedp.Click(chromedp.ID("locked")))
+	b.do(chromedp.SetValue(chromedp.ID("mfa"), "required"), chromedp.Click(chromedp.ID("lock-descendants")))
 	b.click("save-policy")
 	// Required now applies to rita herself (her own org), and her session
 	// was password-only: the saved policy leads her straight into setup.

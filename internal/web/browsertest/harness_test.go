@@ -50,6 +50,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 type portal struct {
 	t     *testing.T
 	dir   string
+	cfg   config.Config
 	clock *clock
 	app   *app.App
 	srv   *httptest.Server
@@ -78,6 +79,7 @@ func newPortalWith(t *testing.T, adjust func(*config.Config)) *portal {
 	if adjust != nil {
 		adjust(&cfg)
 	}
+	p.cfg = cfg
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), p.options())
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +107,9 @@ func (p *portal) cli(stdin string, args ...string) string {
 		},
 	}
 	args = append(args, "--data-dir", p.dir)
+	if p.cfg.DatabaseURL != "" {
+		args = append(args, "--database-url", p.cfg.DatabaseURL, "--key-file", p.cfg.KeyFile)
+	}
 	if code := cli.Main(args, env); code != 0 {
 		p.t.Fatalf("twofold %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
 	}

@@ -46,7 +46,7 @@ func TestScreenshots(t *testing.T) {
 	p.cli("", "org", "create", "--slug", "acme-eu", "--name", "Acme Europe", "--parent", "acme")
 	p.cli(pw+"\n", "user", "create", "--org", "acme", "--username", "ada", "--role", "admin", "--password-stdin")
 	p.cli(pw+"\n", "user", "create", "--org", "acme-eu", "--username", "eve", "--password-stdin")
-	p.cli("", "org", "set-policy", "--org", "acme", "--locked=true")
+	p.cli("", "org", "set-policy", "--org", "acme", "--locked=true", "--lock-scope", "descendants")
 	b := p.newTab()
 
 	// The phone first, then the desktop.
