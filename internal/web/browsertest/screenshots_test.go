@@ -46,6 +46,7 @@ func TestScreenshots(t *testing.T) {
 	p.cli("", "org", "create", "--slug", "acme-eu", "--name", "Acme Europe", "--parent", "acme")
 	p.cli(pw+"\n", "user", "create", "--org", "acme", "--username", "ada", "--role", "admin", "--password-stdin")
 	p.cli(pw+"\n", "user", "create", "--org", "acme-eu", "--username", "eve", "--password-stdin")
+	p.cli(pw+"\n", "user", "create", "--org", "acme-eu", "--username", "eli", "--role", "admin", "--password-stdin")
 	p.cli("", "org", "set-policy", "--org", "acme", "--locked=true", "--lock-scope", "descendants")
 	b := p.newTab()
 
@@ -102,7 +103,21 @@ func TestScreenshots(t *testing.T) {
 	b.shoot("admin-users")
 	b.load(chromedp.Click(`//table[@id="users"]//a[normalize-space()="alice"]`))
 	b.shoot("admin-user")
+	// Seed 001: acme enforces its policy on Acme Europe itself; Acme
+	// Europe's admin finds it greyed out, naming Acme.
+	b.open("/admin/orgs/acme-eu")
+	b.do(chromedp.Click(chromedp.ID("lock-enforced")))
+	b.click("save-policy")
 	b.signOutFrom("nav-signout")
+	p.nextStep()
+	{
+		b := p.newTab() // a budget of its own
+		b.open("/login")
+		b.enroll("acme-eu", "eli", pw)
+		b.click("nav-admin")
+		b.link("/admin/orgs/acme-eu")
+		b.shoot("admin-org-policy-enforced")
+	}
 
 	// A user with an authenticator app and codes by email: the second
 	// step lists the methods, then email is chosen.
