@@ -164,16 +164,18 @@ type Change struct {
 	MFARequired *bool
 }
 
-// UpdateUser applies ch to a user the actor may manage. Disabling a user or
-// changing a role revokes the user's sessions.
+// UpdateUser applies ch to a user the actor may manage. Only the fields ch
+// names are written (store.PatchUser), so a concurrent change of another
+// field — by a sign-in, or by another admin — is never undone. Disabling a
+// user or changing a role revokes the user's sessions.
 func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch Change, c signin.Client) (store.User, error) {
 	u, org, err := s.manageable(ctx, a, id, audit.UserUpdated, c)
 	if err != nil {
 		return store.User{}, err
 	}
-	revoke := false
-	sensitive := false // a role change or no longer requiring MFA needs a step-up
-	var detail string
+	var sc store.UserChange
+	// A role change or no longer requiring MFA needs a step-up.
+	sensitive := (ch.Role != nil && *ch.Role != u.Role) || (ch.MFARequired != nil && !*ch.MFARequired && u.MFARequired)
 	if ch.Email != nil {
 		email := ""
 		if *ch.Email != "" {
@@ -181,10 +183,7 @@ func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch 
 				return store.User{}, ErrInvalid.WithMessage("That is not a valid email address.").WithField("email")
 			}
 		}
-		if email != u.Email {
-			u.Email, u.EmailConfirmedAt = email, nil
-			detail += " email changed"
-		}
+		sc.Email = &email
 	}
 	if ch.Role != nil {
 		if !ch.Role.Valid() {
@@ -193,43 +192,46 @@ func (s *Service) UpdateUser(ctx context.Context, a access.Actor, id string, ch 
 		if !a.CanGrant(*ch.Role) {
 			return store.User{}, ErrRoleTooHigh
 		}
-		if *ch.Role != u.Role {
-			detail += fmt.Sprintf(" role %s→%s", u.Role, *ch.Role)
-			u.Role, revoke, sensitive = *ch.Role, true, true
-		}
+		sc.Role = ch.Role
 	}
-	if ch.Disabled != nil && *ch.Disabled != u.Disabled {
-		u.Disabled = *ch.Disabled
-		revoke = revoke || u.Disabled
-		detail += fmt.Sprintf(" disabled=%t", u.Disabled)
-	}
-	if ch.MFARequired != nil && *ch.MFARequired != u.MFARequired {
-		u.MFARequired = *ch.MFARequired
-		if !u.MFARequired {
-			u.MFARequiredSince = nil
-			sensitive = true
-		}
-		detail += fmt.Sprintf(" mfa_required=%t", u.MFARequired)
-	}
+	sc.Disabled, sc.MFARequired = ch.Disabled, ch.MFARequired
 	if sensitive {
 		if err := s.requireStepUp(ctx, a); err != nil {
 			return store.User{}, err
 		}
 	}
-	u.UpdatedAt = s.now().UTC()
-	if u, err = s.store.UpdateUser(ctx, u); err != nil {
+	before, after, err := s.store.PatchUser(ctx, u.ID, sc, s.now().UTC())
+	if err != nil {
 		return store.User{}, storeErr(err)
 	}
+	// The detail and the revocation follow what the store changed, not
+	// the copy read above.
+	var detail string
+	revoke := false
+	if after.Email != before.Email {
+		detail += " email changed"
+	}
+	if after.Role != before.Role {
+		detail += fmt.Sprintf(" role %s→%s", before.Role, after.Role)
+		revoke = true
+	}
+	if after.Disabled != before.Disabled {
+		detail += fmt.Sprintf(" disabled=%t", after.Disabled)
+	}
+	revoke = revoke || (after.Disabled && !before.Disabled)
+	if after.MFARequired != before.MFARequired {
+		detail += fmt.Sprintf(" mfa_required=%t", after.MFARequired)
+	}
 	if revoke {
-		if _, err := s.store.RevokeUserSessions(ctx, u.ID, "", s.now().UTC(), "changed by admin"); err != nil {
+		if _, err := s.store.RevokeUserSessions(ctx, after.ID, "", s.now().UTC(), "changed by admin"); err != nil {
 			return store.User{}, err
 		}
 	}
-	s.record(ctx, a, store.AuditEvent{Event: audit.UserUpdated, OrgID: org.ID, TargetUserID: u.ID, Detail: detail}, c)
-	if strings.Contains(detail, "email changed") {
-		s.confirmLater(ctx, a, u, c)
+	s.record(ctx, a, store.AuditEvent{Event: audit.UserUpdated, OrgID: org.ID, TargetUserID: after.ID, Detail: detail}, c)
+	if after.Email != before.Email {
+		s.confirmLater(ctx, a, after, c)
 	}
-	return u, nil
+	return after, nil
 }
 
 // CanSetPassword reports (as nil) whether SetPassword would be allowed for

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,8 @@ import (
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/secretbox"
+	"github.com/twofold-id/twofold/internal/store/postgres/pgtest"
 )
 
 const testPassword = "correct horse battery staple"
@@ -95,6 +98,36 @@ func newServerWith(t testing.TB, pp *password.Params) *server {
 func newServerConfig(t testing.TB, change func(*config.Config)) *server {
 	pp := password.TestParams()
 	return startServer(t, &pp, change)
+}
+
+// newServerOn starts a server on the store named by dsn (SQLite in a
+// temporary data directory when empty, else a PostgreSQL database, as from
+// pgtest.NewDatabase, with a key file in the data directory that the
+// command line shares); pp nil means the real default argon2id parameters;
+// change, if set, adjusts the configuration before the app is built.
+func newServerOn(t testing.TB, dsn string, pp *password.Params, change func(*config.Config)) *server {
+	t.Helper()
+	return startServer(t, pp, func(c *config.Config) {
+		if dsn != "" {
+			c.DatabaseURL, c.KeyFile = dsn, filepath.Join(c.DataDir, "secret.key")
+			if _, err := secretbox.LoadOrCreate(c.KeyFile); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if change != nil {
+			change(c)
+		}
+	})
+}
+
+// onEachStoreDSN runs fn as a subtest per store: "sqlite" always, and
+// "postgres" on a database of its own when TWOFOLD_TEST_POSTGRES_DSN is set
+// (skipped otherwise, failed when TWOFOLD_REQUIRE_POSTGRES=1). fn gets the
+// dsn to hand to newServerOn, for tests that build their server themselves
+// (onEachStore hands over a ready one).
+func onEachStoreDSN(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
+	t.Run("postgres", func(t *testing.T) { fn(t, pgtest.NewDatabase(t)) })
 }
 
 // startServer starts a server with password parameters pp (nil: the real

@@ -22,6 +22,8 @@ import (
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/notify/smtptest"
 	"github.com/twofold-id/twofold/internal/notify/twiliotest"
+	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/store"
 )
 
 // ---- a real SMTP peer that records what it receives ----
@@ -104,6 +106,14 @@ const (
 
 // ---- the server under test, wired to both peers ----
 
+// newServerConfigOn is newServerConfig on the store named by dsn (see
+// newServerOn).
+func newServerConfigOn(t testing.TB, dsn string, change func(*config.Config)) *server {
+	t.Helper()
+	pp := password.TestParams()
+	return newServerOn(t, dsn, &pp, change)
+}
+
 type sentEnv struct {
 	*server
 	mail mailbox
@@ -114,9 +124,16 @@ type sentEnv struct {
 // messages to a Twilio-compatible server, both in the test, with org acme.
 func newSentServer(t *testing.T, change func(*config.Config)) *sentEnv {
 	t.Helper()
+	return newSentServerOn(t, "", change)
+}
+
+// newSentServerOn is newSentServer on the store named by dsn (see
+// newServerOn).
+func newSentServerOn(t *testing.T, dsn string, change func(*config.Config)) *sentEnv {
+	t.Helper()
 	mb := mailbox{smtptest.Start(t)}
 	tw := twiliotest.Start(t, twilioSID, twilioToken)
-	s := newServerConfig(t, func(c *config.Config) {
+	s := newServerConfigOn(t, dsn, func(c *config.Config) {
 		c.PublicURL = "https://id.twofold.test"
 		c.SMTPHost, c.SMTPPort, c.SMTPTLS = mb.Host(), mb.Port(), "none"
 		c.SMTPFrom = "Twofold <no-reply@twofold.test>"
@@ -151,13 +168,17 @@ func (e *sentEnv) setEmail(org, name, email string, confirmed bool) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	u.Email, u.EmailConfirmedAt = email, nil
-	if confirmed {
-		now := e.clock.Now().UTC()
-		u.EmailConfirmedAt = &now
+	// Clear the old address first, so that the same address given again
+	// starts unconfirmed too.
+	for _, addr := range []string{"", email} {
+		if _, _, err := e.app.Store.PatchUser(ctx, u.ID, store.UserChange{Email: &addr}, e.clock.Now()); err != nil {
+			e.t.Fatal(err)
+		}
 	}
-	if _, err := e.app.Store.UpdateUser(ctx, u); err != nil {
-		e.t.Fatal(err)
+	if confirmed && email != "" {
+		if _, err := e.app.Store.ConfirmUserEmail(ctx, u.ID, email, e.clock.Now()); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	return u.ID
 }

@@ -110,10 +110,23 @@ func (s *Service) ConfirmEmail(ctx context.Context, tok string, c Client) (store
 		return store.User{}, ErrConfirmToken.WithMessage("This link was for an address the account no longer uses.")
 	}
 	if u.EmailConfirmedAt == nil {
+		// One conditional column: the address must still be the one the
+		// link was for.
 		now := s.now().UTC()
-		u.EmailConfirmedAt = &now
-		if u, err = s.store.UpdateUser(ctx, u); err != nil {
+		ok, err := s.store.ConfirmUserEmail(ctx, u.ID, ec.Email, now)
+		if err != nil {
 			return store.User{}, err
+		}
+		if ok {
+			u.EmailConfirmedAt = &now
+		} else {
+			// Changed meanwhile: another address, or confirmed already.
+			if u, err = s.store.GetUser(ctx, u.ID); err != nil {
+				return store.User{}, err
+			}
+			if u.Email != ec.Email {
+				return store.User{}, ErrConfirmToken.WithMessage("This link was for an address the account no longer uses.")
+			}
 		}
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.EmailConfirmed, Outcome: audit.Success}, c)

@@ -63,6 +63,9 @@ func (s *Service) EnrollConfirm(ctx context.Context, flowTok, factorID, code str
 		amr[2] = amrFor(fac.Kind)
 	}
 	r, err := s.issueSession(ctx, u, org, amr, &now, c)
+	if errors.Is(err, store.ErrStale) {
+		return Result{}, ErrInvalidFlow
+	}
 	r.BackupCodes = codes
 	return r, err
 }

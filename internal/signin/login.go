@@ -58,7 +58,15 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, c Client) (Result
 		s.rehash(ctx, u, req.Password)
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInPassword, Outcome: audit.Success}, c)
-	return s.afterPassword(ctx, u, org, c)
+	res, err := s.afterPassword(ctx, u, org, c)
+	if errors.Is(err, store.ErrStale) {
+		// Disabled (or otherwise changed) while the password was being
+		// checked: the store refused the flow or session.
+		s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInPassword, Outcome: audit.Denied,
+			Detail: "account changed during sign-in"}, c)
+		return Result{}, ErrInvalidCredentials
+	}
+	return res, err
 }
 
 // lookup finds the user by org slug and username. It returns
@@ -169,13 +177,13 @@ func (s *Service) enrollmentDeadline(ctx context.Context, u *store.User, pol pol
 		return nil, nil
 	}
 	if u.MFARequiredSince == nil {
-		now := s.now().UTC()
-		u.MFARequiredSince = &now
-		updated, err := s.store.UpdateUser(ctx, *u)
+		// One column, set only if still unset: never a write-back of the
+		// copy of u read before the password was checked.
+		updated, err := s.store.SetMFARequiredSince(ctx, u.ID, s.now().UTC())
 		if err != nil {
 			return nil, err
 		}
-		*u = updated
+		u.MFARequiredSince = updated.MFARequiredSince
 	}
 	d := u.MFARequiredSince.Add(pol.Grace)
 	if !s.now().Before(d) {
@@ -338,6 +346,9 @@ func (s *Service) SkipEnrollment(ctx context.Context, flowTok string, c Client) 
 		return Result{}, err
 	}
 	r, err := s.issueSession(ctx, u, org, []string{"pwd"}, nil, c)
+	if errors.Is(err, store.ErrStale) {
+		return Result{}, ErrInvalidFlow
+	}
 	r.EnrollmentDeadline = deadline
 	return r, err
 }

@@ -195,7 +195,11 @@ func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code 
 			amr = append(amr, m)
 		}
 	}
-	return s.issueSession(ctx, p.User, p.Org, amr, &now, c)
+	r, err := s.issueSession(ctx, p.User, p.Org, amr, &now, c)
+	if errors.Is(err, store.ErrStale) {
+		return Result{}, ErrUnauthenticated
+	}
+	return r, err
 }
 
 // ChangePassword sets a new password for the principal after checking the

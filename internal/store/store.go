@@ -27,6 +27,11 @@ var ErrConflict = errors.New("store: conflict")
 // ErrNotEmpty is returned by DeleteOrg when the org still has children or users.
 var ErrNotEmpty = errors.New("store: not empty")
 
+// ErrStale is returned when a write depends on the state of an account that
+// has changed since the caller read it: a flow or session for a user who has
+// been disabled meanwhile.
+var ErrStale = errors.New("store: account changed")
+
 // Role is a user's role. Roles are ordered: member < admin < superadmin.
 type Role string
 
@@ -275,6 +280,19 @@ type AuditFilter struct {
 	BeforeID int64 // for paging: only events with ID < BeforeID
 }
 
+// UserChange is a partial update of a user; nil fields stay as stored.
+type UserChange struct {
+	// Email replaces the address; a different address clears
+	// EmailConfirmedAt.
+	Email *string
+	Role  *Role
+	// Disabled disables or enables the account.
+	Disabled *bool
+	// MFARequired sets the admin's per-user requirement; false also clears
+	// MFARequiredSince.
+	MFARequired *bool
+}
+
 // UserFilter selects users for listing. Zero fields do not filter.
 type UserFilter struct {
 	OrgPath string // users of orgs in this subtree
@@ -342,8 +360,20 @@ type Users interface {
 	// GetUserByName looks a user up by org id and normalized username.
 	GetUserByName(ctx context.Context, orgID, usernameNorm string) (User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]User, error)
-	// UpdateUser stores every mutable field of u (identified by ID).
-	UpdateUser(ctx context.Context, u User) (User, error)
+	// PatchUser applies ch to the stored user in one transaction, sets
+	// UpdatedAt to at, and returns the user as it was before and after.
+	// Only the columns ch names are written, so a concurrent change of
+	// another column is never undone (there is deliberately no "store this
+	// whole record" update: a caller's copy may be stale). An unknown user
+	// is ErrNotFound.
+	PatchUser(ctx context.Context, id string, ch UserChange, at time.Time) (before, after User, err error)
+	// SetMFARequiredSince sets MFARequiredSince to at only if it is not set
+	// yet, and returns the stored user.
+	SetMFARequiredSince(ctx context.Context, id string, at time.Time) (User, error)
+	// ConfirmUserEmail sets EmailConfirmedAt to at only if the user's
+	// address is still email and not confirmed yet; it reports whether it
+	// did.
+	ConfirmUserEmail(ctx context.Context, id, email string, at time.Time) (bool, error)
 	// SetPasswordHash replaces the stored hash only if it still equals old
 	// (so a concurrent rehash never overwrites a password change); it
 	// reports whether it did.
@@ -353,6 +383,10 @@ type Users interface {
 
 // Sessions keeps signed-in sessions.
 type Sessions interface {
+	// CreateSession inserts s (ID generated when empty). It is ErrStale
+	// when the user is disabled, decided under a lock on the user's row, so
+	// a session is never issued after a concurrent disable has committed
+	// (and one issued before is there for the disable's revocation to find).
 	CreateSession(ctx context.Context, s Session) (Session, error)
 	// GetSessionByTokenHash returns the session, revoked or not; callers
 	// check RevokedAt and the timeouts.
@@ -379,6 +413,8 @@ type Sessions interface {
 
 // Flows keeps sign-in flows.
 type Flows interface {
+	// CreateFlow inserts f (ID generated when empty); like CreateSession it
+	// is ErrStale when the user is disabled.
 	CreateFlow(ctx context.Context, f Flow) (Flow, error)
 	GetFlowByTokenHash(ctx context.Context, hash []byte) (Flow, error)
 	// AddFlowFailure atomically increments the flow's failure count and

@@ -22,8 +22,9 @@ func scanFlow(row pgx.Row) (store.Flow, error) {
 }
 
 // CreateFlow inserts f, generating ID when it is empty; CreatedAt defaults
-// to now. A token hash already in use is store.ErrConflict; an unknown user
-// is store.ErrNotFound.
+// to now. Like CreateSession it is store.ErrStale for a disabled user,
+// decided under a share lock on the user's row. A token hash already in use
+// is store.ErrConflict; an unknown user is store.ErrNotFound.
 func (s *Store) CreateFlow(ctx context.Context, f store.Flow) (store.Flow, error) {
 	if f.ID == "" {
 		f.ID = store.NewID()
@@ -31,11 +32,17 @@ func (s *Store) CreateFlow(ctx context.Context, f store.Flow) (store.Flow, error
 	f.CreatedAt = orNow(f.CreatedAt)
 	f.ExpiresAt = ts(f.ExpiresAt)
 	f.ConsumedAt = tsp(f.ConsumedAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO flows (id, token_hash, user_id, kind,
-			created_at, expires_at, failures, ip, user_agent, consumed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		f.ID, f.TokenHash, f.UserID, string(f.Kind), f.CreatedAt, f.ExpiresAt,
-		f.Failures, f.IP, f.UserAgent, f.ConsumedAt)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := userLive(ctx, tx, f.UserID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO flows (id, token_hash, user_id, kind,
+				created_at, expires_at, failures, ip, user_agent, consumed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			f.ID, f.TokenHash, f.UserID, string(f.Kind), f.CreatedAt, f.ExpiresAt,
+			f.Failures, f.IP, f.UserAgent, f.ConsumedAt)
+		return err
+	})
 	if err != nil {
 		return store.Flow{}, mapErr("create flow", err)
 	}

@@ -20,10 +20,40 @@ func scanSession(row pgx.Row) (store.Session, error) {
 }
 
 // CreateSession inserts sess, generating ID when it is empty; CreatedAt
-// defaults to now and LastSeenAt to CreatedAt. A token hash already in use
-// is store.ErrConflict; an unknown user is store.ErrNotFound.
+// defaults to now and LastSeenAt to CreatedAt. It checks in the same
+// transaction, holding a share lock on the user's row, that the user is
+// not disabled (else store.ErrStale): a concurrent disable either waits for
+// this session to commit (and then revokes it) or has committed first (and
+// the session is refused). A token hash already in use is
+// store.ErrConflict; an unknown user is store.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) (store.Session, error) {
-	return insertSession(ctx, s.pool, sess)
+	var out store.Session
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := userLive(ctx, tx, sess.UserID); err != nil {
+			return err
+		}
+		var err error
+		out, err = insertSession(ctx, tx, sess)
+		return err
+	})
+	if err != nil {
+		return store.Session{}, mapErr("create session", err)
+	}
+	return out, nil
+}
+
+// userLive locks the user's row against changes until tx ends (FOR SHARE:
+// other sign-ins are not held up) and returns store.ErrNotFound for an
+// unknown user and store.ErrStale for a disabled one.
+func userLive(ctx context.Context, tx pgx.Tx, userID string) error {
+	var disabled bool
+	if err := tx.QueryRow(ctx, `SELECT disabled FROM users WHERE id = $1 FOR SHARE`, userID).Scan(&disabled); err != nil {
+		return mapErr("check user", err)
+	}
+	if disabled {
+		return store.ErrStale
+	}
+	return nil
 }
 
 func insertSession(ctx context.Context, q querier, sess store.Session) (store.Session, error) {

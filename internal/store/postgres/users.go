@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -106,22 +107,59 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 	return users, mapErr("list users", err)
 }
 
-// UpdateUser stores every mutable field of u (identified by ID): OrgID,
-// Username, UsernameNorm, Email, EmailConfirmedAt, Role, PasswordHash,
-// MFARequired, Disabled, MFARequiredSince, and UpdatedAt (now when zero).
-// It returns the stored user, store.ErrNotFound, or store.ErrConflict when
-// the new name is taken.
-func (s *Store) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
-	out, err := scanUser(s.pool.QueryRow(ctx, `
-		UPDATE users u SET org_id = $2, username = $3, username_norm = $4, email = $5,
-			email_confirmed_at = $6, role = $7, password_hash = $8, mfa_required = $9,
-			disabled = $10, mfa_required_since = $11, updated_at = $12
-		WHERE u.id = $1
-		RETURNING `+userColumns,
-		u.ID, u.OrgID, u.Username, u.UsernameNorm, u.Email, u.EmailConfirmedAt,
-		string(u.Role), u.PasswordHash, u.MFARequired, u.Disabled, u.MFARequiredSince,
-		orNow(u.UpdatedAt)))
-	return out, mapErr("update user", err)
+// PatchUser applies ch to the user in one transaction that holds the row
+// locked: only the columns ch names are written. It returns the user before
+// and after; an unknown user is store.ErrNotFound.
+func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, at time.Time) (before, after store.User, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if before, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR UPDATE`, id)); err != nil {
+			return err
+		}
+		var set []string
+		args := []any{id}
+		arg := func(v any) string {
+			args = append(args, v)
+			return "$" + strconv.Itoa(len(args))
+		}
+		if ch.Email != nil && *ch.Email != before.Email {
+			set = append(set, "email = "+arg(*ch.Email), "email_confirmed_at = NULL")
+		}
+		if ch.Role != nil {
+			set = append(set, "role = "+arg(string(*ch.Role)))
+		}
+		if ch.Disabled != nil {
+			set = append(set, "disabled = "+arg(*ch.Disabled))
+		}
+		if ch.MFARequired != nil {
+			set = append(set, "mfa_required = "+arg(*ch.MFARequired))
+			if !*ch.MFARequired {
+				set = append(set, "mfa_required_since = NULL")
+			}
+		}
+		set = append(set, "updated_at = "+arg(ts(at)))
+		after, err = scanUser(tx.QueryRow(ctx, `UPDATE users u SET `+strings.Join(set, ", ")+` WHERE u.id = $1 RETURNING `+userColumns, args...))
+		return err
+	})
+	if err != nil {
+		return store.User{}, store.User{}, mapErr("patch user", err)
+	}
+	return before, after, nil
+}
+
+// SetMFARequiredSince sets mfa_required_since to at unless it is set, in
+// one statement, and returns the stored user; an unknown user is
+// store.ErrNotFound.
+func (s *Store) SetMFARequiredSince(ctx context.Context, id string, at time.Time) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `UPDATE users u SET mfa_required_since = coalesce(u.mfa_required_since, $2)
+		WHERE u.id = $1 RETURNING `+userColumns, id, ts(at)))
+	return u, mapErr("set mfa required since", err)
+}
+
+// ConfirmUserEmail sets email_confirmed_at to at only if the address is
+// still email and unconfirmed, in one statement; it reports whether it did.
+func (s *Store) ConfirmUserEmail(ctx context.Context, id, email string, at time.Time) (bool, error) {
+	return s.execOK(ctx, "confirm user email",
+		`UPDATE users SET email_confirmed_at = $3 WHERE id = $1 AND email = $2 AND email_confirmed_at IS NULL`, id, email, ts(at))
 }
 
 // SetPasswordHash replaces the user's password hash with new only if it

@@ -15,10 +15,17 @@ var _ store.SignInCompleter = (*Store)(nil)
 var errFlowGone = errors.New("flow consumed")
 
 // CompleteSignIn consumes the flow, clears the failure counter, inserts
-// the session and appends the events in one transaction on the writer.
+// the session and appends the events in one transaction on the writer,
+// unless the user is gone or disabled.
 func (s *Store) CompleteSignIn(ctx context.Context, flowID string, at time.Time, sess store.Session, events []store.AuditEvent) (store.Session, bool, error) {
 	var out store.Session
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		switch err := userLive(ctx, tx, sess.UserID); {
+		case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrNotFound):
+			return errFlowGone
+		case err != nil:
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE flows SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL`, micro(at), flowID)
 		if err != nil {
 			return mapErr(err)

@@ -32,9 +32,34 @@ func scanSession(sc scanner) (store.Session, error) {
 }
 
 // CreateSession inserts x (ID generated when empty; CreatedAt and
-// LastSeenAt now when zero). A duplicate token hash is store.ErrConflict.
+// LastSeenAt now when zero) in one transaction with the check that its
+// user exists (else store.ErrNotFound) and is not disabled (else
+// store.ErrStale). A duplicate token hash is store.ErrConflict.
 func (s *Store) CreateSession(ctx context.Context, x store.Session) (store.Session, error) {
-	return insertSession(ctx, s.w, x)
+	var out store.Session
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := userLive(ctx, tx, x.UserID); err != nil {
+			return err
+		}
+		var err error
+		out, err = insertSession(ctx, tx, x)
+		return err
+	})
+	return out, err
+}
+
+// userLive returns store.ErrNotFound for an unknown user and
+// store.ErrStale for a disabled one. Inside a transaction on the writer,
+// the answer holds until the transaction ends.
+func userLive(ctx context.Context, tx *sql.Tx, userID string) error {
+	var disabled bool
+	if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, userID).Scan(&disabled); err != nil {
+		return mapErr(err)
+	}
+	if disabled {
+		return store.ErrStale
+	}
+	return nil
 }
 
 // execer is what *sql.DB and *sql.Tx have in common for writes.
@@ -137,16 +162,23 @@ func scanFlow(sc scanner) (store.Flow, error) {
 	return f, nil
 }
 
-// CreateFlow inserts f (ID generated when empty; CreatedAt now when zero).
-// A duplicate token hash is store.ErrConflict.
+// CreateFlow inserts f (ID generated when empty; CreatedAt now when zero)
+// in one transaction with the checks of CreateSession. A duplicate token
+// hash is store.ErrConflict.
 func (s *Store) CreateFlow(ctx context.Context, f store.Flow) (store.Flow, error) {
 	if f.ID == "" {
 		f.ID = store.NewID()
 	}
 	f.CreatedAt, f.ExpiresAt, f.ConsumedAt = orNow(f.CreatedAt), norm(f.ExpiresAt), normPtr(f.ConsumedAt)
-	_, err := s.exec(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-		f.ID, f.TokenHash, f.UserID, string(f.Kind), micro(f.CreatedAt), micro(f.ExpiresAt), f.Failures, f.IP, f.UserAgent,
-		microPtr(f.ConsumedAt))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := userLive(ctx, tx, f.UserID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+			f.ID, f.TokenHash, f.UserID, string(f.Kind), micro(f.CreatedAt), micro(f.ExpiresAt), f.Failures, f.IP, f.UserAgent,
+			microPtr(f.ConsumedAt))
+		return mapErr(err)
+	})
 	if err != nil {
 		return store.Flow{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -99,28 +100,59 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 	return queryAll(ctx, s.r, scanUser, q, args...)
 }
 
-// UpdateUser stores every mutable field of u (identified by ID): Username,
-// UsernameNorm, Email, EmailConfirmedAt, Role, MFARequired, MFARequiredSince
-// and Disabled, and sets UpdatedAt to now. It changes neither OrgID nor
-// PasswordHash (see SetPasswordHash). A rename onto a taken name is
-// store.ErrConflict; an unknown user is store.ErrNotFound.
-func (s *Store) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
-	var out store.User
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET username = ?, username_norm = ?, email = ?, email_confirmed_at = ?,
-			role = ?, mfa_required = ?, disabled = ?, mfa_required_since = ?, updated_at = ? WHERE id = ?`,
-			u.Username, u.UsernameNorm, u.Email, microPtr(u.EmailConfirmedAt), string(u.Role), u.MFARequired, u.Disabled,
-			microPtr(u.MFARequiredSince), micro(now()), u.ID)
-		if err != nil {
+// PatchUser applies ch to the user in one transaction on the writer: only
+// the columns ch names are written. It returns the user before and after;
+// an unknown user is store.ErrNotFound.
+func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, at time.Time) (before, after store.User, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if before, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, id)); err != nil {
+			return err
+		}
+		var (
+			set  []string
+			args []any
+		)
+		if ch.Email != nil && *ch.Email != before.Email {
+			set, args = append(set, "email = ?", "email_confirmed_at = NULL"), append(args, *ch.Email)
+		}
+		if ch.Role != nil {
+			set, args = append(set, "role = ?"), append(args, string(*ch.Role))
+		}
+		if ch.Disabled != nil {
+			set, args = append(set, "disabled = ?"), append(args, *ch.Disabled)
+		}
+		if ch.MFARequired != nil {
+			set, args = append(set, "mfa_required = ?"), append(args, *ch.MFARequired)
+			if !*ch.MFARequired {
+				set = append(set, "mfa_required_since = NULL")
+			}
+		}
+		set, args = append(set, "updated_at = ?"), append(args, micro(norm(at)))
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ?`, append(args, id)...); err != nil {
 			return mapErr(err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNotFound
-		}
-		out, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, u.ID))
+		after, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, id))
 		return err
 	})
-	return out, err
+	if err != nil {
+		return store.User{}, store.User{}, err
+	}
+	return before, after, nil
+}
+
+// SetMFARequiredSince sets mfa_required_since to at unless it is set, and
+// returns the stored user; an unknown user is store.ErrNotFound.
+func (s *Store) SetMFARequiredSince(ctx context.Context, id string, at time.Time) (store.User, error) {
+	return scanUser(s.w.QueryRowContext(ctx, `UPDATE users SET mfa_required_since = coalesce(mfa_required_since, ?)
+		WHERE id = ? RETURNING `+strings.ReplaceAll(userCols, "u.", ""), micro(norm(at)), id))
+}
+
+// ConfirmUserEmail sets email_confirmed_at to at only if the address is
+// still email and unconfirmed; it reports whether it did.
+func (s *Store) ConfirmUserEmail(ctx context.Context, id, email string, at time.Time) (bool, error) {
+	n, err := s.exec(ctx, `UPDATE users SET email_confirmed_at = ? WHERE id = ? AND email = ? AND email_confirmed_at IS NULL`,
+		micro(norm(at)), id, email)
+	return n == 1, err
 }
 
 // SetPasswordHash replaces the stored hash only if it still equals old; it

@@ -91,6 +91,33 @@ var raceTests = []subtest{
 			}
 		}
 	}},
+	{"sessions racing a disable: none stays live once the disable's revocation ran", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		for r := range rounds {
+			_, _, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(false)}, at(0))
+			noErr(t, "PatchUser(enable)", err)
+			errs := parallel(racers+1, func(i int) error {
+				if i == racers/2 {
+					// The admin: disable, then revoke what exists.
+					if _, _, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(true)}, at(0)); err != nil {
+						return err
+					}
+					_, err := s.RevokeUserSessions(ctx(t), u.ID, "", at(0), "disabled")
+					return err
+				}
+				_, err := s.CreateSession(ctx(t), store.Session{TokenHash: []byte(fmt.Sprint(r, "/", i)), UserID: u.ID,
+					CreatedAt: at(0), ExpiresAt: at(time.Hour)})
+				if errors.Is(err, store.ErrStale) {
+					return nil
+				}
+				return err
+			})
+			noErrs(t, "racer", errs)
+			if l, _ := s.ListSessions(ctx(t), u.ID, at(0)); len(l) != 0 {
+				t.Fatalf("round %d: %d sessions of the disabled user are live", r, len(l))
+			}
+		}
+	}},
 	{"parallel flow failures all count", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
 		f := mustFlow(t, s, u, "f", at(time.Hour))

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -78,11 +79,6 @@ var userTests = []subtest{
 		if got.ID != u2.ID {
 			t.Errorf("GetUserByName(other org) = %q, want %q", got.ID, u2.ID)
 		}
-		// A rename onto a taken name conflicts as well.
-		bob := mustUser(t, s, root, "bob")
-		bob.Username, bob.UsernameNorm = "Alice", "alice"
-		_, err = s.UpdateUser(ctx(t), bob)
-		wantErr(t, "UpdateUser(rename onto taken name)", err, store.ErrConflict)
 	}},
 	{"create in an unknown org fails", func(t *testing.T, s store.Store) {
 		mustRoot(t, s)
@@ -91,43 +87,113 @@ var userTests = []subtest{
 			t.Fatal("CreateUser in an unknown org succeeded")
 		}
 	}},
-	{"update persists every mutable field", func(t *testing.T, s store.Store) {
+	{"patch writes the named fields and nothing else", func(t *testing.T, s store.Store) {
 		root, u := mustFixture(t, s)
-		u.Username, u.UsernameNorm = "Alice2", "alice2"
-		u.Email = "new@example.com"
-		u.EmailConfirmedAt = ptr(at(time.Hour))
-		u.Role = store.RoleSuperadmin
-		u.MFARequired = true
-		u.MFARequiredSince = ptr(at(2 * time.Hour))
-		u.Disabled = true
-		u.UpdatedAt = at(3 * time.Hour)
-		_, err := s.UpdateUser(ctx(t), u)
-		noErr(t, "UpdateUser", err)
+		confirmed, err := s.ConfirmUserEmail(ctx(t), u.ID, u.Email, at(time.Minute))
+		noErr(t, "ConfirmUserEmail", err)
+		if !confirmed {
+			t.Fatal("ConfirmUserEmail of the current address reported false")
+		}
+		_, err = s.SetMFARequiredSince(ctx(t), u.ID, at(2*time.Minute))
+		noErr(t, "SetMFARequiredSince", err)
+
+		before, after, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Role: ptr(store.RoleSuperadmin), Disabled: ptr(true)}, at(time.Hour))
+		noErr(t, "PatchUser", err)
+		if before.Role != store.RoleMember || before.Disabled {
+			t.Errorf("before = %+v, want the stored member", before)
+		}
 		got, err := s.GetUser(ctx(t), u.ID)
 		noErr(t, "GetUser", err)
-		if got.Username != "Alice2" || got.UsernameNorm != "alice2" || got.Email != "new@example.com" ||
-			got.Role != store.RoleSuperadmin || !got.MFARequired || !got.Disabled || got.OrgID != root.ID {
-			t.Errorf("after UpdateUser: %+v", got)
+		if !reflect.DeepEqual(got, after) {
+			t.Errorf("PatchUser returned %+v, GetUser %+v", after, got)
 		}
-		samePtrTime(t, "EmailConfirmedAt", got.EmailConfirmedAt, u.EmailConfirmedAt)
-		samePtrTime(t, "MFARequiredSince", got.MFARequiredSince, u.MFARequiredSince)
-		if _, err := s.GetUserByName(ctx(t), root.ID, "alice2"); err != nil {
-			t.Errorf("GetUserByName(new name): %v", err)
+		if got.Role != store.RoleSuperadmin || !got.Disabled || got.Email != u.Email || got.PasswordHash != u.PasswordHash ||
+			got.Username != u.Username || got.OrgID != root.ID || got.MFARequired {
+			t.Errorf("after PatchUser(role, disabled): %+v", got)
 		}
+		samePtrTime(t, "EmailConfirmedAt (not named)", got.EmailConfirmedAt, ptr(at(time.Minute)))
+		samePtrTime(t, "MFARequiredSince (not named)", got.MFARequiredSince, ptr(at(2*time.Minute)))
+		sameTime(t, "UpdatedAt", got.UpdatedAt, at(time.Hour))
 
-		// Clearing works too.
-		u.EmailConfirmedAt, u.MFARequiredSince = nil, nil
-		u.MFARequired, u.Disabled, u.Role = false, false, store.RoleMember
-		_, err = s.UpdateUser(ctx(t), u)
-		noErr(t, "UpdateUser(clear)", err)
-		got, err = s.GetUser(ctx(t), u.ID)
-		noErr(t, "GetUser", err)
-		if got.EmailConfirmedAt != nil || got.MFARequiredSince != nil || got.MFARequired || got.Disabled || got.Role != store.RoleMember {
+		// The same address keeps its confirmation; another clears it.
+		_, got, err = s.PatchUser(ctx(t), u.ID, store.UserChange{Email: ptr(u.Email)}, at(time.Hour))
+		noErr(t, "PatchUser(same email)", err)
+		samePtrTime(t, "EmailConfirmedAt (same address)", got.EmailConfirmedAt, ptr(at(time.Minute)))
+		_, got, err = s.PatchUser(ctx(t), u.ID, store.UserChange{Email: ptr("new@example.com"), MFARequired: ptr(true)}, at(time.Hour))
+		noErr(t, "PatchUser(email, mfa required)", err)
+		if got.Email != "new@example.com" || got.EmailConfirmedAt != nil || !got.MFARequired || got.MFARequiredSince == nil {
+			t.Errorf("after a new address and mfa_required: %+v", got)
+		}
+		// Un-requiring MFA forgets when it became required.
+		_, got, err = s.PatchUser(ctx(t), u.ID, store.UserChange{MFARequired: ptr(false), Disabled: ptr(false), Role: ptr(store.RoleMember)}, at(time.Hour))
+		noErr(t, "PatchUser(clear)", err)
+		if got.MFARequired || got.MFARequiredSince != nil || got.Disabled || got.Role != store.RoleMember {
 			t.Errorf("after clearing: %+v", got)
 		}
 
-		_, err = s.UpdateUser(ctx(t), store.User{ID: store.NewID(), OrgID: root.ID, Username: "z", UsernameNorm: "z", Role: store.RoleMember})
-		wantErr(t, "UpdateUser(unknown)", err, store.ErrNotFound)
+		_, _, err = s.PatchUser(ctx(t), store.NewID(), store.UserChange{Disabled: ptr(true)}, at(0))
+		wantErr(t, "PatchUser(unknown)", err, store.ErrNotFound)
+	}},
+	{"MFA required since is set once", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		got, err := s.SetMFARequiredSince(ctx(t), u.ID, at(time.Minute))
+		noErr(t, "SetMFARequiredSince", err)
+		samePtrTime(t, "MFARequiredSince", got.MFARequiredSince, ptr(at(time.Minute)))
+		got, err = s.SetMFARequiredSince(ctx(t), u.ID, at(time.Hour))
+		noErr(t, "SetMFARequiredSince(again)", err)
+		samePtrTime(t, "MFARequiredSince after a second call", got.MFARequiredSince, ptr(at(time.Minute)))
+		if got.Role != u.Role || got.Email != u.Email {
+			t.Errorf("SetMFARequiredSince returned %+v", got)
+		}
+		_, err = s.SetMFARequiredSince(ctx(t), store.NewID(), at(0))
+		wantErr(t, "SetMFARequiredSince(unknown)", err, store.ErrNotFound)
+	}},
+	{"an address is confirmed only while it is the user's", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		ok, err := s.ConfirmUserEmail(ctx(t), u.ID, "old@example.com", at(0))
+		noErr(t, "ConfirmUserEmail(other address)", err)
+		if ok {
+			t.Error("an address the user does not have was confirmed")
+		}
+		ok, err = s.ConfirmUserEmail(ctx(t), u.ID, u.Email, at(time.Minute))
+		noErr(t, "ConfirmUserEmail", err)
+		if !ok {
+			t.Error("ConfirmUserEmail of the current address reported false")
+		}
+		ok, err = s.ConfirmUserEmail(ctx(t), u.ID, u.Email, at(time.Hour))
+		noErr(t, "ConfirmUserEmail(again)", err)
+		got, _ := s.GetUser(ctx(t), u.ID)
+		if ok {
+			t.Error("a confirmed address was confirmed again")
+		}
+		samePtrTime(t, "EmailConfirmedAt", got.EmailConfirmedAt, ptr(at(time.Minute)))
+	}},
+	{"no session or flow for a disabled user", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		_, _, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(true)}, at(0))
+		noErr(t, "PatchUser(disable)", err)
+		_, err = s.CreateSession(ctx(t), store.Session{TokenHash: []byte("s"), UserID: u.ID, CreatedAt: at(0), ExpiresAt: at(time.Hour)})
+		wantErr(t, "CreateSession(disabled user)", err, store.ErrStale)
+		_, err = s.CreateFlow(ctx(t), store.Flow{TokenHash: []byte("f"), UserID: u.ID, Kind: store.FlowMFA, CreatedAt: at(0), ExpiresAt: at(time.Hour)})
+		wantErr(t, "CreateFlow(disabled user)", err, store.ErrStale)
+		if l, _ := s.ListSessions(ctx(t), u.ID, at(0)); len(l) != 0 {
+			t.Errorf("%d sessions stored for a disabled user", len(l))
+		}
+
+		// A flow begun before the disable cannot complete after it.
+		_, _, err = s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(false)}, at(0))
+		noErr(t, "PatchUser(enable)", err)
+		f := mustFlow(t, s, u, "f2", at(time.Hour))
+		_, _, err = s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(true)}, at(0))
+		noErr(t, "PatchUser(disable)", err)
+		_, ok, err := s.CompleteSignIn(ctx(t), f.ID, at(time.Minute), store.Session{TokenHash: []byte("s2"), UserID: u.ID, CreatedAt: at(time.Minute), ExpiresAt: at(time.Hour)}, nil)
+		noErr(t, "CompleteSignIn(disabled user)", err)
+		if ok {
+			t.Error("CompleteSignIn issued a session to a disabled user")
+		}
+		if l, _ := s.ListSessions(ctx(t), u.ID, at(0)); len(l) != 0 {
+			t.Errorf("%d sessions stored for a disabled user", len(l))
+		}
 	}},
 	{"set password hash is compare and swap", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
