@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/factor/totp"
+	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -150,3 +152,133 @@ func TestASignInBurstNeverUndoesAConcurrentDisableOrDemotion(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// enrollSecret starts an authenticator-app setup in an enrollment flow and
+// returns the answer.
+func (s *server) enrollStart(flow string) response {
+	s.t.Helper()
+	return s.post("/api/v1/auth/enroll/totp", "", map[string]string{"flow_token": flow})
+}
+
+// confirmIn confirms a pending factor of an enrollment flow with the code
+// of the secret the start answer gave.
+func (s *server) confirmIn(flow string, start response) response {
+	s.t.Helper()
+	secret, err := totp.DecodeSecret(start.str(s.t, "secret"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	p := phone{secret: secret, v: totp.Default()}
+	return s.post("/api/v1/auth/enroll/totp/confirm", "", map[string]string{"flow_token": flow,
+		"factor_id": start.str(s.t, "factor_id"), "code": p.code(s.clock.Now())})
+}
+
+// wantDeadFlow fails unless every way to continue an enrollment flow
+// answers 401 invalid_flow.
+func (s *server) wantDeadFlow(what, flow string, pending response) {
+	s.t.Helper()
+	for _, r := range []struct {
+		step string
+		r    response
+	}{
+		{"enroll/totp", s.enrollStart(flow)},
+		{"enroll/totp/confirm", s.confirmIn(flow, pending)},
+		{"enroll/skip", s.post("/api/v1/auth/enroll/skip", "", map[string]string{"flow_token": flow})},
+	} {
+		if r.r.status != http.StatusUnauthorized || r.r.errorCode(s.t) != "invalid_flow" {
+			s.t.Fatalf("%s: %s in the attacker's flow: %d %.200s, want 401 invalid_flow", what, r.step, r.r.status, r.r.body)
+		}
+	}
+}
+
+func TestPasswordMFAResetRoleAndDisableEndPendingSignInFlows(t *testing.T) {
+	const newPassword = "a brand new passphrase"
+	for _, tc := range []struct {
+		name   string
+		change func(s *server, id, aliceSession string)
+	}{
+		{"admin sets the password (command line)", func(s *server, id, _ string) {
+			s.cli(newPassword+"\n", "user", "set-password", "--org", "acme", "--username", "alice", "--password-stdin")
+		}},
+		{"the user changes her password", func(s *server, _, tok string) {
+			r := s.post("/api/v1/me/password", tok, map[string]string{"current_password": testPassword, "new_password": newPassword})
+			if r.status != http.StatusNoContent && r.status != http.StatusOK {
+				s.t.Fatalf("change password: %d %s", r.status, r.body)
+			}
+		}},
+		{"admin resets MFA", func(s *server, _, _ string) {
+			s.cli("", "user", "reset-mfa", "--org", "acme", "--username", "alice")
+		}},
+		{"admin changes the role", func(s *server, _, _ string) {
+			s.cli("", "user", "set", "--org", "acme", "--username", "alice", "--role", "admin")
+		}},
+		{"admin disables and enables the account again", func(s *server, _, _ string) {
+			s.cli("", "user", "set", "--org", "acme", "--username", "alice", "--disabled=true")
+			s.cli("", "user", "set", "--org", "acme", "--username", "alice", "--disabled=false")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			onEachStoreDSN(t, func(t *testing.T, dsn string) {
+				s := newServerOn(t, dsn, ptr(password.TestParams()), nil)
+				s.cli("", "org", "create", "--slug", "acme", "--name", "Acme Corp")
+				s.cli("", "org", "set-policy", "--org", "acme", "--mfa", "required", "--grace", "72h")
+				s.cli(testPassword+"\n", "user", "create", "--org", "acme", "--username", "alice", "--password-stdin")
+				id := s.userID("acme", "alice")
+
+				// The attacker knows the old password and opens an
+				// enrollment flow, with a setup of their own pending.
+				attacker := s.signIn("acme", "alice", "enrollment_required")["flow_token"].(string)
+				pending := s.enrollStart(attacker)
+				if pending.status != http.StatusCreated {
+					t.Fatalf("enroll/totp: %d %s", pending.status, pending.body)
+				}
+				// Alice postpones setup and has a session of her own.
+				own := s.signIn("acme", "alice", "enrollment_required")["flow_token"].(string)
+				sk := s.post("/api/v1/auth/enroll/skip", "", map[string]string{"flow_token": own})
+				if sk.status != http.StatusOK {
+					t.Fatalf("skip: %d %s", sk.status, sk.body)
+				}
+
+				tc.change(s, id, sk.str(t, "session_token"))
+
+				s.wantDeadFlow(tc.name, attacker, pending)
+				if ov := s.get("/api/v1/me", sk.str(t, "session_token")); ov.status == http.StatusOK {
+					if m := ov.json(t)["mfa"].(map[string]any); m["enrolled"] == true {
+						t.Fatalf("the attacker's factor is enrolled on alice's account")
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestASignInRacingAPasswordResetLeavesNoLiveFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uses real argon2id parameters")
+	}
+	onEachStoreDSN(t, func(t *testing.T, dsn string) {
+		s := newServerOn(t, dsn, nil, nil)
+		s.cli("", "org", "create", "--slug", "acme", "--name", "Acme Corp")
+		s.cli("", "org", "set-policy", "--org", "acme", "--mfa", "required")
+		s.cli(testPassword+"\n", "user", "create", "--org", "acme", "--username", "alice", "--password-stdin")
+		id := s.userID("acme", "alice")
+		sys, err := s.app.Admin.System(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers := s.burst("acme", "alice", 18, func() {
+			if err := s.app.Admin.SetPassword(context.Background(), sys, id, "a brand new passphrase", signin.Client{IP: "192.0.2.1"}); err != nil {
+				t.Errorf("set password: %v", err)
+			}
+		})
+		for i, r := range answers {
+			if r.status != http.StatusOK {
+				continue
+			}
+			flow := r.str(t, "flow_token")
+			if e := s.enrollStart(flow); e.status != http.StatusUnauthorized {
+				t.Fatalf("flow %d of the burst (old password) still sets up a factor after the reset: %d %.200s", i, e.status, e.body)
+			}
+		}
+	})
+}

@@ -377,15 +377,11 @@ func (s *Service) DisableMFA(ctx context.Context, p Principal, code string, c Cl
 }
 
 // ResetMFA is the admin action for a lost phone: it removes every factor and
-// backup code of u, clears its failure counter, and revokes all its
-// sessions. If policy requires MFA, u sets it up again at next sign-in.
+// backup code of u, clears its failure counter and ends its sign-in flows
+// (one store transaction), and revokes all its sessions. If policy requires
+// MFA, u sets it up again at next sign-in.
 func (s *Service) ResetMFA(ctx context.Context, actorID string, u store.User, c Client) error {
-	if err := s.store.DeleteUserFactors(ctx, u.ID); err != nil {
-		return err
-	}
-	if _, err := s.store.UpdateAttempts(ctx, u.ID, func(a store.Attempts) (store.Attempts, error) {
-		return store.Attempts{UserID: a.UserID}, nil
-	}); err != nil {
+	if err := s.store.ResetUserMFA(ctx, u.ID, s.now().UTC()); err != nil {
 		return err
 	}
 	n, err := s.store.RevokeUserSessions(ctx, u.ID, "", s.now().UTC(), "mfa reset")

@@ -217,7 +217,7 @@ func (s *Service) startFlow(ctx context.Context, u store.User, org store.Org, ki
 	now := s.now().UTC()
 	f, err := s.store.CreateFlow(ctx, store.Flow{
 		TokenHash: hash, UserID: u.ID, Kind: kind, CreatedAt: now, ExpiresAt: now.Add(s.opts.FlowTTL),
-		IP: c.IP, UserAgent: c.UserAgent,
+		IP: c.IP, UserAgent: c.UserAgent, UserVersion: u.SecurityVersion,
 	})
 	if err != nil {
 		return Result{}, err
@@ -230,7 +230,9 @@ func (s *Service) startFlow(ctx context.Context, u store.User, org store.Org, ki
 		EnrollmentDeadline: deadline, User: u, Org: org}, nil
 }
 
-// flow returns the live flow of the given kind for tok and its user.
+// flow returns the live flow of the given kind for tok and its user, read
+// now: a flow is dead once its user is gone or disabled, or has changed
+// password, role or MFA since the flow began (SecurityVersion).
 func (s *Service) flow(ctx context.Context, tok string, kind store.FlowKind) (store.Flow, store.User, error) {
 	if !wellFormed(tok, flowPrefix) {
 		return store.Flow{}, store.User{}, ErrInvalidFlow
@@ -246,7 +248,7 @@ func (s *Service) flow(ctx context.Context, tok string, kind store.FlowKind) (st
 		return store.Flow{}, store.User{}, ErrInvalidFlow
 	}
 	u, err := s.store.GetUser(ctx, f.UserID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.SecurityVersion != f.UserVersion)) {
 		return store.Flow{}, store.User{}, ErrInvalidFlow
 	}
 	return f, u, err

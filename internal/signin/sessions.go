@@ -49,7 +49,8 @@ func (s *Service) newSession(u store.User, amr []string, mfaAt *time.Time, c Cli
 	tok, hash := newToken(sessionPrefix)
 	now := s.now().UTC()
 	return tok, store.Session{ID: store.NewID(), TokenHash: hash, UserID: u.ID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.opts.SessionAbsolute), AMR: amr, MFAAt: mfaAt, IP: c.IP, UserAgent: c.UserAgent}
+		ExpiresAt: now.Add(s.opts.SessionAbsolute), AMR: amr, MFAAt: mfaAt, IP: c.IP, UserAgent: c.UserAgent,
+		UserVersion: u.SecurityVersion}
 }
 
 func completedEvent(u store.User, sessionID string) store.AuditEvent {
@@ -221,8 +222,9 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	return s.SetPassword(ctx, p.User.ID, p.User, next, p.Session.ID, c)
 }
 
-// SetPassword stores a new password for u (checking the length rules) and
-// revokes every session of u except keepSession. actorID is who did it.
+// SetPassword stores a new password for u (checking the length rules),
+// ends every sign-in flow of u (in the same store transaction) and revokes
+// every session of u except keepSession. actorID is who did it.
 func (s *Service) SetPassword(ctx context.Context, actorID string, u store.User, pw, keepSession string, c Client) error {
 	if err := CheckPassword(pw); err != nil {
 		return err
@@ -231,7 +233,7 @@ func (s *Service) SetPassword(ctx context.Context, actorID string, u store.User,
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.SetPasswordHash(ctx, u.ID, u.PasswordHash, h); err != nil {
+	if err := s.store.SetPassword(ctx, u.ID, h, s.now().UTC()); err != nil {
 		return err
 	}
 	if _, err := s.store.RevokeUserSessions(ctx, u.ID, keepSession, s.now().UTC(), "password changed"); err != nil {

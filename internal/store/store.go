@@ -29,7 +29,7 @@ var ErrNotEmpty = errors.New("store: not empty")
 
 // ErrStale is returned when a write depends on the state of an account that
 // has changed since the caller read it: a flow or session for a user who has
-// been disabled meanwhile.
+// been disabled meanwhile, or whose SecurityVersion has moved on.
 var ErrStale = errors.New("store: account changed")
 
 // Role is a user's role. Roles are ordered: member < admin < superadmin.
@@ -170,6 +170,12 @@ type User struct {
 	// MFARequiredSince is when MFA first became required for this user by
 	// any means the server noticed; it starts enrollment grace periods.
 	MFARequiredSince *time.Time
+	// SecurityVersion counts the changes that must end every sign-in in
+	// flight: a new password, an MFA reset, a new role, disabling. The
+	// store increments it (and deletes the user's flows) in the same
+	// transaction as the change; flows and sessions are created only for
+	// the current version.
+	SecurityVersion int64
 }
 
 // Session is what a completed sign-in yields. Only the hash of its token is
@@ -187,6 +193,9 @@ type Session struct {
 	UserAgent    string
 	RevokedAt    *time.Time
 	RevokeReason string
+	// UserVersion is the user's SecurityVersion the session was issued
+	// under; CreateSession refuses any other.
+	UserVersion int64
 }
 
 // FlowKind says what a sign-in flow is waiting for.
@@ -212,6 +221,9 @@ type Flow struct {
 	// ConsumedAt is set when the flow yielded a session; a consumed flow
 	// can do nothing more.
 	ConsumedAt *time.Time
+	// UserVersion is the user's SecurityVersion when the password was
+	// checked; the flow is dead once the user's version differs.
+	UserVersion int64
 }
 
 // Factor is one enrolled second factor of a user.
@@ -364,8 +376,9 @@ type Users interface {
 	// UpdatedAt to at, and returns the user as it was before and after.
 	// Only the columns ch names are written, so a concurrent change of
 	// another column is never undone (there is deliberately no "store this
-	// whole record" update: a caller's copy may be stale). An unknown user
-	// is ErrNotFound.
+	// whole record" update: a caller's copy may be stale). A new role, or
+	// disabling, increments SecurityVersion and deletes the user's flows in
+	// the same transaction. An unknown user is ErrNotFound.
 	PatchUser(ctx context.Context, id string, ch UserChange, at time.Time) (before, after User, err error)
 	// SetMFARequiredSince sets MFARequiredSince to at only if it is not set
 	// yet, and returns the stored user.
@@ -378,15 +391,26 @@ type Users interface {
 	// (so a concurrent rehash never overwrites a password change); it
 	// reports whether it did.
 	SetPasswordHash(ctx context.Context, userID, old, new string) (bool, error)
+	// SetPassword stores a new password hash (a password change, as
+	// opposed to SetPasswordHash's rehash of the same password), sets
+	// UpdatedAt to at, increments SecurityVersion and deletes the user's
+	// flows, in one transaction. An unknown user is ErrNotFound.
+	SetPassword(ctx context.Context, userID, hash string, at time.Time) error
+	// ResetUserMFA removes every factor and backup code of the user, clears
+	// its second-factor failure counter, increments SecurityVersion and
+	// deletes the user's flows, in one transaction (an admin's MFA reset).
+	// An unknown user is ErrNotFound.
+	ResetUserMFA(ctx context.Context, userID string, at time.Time) error
 	DeleteUser(ctx context.Context, id string) error
 }
 
 // Sessions keeps signed-in sessions.
 type Sessions interface {
 	// CreateSession inserts s (ID generated when empty). It is ErrStale
-	// when the user is disabled, decided under a lock on the user's row, so
-	// a session is never issued after a concurrent disable has committed
-	// (and one issued before is there for the disable's revocation to find).
+	// when the user is disabled or its SecurityVersion is not
+	// s.UserVersion, decided under a lock on the user's row, so a session is
+	// never issued after a concurrent change has committed (and one issued
+	// before is there for the change's revocation to find).
 	CreateSession(ctx context.Context, s Session) (Session, error)
 	// GetSessionByTokenHash returns the session, revoked or not; callers
 	// check RevokedAt and the timeouts.
@@ -414,7 +438,8 @@ type Sessions interface {
 // Flows keeps sign-in flows.
 type Flows interface {
 	// CreateFlow inserts f (ID generated when empty); like CreateSession it
-	// is ErrStale when the user is disabled.
+	// is ErrStale when the user is disabled or its SecurityVersion is not
+	// f.UserVersion.
 	CreateFlow(ctx context.Context, f Flow) (Flow, error)
 	GetFlowByTokenHash(ctx context.Context, hash []byte) (Flow, error)
 	// AddFlowFailure atomically increments the flow's failure count and

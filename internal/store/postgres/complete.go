@@ -17,18 +17,20 @@ var errFlowGone = errors.New("flow consumed")
 
 // CompleteSignIn consumes the flow, clears the failure counter, inserts
 // the session and appends the events in one transaction (one commit, one
-// WAL flush), unless the user is gone or disabled.
+// WAL flush), unless the user is gone, disabled, or at another security
+// version than the flow and the session.
 func (s *Store) CompleteSignIn(ctx context.Context, flowID string, at time.Time, sess store.Session, events []store.AuditEvent) (store.Session, bool, error) {
 	var out store.Session
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// The user's row first, under a share lock (see CreateSession).
-		switch err := userLive(ctx, tx, sess.UserID); {
+		switch err := userLive(ctx, tx, sess.UserID, sess.UserVersion); {
 		case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrNotFound):
 			return errFlowGone
 		case err != nil:
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE flows SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL`, flowID, at)
+		tag, err := tx.Exec(ctx, `UPDATE flows SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL AND user_version = $3`,
+			flowID, at, sess.UserVersion)
 		if err != nil {
 			return mapErr("complete sign-in: consume flow", err)
 		}

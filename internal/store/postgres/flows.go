@@ -10,13 +10,13 @@ import (
 )
 
 const flowColumns = `id, token_hash, user_id, kind, created_at, expires_at,
-	failures, ip, user_agent, consumed_at`
+	failures, ip, user_agent, consumed_at, user_version`
 
 func scanFlow(row pgx.Row) (store.Flow, error) {
 	var f store.Flow
 	var kind string
 	err := row.Scan(&f.ID, &f.TokenHash, &f.UserID, &kind, &f.CreatedAt, &f.ExpiresAt,
-		&f.Failures, &f.IP, &f.UserAgent, &f.ConsumedAt)
+		&f.Failures, &f.IP, &f.UserAgent, &f.ConsumedAt, &f.UserVersion)
 	f.Kind = store.FlowKind(kind)
 	return f, err
 }
@@ -33,14 +33,14 @@ func (s *Store) CreateFlow(ctx context.Context, f store.Flow) (store.Flow, error
 	f.ExpiresAt = ts(f.ExpiresAt)
 	f.ConsumedAt = tsp(f.ConsumedAt)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := userLive(ctx, tx, f.UserID); err != nil {
+		if err := userLive(ctx, tx, f.UserID, f.UserVersion); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO flows (id, token_hash, user_id, kind,
-				created_at, expires_at, failures, ip, user_agent, consumed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+				created_at, expires_at, failures, ip, user_agent, consumed_at, user_version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			f.ID, f.TokenHash, f.UserID, string(f.Kind), f.CreatedAt, f.ExpiresAt,
-			f.Failures, f.IP, f.UserAgent, f.ConsumedAt)
+			f.Failures, f.IP, f.UserAgent, f.ConsumedAt, f.UserVersion)
 		return err
 	})
 	if err != nil {

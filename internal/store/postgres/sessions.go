@@ -10,12 +10,12 @@ import (
 )
 
 const sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at,
-	amr, mfa_at, ip, user_agent, revoked_at, revoke_reason`
+	amr, mfa_at, ip, user_agent, revoked_at, revoke_reason, user_version`
 
 func scanSession(row pgx.Row) (store.Session, error) {
 	var s store.Session
 	err := row.Scan(&s.ID, &s.TokenHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt,
-		&s.ExpiresAt, &s.AMR, &s.MFAAt, &s.IP, &s.UserAgent, &s.RevokedAt, &s.RevokeReason)
+		&s.ExpiresAt, &s.AMR, &s.MFAAt, &s.IP, &s.UserAgent, &s.RevokedAt, &s.RevokeReason, &s.UserVersion)
 	return s, err
 }
 
@@ -29,7 +29,7 @@ func scanSession(row pgx.Row) (store.Session, error) {
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) (store.Session, error) {
 	var out store.Session
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := userLive(ctx, tx, sess.UserID); err != nil {
+		if err := userLive(ctx, tx, sess.UserID, sess.UserVersion); err != nil {
 			return err
 		}
 		var err error
@@ -44,13 +44,17 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) (store.Se
 
 // userLive locks the user's row against changes until tx ends (FOR SHARE:
 // other sign-ins are not held up) and returns store.ErrNotFound for an
-// unknown user and store.ErrStale for a disabled one.
-func userLive(ctx context.Context, tx pgx.Tx, userID string) error {
-	var disabled bool
-	if err := tx.QueryRow(ctx, `SELECT disabled FROM users WHERE id = $1 FOR SHARE`, userID).Scan(&disabled); err != nil {
+// unknown user and store.ErrStale for a disabled one or one whose
+// security_version is not version.
+func userLive(ctx context.Context, tx pgx.Tx, userID string, version int64) error {
+	var (
+		disabled bool
+		current  int64
+	)
+	if err := tx.QueryRow(ctx, `SELECT disabled, security_version FROM users WHERE id = $1 FOR SHARE`, userID).Scan(&disabled, &current); err != nil {
 		return mapErr("check user", err)
 	}
-	if disabled {
+	if disabled || current != version {
 		return store.ErrStale
 	}
 	return nil
@@ -69,11 +73,11 @@ func insertSession(ctx context.Context, q querier, sess store.Session) (store.Se
 	sess.MFAAt = tsp(sess.MFAAt)
 	sess.RevokedAt = tsp(sess.RevokedAt)
 	_, err := q.Exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at,
-			last_seen_at, expires_at, amr, mfa_at, ip, user_agent, revoked_at, revoke_reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			last_seen_at, expires_at, amr, mfa_at, ip, user_agent, revoked_at, revoke_reason, user_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		sess.ID, sess.TokenHash, sess.UserID, sess.CreatedAt, sess.LastSeenAt,
 		sess.ExpiresAt, sess.AMR, sess.MFAAt, sess.IP, sess.UserAgent,
-		sess.RevokedAt, sess.RevokeReason)
+		sess.RevokedAt, sess.RevokeReason, sess.UserVersion)
 	if err != nil {
 		return store.Session{}, mapErr("create session", err)
 	}

@@ -13,14 +13,14 @@ import (
 
 const userColumns = `u.id, u.org_id, u.username, u.username_norm, u.email,
 	u.email_confirmed_at, u.role, u.password_hash, u.mfa_required, u.disabled,
-	u.created_at, u.updated_at, u.mfa_required_since`
+	u.created_at, u.updated_at, u.mfa_required_since, u.security_version`
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
 	var role string
 	err := row.Scan(&u.ID, &u.OrgID, &u.Username, &u.UsernameNorm, &u.Email,
 		&u.EmailConfirmedAt, &role, &u.PasswordHash, &u.MFARequired, &u.Disabled,
-		&u.CreatedAt, &u.UpdatedAt, &u.MFARequiredSince)
+		&u.CreatedAt, &u.UpdatedAt, &u.MFARequiredSince, &u.SecurityVersion)
 	u.Role = store.Role(role)
 	return u, err
 }
@@ -41,11 +41,11 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	u.MFARequiredSince = tsp(u.MFARequiredSince)
 	_, err := s.pool.Exec(ctx, `INSERT INTO users (id, org_id, username, username_norm,
 			email, email_confirmed_at, role, password_hash, mfa_required, disabled,
-			created_at, updated_at, mfa_required_since)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			created_at, updated_at, mfa_required_since, security_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		u.ID, u.OrgID, u.Username, u.UsernameNorm, u.Email, u.EmailConfirmedAt,
 		string(u.Role), u.PasswordHash, u.MFARequired, u.Disabled,
-		u.CreatedAt, u.UpdatedAt, u.MFARequiredSince)
+		u.CreatedAt, u.UpdatedAt, u.MFARequiredSince, u.SecurityVersion)
 	if err != nil {
 		return store.User{}, mapErr("create user", err)
 	}
@@ -108,8 +108,9 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 }
 
 // PatchUser applies ch to the user in one transaction that holds the row
-// locked: only the columns ch names are written. It returns the user before
-// and after; an unknown user is store.ErrNotFound.
+// locked: only the columns ch names are written; a new role or disabling
+// also increments security_version and deletes the user's flows. It returns
+// the user before and after; an unknown user is store.ErrNotFound.
 func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, at time.Time) (before, after store.User, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if before, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR UPDATE`, id)); err != nil {
@@ -137,7 +138,15 @@ func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, a
 			}
 		}
 		set = append(set, "updated_at = "+arg(ts(at)))
+		ends := (ch.Role != nil && *ch.Role != before.Role) || (ch.Disabled != nil && *ch.Disabled && !before.Disabled)
+		if ends {
+			set = append(set, "security_version = u.security_version + 1")
+		}
 		after, err = scanUser(tx.QueryRow(ctx, `UPDATE users u SET `+strings.Join(set, ", ")+` WHERE u.id = $1 RETURNING `+userColumns, args...))
+		if err != nil || !ends {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM flows WHERE user_id = $1`, id)
 		return err
 	})
 	if err != nil {
@@ -173,6 +182,54 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, old, new string) (b
 		return false, mapErr("set password hash", err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// SetPassword stores a new password hash, increments security_version and
+// deletes the user's flows in one transaction; an unknown user is
+// store.ErrNotFound.
+func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error { return endSignIns(ctx, tx, userID, at, "password_hash = $3", hash) })
+	return mapErr("set password", err)
+}
+
+// ResetUserMFA removes the user's factors and backup codes, clears its
+// failure counter, increments security_version and deletes its flows, in
+// one transaction; an unknown user is store.ErrNotFound.
+func (s *Store) ResetUserMFA(ctx context.Context, userID string, at time.Time) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := endSignIns(ctx, tx, userID, at, ""); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM factors WHERE user_id = $1`, `DELETE FROM backup_codes WHERE user_id = $1`,
+			`DELETE FROM mfa_attempts WHERE user_id = $1`} {
+			if _, err := tx.Exec(ctx, q, userID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return mapErr("reset user mfa", err)
+}
+
+// endSignIns increments the user's security_version (with the extra column
+// assignment set, whose arguments start at $3, when set is not empty) and
+// deletes the user's flows, inside tx. The update locks the user's row
+// first, like every writer that touches a user and its flows, so they never
+// deadlock. An unknown user is store.ErrNotFound.
+func endSignIns(ctx context.Context, tx pgx.Tx, userID string, at time.Time, set string, args ...any) error {
+	q := `UPDATE users SET security_version = security_version + 1, updated_at = $2`
+	if set != "" {
+		q += ", " + set
+	}
+	tag, err := tx.Exec(ctx, q+` WHERE id = $1`, append([]any{userID, ts(at)}, args...)...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("end sign-ins")
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM flows WHERE user_id = $1`, userID)
+	return err
 }
 
 // DeleteUser removes the user and, by cascade, its sessions, flows, factors,

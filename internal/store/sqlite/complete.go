@@ -16,17 +16,19 @@ var errFlowGone = errors.New("flow consumed")
 
 // CompleteSignIn consumes the flow, clears the failure counter, inserts
 // the session and appends the events in one transaction on the writer,
-// unless the user is gone or disabled.
+// unless the user is gone, disabled, or at another security version than
+// the flow and the session.
 func (s *Store) CompleteSignIn(ctx context.Context, flowID string, at time.Time, sess store.Session, events []store.AuditEvent) (store.Session, bool, error) {
 	var out store.Session
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		switch err := userLive(ctx, tx, sess.UserID); {
+		switch err := userLive(ctx, tx, sess.UserID, sess.UserVersion); {
 		case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrNotFound):
 			return errFlowGone
 		case err != nil:
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE flows SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL`, micro(at), flowID)
+		res, err := tx.ExecContext(ctx, `UPDATE flows SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND user_version = ?`,
+			micro(at), flowID, sess.UserVersion)
 		if err != nil {
 			return mapErr(err)
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 const sessionCols = `id, token_hash, user_id, created_at, last_seen_at, expires_at, amr, mfa_at, ip, user_agent,
-	revoked_at, revoke_reason`
+	revoked_at, revoke_reason, user_version`
 
 func scanSession(sc scanner) (store.Session, error) {
 	var (
@@ -19,7 +19,7 @@ func scanSession(sc scanner) (store.Session, error) {
 		mfaAt, revokedAt       sql.NullInt64
 	)
 	err := sc.Scan(&x.ID, &x.TokenHash, &x.UserID, &created, &seen, &expires, &amr, &mfaAt, &x.IP, &x.UserAgent,
-		&revokedAt, &x.RevokeReason)
+		&revokedAt, &x.RevokeReason, &x.UserVersion)
 	if err != nil {
 		return store.Session{}, mapErr(err)
 	}
@@ -38,7 +38,7 @@ func scanSession(sc scanner) (store.Session, error) {
 func (s *Store) CreateSession(ctx context.Context, x store.Session) (store.Session, error) {
 	var out store.Session
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := userLive(ctx, tx, x.UserID); err != nil {
+		if err := userLive(ctx, tx, x.UserID, x.UserVersion); err != nil {
 			return err
 		}
 		var err error
@@ -49,14 +49,18 @@ func (s *Store) CreateSession(ctx context.Context, x store.Session) (store.Sessi
 }
 
 // userLive returns store.ErrNotFound for an unknown user and
-// store.ErrStale for a disabled one. Inside a transaction on the writer,
-// the answer holds until the transaction ends.
-func userLive(ctx context.Context, tx *sql.Tx, userID string) error {
-	var disabled bool
-	if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, userID).Scan(&disabled); err != nil {
+// store.ErrStale for a disabled one or one whose security_version is not
+// version. Inside a transaction on the writer, the answer holds until the
+// transaction ends.
+func userLive(ctx context.Context, tx *sql.Tx, userID string, version int64) error {
+	var (
+		disabled bool
+		current  int64
+	)
+	if err := tx.QueryRowContext(ctx, `SELECT disabled, security_version FROM users WHERE id = ?`, userID).Scan(&disabled, &current); err != nil {
 		return mapErr(err)
 	}
-	if disabled {
+	if disabled || current != version {
 		return store.ErrStale
 	}
 	return nil
@@ -81,9 +85,9 @@ func insertSession(ctx context.Context, ex execer, x store.Session) (store.Sessi
 	if amr == nil {
 		amr = []string{}
 	}
-	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		x.ID, x.TokenHash, x.UserID, micro(x.CreatedAt), micro(x.LastSeenAt), micro(x.ExpiresAt), encodeList(amr),
-		microPtr(x.MFAAt), x.IP, x.UserAgent, microPtr(x.RevokedAt), x.RevokeReason)
+		microPtr(x.MFAAt), x.IP, x.UserAgent, microPtr(x.RevokedAt), x.RevokeReason, x.UserVersion)
 	if err != nil {
 		return store.Session{}, mapErr(err)
 	}
@@ -146,7 +150,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, cutoff time.Time) (in
 	return int(n), err
 }
 
-const flowCols = `id, token_hash, user_id, kind, created_at, expires_at, failures, ip, user_agent, consumed_at`
+const flowCols = `id, token_hash, user_id, kind, created_at, expires_at, failures, ip, user_agent, consumed_at, user_version`
 
 func scanFlow(sc scanner) (store.Flow, error) {
 	var (
@@ -154,7 +158,7 @@ func scanFlow(sc scanner) (store.Flow, error) {
 		created, expires int64
 		consumed         sql.NullInt64
 	)
-	err := sc.Scan(&f.ID, &f.TokenHash, &f.UserID, &f.Kind, &created, &expires, &f.Failures, &f.IP, &f.UserAgent, &consumed)
+	err := sc.Scan(&f.ID, &f.TokenHash, &f.UserID, &f.Kind, &created, &expires, &f.Failures, &f.IP, &f.UserAgent, &consumed, &f.UserVersion)
 	if err != nil {
 		return store.Flow{}, mapErr(err)
 	}
@@ -171,12 +175,12 @@ func (s *Store) CreateFlow(ctx context.Context, f store.Flow) (store.Flow, error
 	}
 	f.CreatedAt, f.ExpiresAt, f.ConsumedAt = orNow(f.CreatedAt), norm(f.ExpiresAt), normPtr(f.ConsumedAt)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := userLive(ctx, tx, f.UserID); err != nil {
+		if err := userLive(ctx, tx, f.UserID, f.UserVersion); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 			f.ID, f.TokenHash, f.UserID, string(f.Kind), micro(f.CreatedAt), micro(f.ExpiresAt), f.Failures, f.IP, f.UserAgent,
-			microPtr(f.ConsumedAt))
+			microPtr(f.ConsumedAt), f.UserVersion)
 		return mapErr(err)
 	})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 const userCols = `u.id, u.org_id, u.username, u.username_norm, u.email, u.email_confirmed_at, u.role,
-	u.password_hash, u.mfa_required, u.disabled, u.created_at, u.updated_at, u.mfa_required_since`
+	u.password_hash, u.mfa_required, u.disabled, u.created_at, u.updated_at, u.mfa_required_since, u.security_version`
 
 func scanUser(sc scanner) (store.User, error) {
 	var (
@@ -19,7 +19,7 @@ func scanUser(sc scanner) (store.User, error) {
 		created, update  int64
 	)
 	err := sc.Scan(&u.ID, &u.OrgID, &u.Username, &u.UsernameNorm, &u.Email, &confirmed, &u.Role,
-		&u.PasswordHash, &u.MFARequired, &u.Disabled, &created, &update, &since)
+		&u.PasswordHash, &u.MFARequired, &u.Disabled, &created, &update, &since, &u.SecurityVersion)
 	if err != nil {
 		return store.User{}, mapErr(err)
 	}
@@ -42,9 +42,11 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	u.UpdatedAt = norm(u.UpdatedAt)
 	u.EmailConfirmedAt, u.MFARequiredSince = normPtr(u.EmailConfirmedAt), normPtr(u.MFARequiredSince)
 	_, err := s.exec(ctx, `INSERT INTO users (id, org_id, username, username_norm, email, email_confirmed_at, role,
-		password_hash, mfa_required, disabled, created_at, updated_at, mfa_required_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		password_hash, mfa_required, disabled, created_at, updated_at, mfa_required_since, security_version)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.OrgID, u.Username, u.UsernameNorm, u.Email, microPtr(u.EmailConfirmedAt), string(u.Role),
-		u.PasswordHash, u.MFARequired, u.Disabled, micro(u.CreatedAt), micro(u.UpdatedAt), microPtr(u.MFARequiredSince))
+		u.PasswordHash, u.MFARequired, u.Disabled, micro(u.CreatedAt), micro(u.UpdatedAt), microPtr(u.MFARequiredSince),
+		u.SecurityVersion)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -101,8 +103,9 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 }
 
 // PatchUser applies ch to the user in one transaction on the writer: only
-// the columns ch names are written. It returns the user before and after;
-// an unknown user is store.ErrNotFound.
+// the columns ch names are written; a new role or disabling also increments
+// security_version and deletes the user's flows. It returns the user before
+// and after; an unknown user is store.ErrNotFound.
 func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, at time.Time) (before, after store.User, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if before, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, id)); err != nil {
@@ -128,8 +131,17 @@ func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, a
 			}
 		}
 		set, args = append(set, "updated_at = ?"), append(args, micro(norm(at)))
+		ends := (ch.Role != nil && *ch.Role != before.Role) || (ch.Disabled != nil && *ch.Disabled && !before.Disabled)
+		if ends {
+			set = append(set, "security_version = security_version + 1")
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ?`, append(args, id)...); err != nil {
 			return mapErr(err)
+		}
+		if ends {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM flows WHERE user_id = ?`, id); err != nil {
+				return mapErr(err)
+			}
 		}
 		after, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, id))
 		return err
@@ -161,6 +173,50 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, old, new string) (b
 	n, err := s.exec(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`,
 		new, micro(now()), userID, old)
 	return n == 1, err
+}
+
+// SetPassword stores a new password hash, increments security_version and
+// deletes the user's flows in one transaction; an unknown user is
+// store.ErrNotFound.
+func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return endSignIns(ctx, tx, userID, at, "password_hash = ?", hash) })
+}
+
+// ResetUserMFA removes the user's factors and backup codes, clears its
+// failure counter, increments security_version and deletes its flows, in
+// one transaction; an unknown user is store.ErrNotFound.
+func (s *Store) ResetUserMFA(ctx context.Context, userID string, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := endSignIns(ctx, tx, userID, at, ""); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM factors WHERE user_id = ?`, `DELETE FROM backup_codes WHERE user_id = ?`,
+			`DELETE FROM mfa_attempts WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+}
+
+// endSignIns increments the user's security_version (setting also the
+// column assignment set with args, when set is not empty) and deletes the
+// user's flows, inside tx. An unknown user is store.ErrNotFound.
+func endSignIns(ctx context.Context, tx *sql.Tx, userID string, at time.Time, set string, args ...any) error {
+	q := `UPDATE users SET security_version = security_version + 1, updated_at = ?`
+	if set != "" {
+		q += ", " + set
+	}
+	res, err := tx.ExecContext(ctx, q+` WHERE id = ?`, append(append([]any{micro(norm(at))}, args...), userID)...)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM flows WHERE user_id = ?`, userID)
+	return mapErr(err)
 }
 
 // DeleteUser removes the user with its sessions, flows, factors, backup

@@ -94,7 +94,7 @@ var raceTests = []subtest{
 	{"sessions racing a disable: none stays live once the disable's revocation ran", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
 		for r := range rounds {
-			_, _, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(false)}, at(0))
+			_, live, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(false)}, at(0))
 			noErr(t, "PatchUser(enable)", err)
 			errs := parallel(racers+1, func(i int) error {
 				if i == racers/2 {
@@ -106,7 +106,7 @@ var raceTests = []subtest{
 					return err
 				}
 				_, err := s.CreateSession(ctx(t), store.Session{TokenHash: []byte(fmt.Sprint(r, "/", i)), UserID: u.ID,
-					CreatedAt: at(0), ExpiresAt: at(time.Hour)})
+					CreatedAt: at(0), ExpiresAt: at(time.Hour), UserVersion: live.SecurityVersion})
 				if errors.Is(err, store.ErrStale) {
 					return nil
 				}
@@ -115,6 +115,32 @@ var raceTests = []subtest{
 			noErrs(t, "racer", errs)
 			if l, _ := s.ListSessions(ctx(t), u.ID, at(0)); len(l) != 0 {
 				t.Fatalf("round %d: %d sessions of the disabled user are live", r, len(l))
+			}
+		}
+	}},
+	{"flows racing a password change: none of the old version survives it", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		for r := range rounds {
+			cur, err := s.GetUser(ctx(t), u.ID)
+			noErr(t, "GetUser", err)
+			tokens := make([][]byte, racers)
+			errs := parallel(racers+1, func(i int) error {
+				if i == racers {
+					return s.SetPassword(ctx(t), u.ID, fmt.Sprint("h", r), at(0))
+				}
+				tokens[i] = []byte(fmt.Sprint(r, "/", i))
+				_, err := s.CreateFlow(ctx(t), store.Flow{TokenHash: tokens[i], UserID: u.ID, Kind: store.FlowEnroll,
+					CreatedAt: at(0), ExpiresAt: at(time.Hour), UserVersion: cur.SecurityVersion})
+				if errors.Is(err, store.ErrStale) {
+					return nil
+				}
+				return err
+			})
+			noErrs(t, "racer", errs)
+			for _, tok := range tokens {
+				if f, err := s.GetFlowByTokenHash(ctx(t), tok); err == nil {
+					t.Fatalf("round %d: a flow of the old version %d outlived the password change (%+v)", r, cur.SecurityVersion, f)
+				}
 			}
 		}
 	}},

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -181,18 +182,144 @@ var userTests = []subtest{
 		}
 
 		// A flow begun before the disable cannot complete after it.
-		_, _, err = s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(false)}, at(0))
+		_, enabled, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(false)}, at(0))
 		noErr(t, "PatchUser(enable)", err)
-		f := mustFlow(t, s, u, "f2", at(time.Hour))
+		f, err := s.CreateFlow(ctx(t), store.Flow{TokenHash: []byte("f2"), UserID: u.ID, Kind: store.FlowMFA, CreatedAt: at(0),
+			ExpiresAt: at(time.Hour), UserVersion: enabled.SecurityVersion})
+		noErr(t, "CreateFlow(enabled)", err)
 		_, _, err = s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(true)}, at(0))
 		noErr(t, "PatchUser(disable)", err)
-		_, ok, err := s.CompleteSignIn(ctx(t), f.ID, at(time.Minute), store.Session{TokenHash: []byte("s2"), UserID: u.ID, CreatedAt: at(time.Minute), ExpiresAt: at(time.Hour)}, nil)
+		_, ok, err := s.CompleteSignIn(ctx(t), f.ID, at(time.Minute), store.Session{TokenHash: []byte("s2"), UserID: u.ID,
+			CreatedAt: at(time.Minute), ExpiresAt: at(time.Hour), UserVersion: enabled.SecurityVersion}, nil)
 		noErr(t, "CompleteSignIn(disabled user)", err)
 		if ok {
 			t.Error("CompleteSignIn issued a session to a disabled user")
 		}
 		if l, _ := s.ListSessions(ctx(t), u.ID, at(0)); len(l) != 0 {
 			t.Errorf("%d sessions stored for a disabled user", len(l))
+		}
+	}},
+	{"a password change, MFA reset, new role or disable ends the user's flows", func(t *testing.T, s store.Store) {
+		root, u := mustFixture(t, s)
+		other := mustUser(t, s, root, "bob")
+		for _, c := range []struct {
+			name string
+			do   func() error
+		}{
+			{"SetPassword", func() error { return s.SetPassword(ctx(t), u.ID, "new-hash", at(time.Hour)) }},
+			{"ResetUserMFA", func() error { return s.ResetUserMFA(ctx(t), u.ID, at(time.Hour)) }},
+			{"PatchUser(role)", func() error {
+				_, _, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Role: ptr(store.RoleAdmin)}, at(time.Hour))
+				return err
+			}},
+			{"PatchUser(disable)", func() error {
+				_, _, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(true)}, at(time.Hour))
+				if err == nil {
+					_, _, err = s.PatchUser(ctx(t), u.ID, store.UserChange{Disabled: ptr(false)}, at(time.Hour))
+				}
+				return err
+			}},
+		} {
+			cur, err := s.GetUser(ctx(t), u.ID)
+			noErr(t, "GetUser", err)
+			f, err := s.CreateFlow(ctx(t), store.Flow{TokenHash: []byte("f-" + c.name), UserID: u.ID, Kind: store.FlowEnroll,
+				CreatedAt: at(0), ExpiresAt: at(2 * time.Hour), UserVersion: cur.SecurityVersion})
+			noErr(t, "CreateFlow", err)
+			bobs := mustFlow(t, s, other, "bob-"+c.name, at(2*time.Hour))
+			noErr(t, c.name, c.do())
+
+			after, err := s.GetUser(ctx(t), u.ID)
+			noErr(t, "GetUser", err)
+			if after.SecurityVersion <= cur.SecurityVersion {
+				t.Errorf("%s: SecurityVersion %d → %d, want it incremented", c.name, cur.SecurityVersion, after.SecurityVersion)
+			}
+			if _, err := s.GetFlowByTokenHash(ctx(t), f.TokenHash); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: the user's flow is still there (%v)", c.name, err)
+			}
+			if _, err := s.GetFlowByTokenHash(ctx(t), bobs.TokenHash); err != nil {
+				t.Errorf("%s: another user's flow went too: %v", c.name, err)
+			}
+			// Nothing can be begun for the old version any more.
+			_, err = s.CreateFlow(ctx(t), store.Flow{TokenHash: []byte("late-" + c.name), UserID: u.ID, Kind: store.FlowMFA,
+				CreatedAt: at(0), ExpiresAt: at(2 * time.Hour), UserVersion: cur.SecurityVersion})
+			wantErr(t, c.name+": CreateFlow(old version)", err, store.ErrStale)
+			_, err = s.CreateSession(ctx(t), store.Session{TokenHash: []byte("late-" + c.name), UserID: u.ID, CreatedAt: at(0),
+				ExpiresAt: at(2 * time.Hour), UserVersion: cur.SecurityVersion})
+			wantErr(t, c.name+": CreateSession(old version)", err, store.ErrStale)
+			s2, err := s.CreateSession(ctx(t), store.Session{TokenHash: []byte("now-" + c.name), UserID: u.ID, CreatedAt: at(0),
+				ExpiresAt: at(2 * time.Hour), UserVersion: after.SecurityVersion})
+			noErr(t, c.name+": CreateSession(current version)", err)
+			if s2.UserVersion != after.SecurityVersion {
+				t.Errorf("%s: session UserVersion = %d, want %d", c.name, s2.UserVersion, after.SecurityVersion)
+			}
+		}
+		got, _ := s.GetUser(ctx(t), u.ID)
+		if got.PasswordHash != "new-hash" || got.Role != store.RoleAdmin || got.Disabled {
+			t.Errorf("after the changes: %+v", got)
+		}
+		wantErr(t, "SetPassword(unknown)", s.SetPassword(ctx(t), store.NewID(), "h", at(0)), store.ErrNotFound)
+		wantErr(t, "ResetUserMFA(unknown)", s.ResetUserMFA(ctx(t), store.NewID(), at(0)), store.ErrNotFound)
+	}},
+	{"other changes keep the flows", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		f := mustFlow(t, s, u, "f", at(time.Hour))
+		_, got, err := s.PatchUser(ctx(t), u.ID, store.UserChange{Email: ptr("x@example.com"), MFARequired: ptr(true),
+			Role: ptr(store.RoleMember), Disabled: ptr(false)}, at(0))
+		noErr(t, "PatchUser", err)
+		_, err = s.SetMFARequiredSince(ctx(t), u.ID, at(0))
+		noErr(t, "SetMFARequiredSince", err)
+		ok, err := s.SetPasswordHash(ctx(t), u.ID, u.PasswordHash, "rehashed")
+		noErr(t, "SetPasswordHash", err)
+		if !ok || got.SecurityVersion != u.SecurityVersion {
+			t.Errorf("SetPasswordHash ok=%v; SecurityVersion %d → %d", ok, u.SecurityVersion, got.SecurityVersion)
+		}
+		if _, err := s.GetFlowByTokenHash(ctx(t), f.TokenHash); err != nil {
+			t.Errorf("the flow went with a change that does not end sign-ins: %v", err)
+		}
+		after, _ := s.GetUser(ctx(t), u.ID)
+		if after.SecurityVersion != u.SecurityVersion {
+			t.Errorf("SecurityVersion %d → %d without a change that ends sign-ins", u.SecurityVersion, after.SecurityVersion)
+		}
+	}},
+	{"MFA reset removes factors, codes and the failure counter", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		mustFactor(t, s, u, "k", at(0))
+		noErr(t, "ReplaceBackupCodes", s.ReplaceBackupCodes(ctx(t), u.ID, backupCodes(u, 3)))
+		_, err := s.UpdateAttempts(ctx(t), u.ID, func(a store.Attempts) (store.Attempts, error) {
+			a.Failures = 7
+			return a, nil
+		})
+		noErr(t, "UpdateAttempts", err)
+		noErr(t, "ResetUserMFA", s.ResetUserMFA(ctx(t), u.ID, at(0)))
+		if fs, _ := s.ListFactors(ctx(t), u.ID); len(fs) != 0 {
+			t.Errorf("%d factors after the reset", len(fs))
+		}
+		if cs, _ := s.ListBackupCodes(ctx(t), u.ID); len(cs) != 0 {
+			t.Errorf("%d backup codes after the reset", len(cs))
+		}
+		if a, _ := s.GetAttempts(ctx(t), u.ID); a.Failures != 0 || a.LockedUntil != nil {
+			t.Errorf("attempts after the reset: %+v", a)
+		}
+	}},
+	{"a flow of an old version does not complete", func(t *testing.T, s store.Store) {
+		_, u := mustFixture(t, s)
+		f := mustFlow(t, s, u, "f", at(time.Hour))
+		// A session claiming a newer version than the flow's does not help.
+		noErr(t, "SetPassword", s.SetPassword(ctx(t), u.ID, "h2", at(0)))
+		f2, err := s.CreateFlow(ctx(t), store.Flow{TokenHash: []byte("f2"), UserID: u.ID, Kind: store.FlowMFA, CreatedAt: at(0),
+			ExpiresAt: at(time.Hour), UserVersion: 1})
+		noErr(t, "CreateFlow(current)", err)
+		_, ok, err := s.CompleteSignIn(ctx(t), f.ID, at(time.Minute), store.Session{TokenHash: []byte("s"), UserID: u.ID,
+			CreatedAt: at(time.Minute), ExpiresAt: at(time.Hour), UserVersion: 1}, nil)
+		noErr(t, "CompleteSignIn(old flow)", err)
+		if ok {
+			t.Error("a flow begun before the password change completed")
+		}
+		_, ok, err = s.CompleteSignIn(ctx(t), f2.ID, at(time.Minute), store.Session{TokenHash: []byte("s2"), UserID: u.ID,
+			CreatedAt: at(time.Minute), ExpiresAt: at(time.Hour), UserVersion: 1}, nil)
+		noErr(t, "CompleteSignIn(current flow)", err)
+		if !ok {
+			t.Error("a current flow did not complete")
 		}
 	}},
 	{"set password hash is compare and swap", func(t *testing.T, s store.Store) {

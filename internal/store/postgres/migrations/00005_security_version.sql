@@ -1,0 +1,13 @@
+-- +goose Up
+-- A user's security version counts the changes that must end sign-ins in
+-- flight: a new password, an MFA reset, a new role, disabling. A flow is
+-- valid only while its user_version is the user's security_version; a
+-- session records the version it was issued under.
+ALTER TABLE users ADD COLUMN security_version bigint NOT NULL DEFAULT 0;
+ALTER TABLE flows ADD COLUMN user_version bigint NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN user_version bigint NOT NULL DEFAULT 0;
+
+-- +goose Down
+ALTER TABLE sessions DROP COLUMN user_version;
+ALTER TABLE flows DROP COLUMN user_version;
+ALTER TABLE users DROP COLUMN security_version;
