@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/audit"
-	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
@@ -32,8 +32,12 @@ func (s *Service) NewSetupToken(ctx context.Context) (string, error) {
 	return tok, s.store.PutSetupToken(ctx, h[:], s.now().UTC().Add(SetupTokenTTL))
 }
 
-// CompleteSetup consumes the setup token and creates the first platform
-// admin (a superadmin in the root org). The token works once.
+// CompleteSetup spends the setup token and creates the first platform
+// admin (a superadmin in the root org), in one store transaction that
+// refuses when any superadmin exists already: the link is dead from the
+// moment a platform admin exists, however that admin was made. The token
+// works once; input errors (checked first) and a taken username leave it
+// unspent.
 func (s *Service) CompleteSetup(ctx context.Context, h hasher, token string, n NewUser, c signin.Client) (store.User, error) {
 	root, err := s.store.RootOrg(ctx)
 	if err != nil {
@@ -42,31 +46,26 @@ func (s *Service) CompleteSetup(ctx context.Context, h hasher, token string, n N
 	if err := signin.CheckPassword(n.Password); err != nil {
 		return store.User{}, err
 	}
-	// Check the input before the token is spent, so a typo does not cost
-	// the link.
-	if _, err := normalize.Username(n.Username); err != nil {
-		return store.User{}, ErrInvalid.WithMessage("A username is 1 to 128 characters without spaces or control characters.").WithField("username")
-	}
-	if n.Email != "" {
-		if _, err := normalize.Email(n.Email); err != nil {
-			return store.User{}, ErrInvalid.WithMessage("That is not a valid email address.").WithField("email")
-		}
+	n.OrgSlug, n.Role = root.Slug, store.RoleSuperadmin
+	rec, err := s.newUserRecord(ctx, h, root, n)
+	if err != nil {
+		return store.User{}, err
 	}
 	sum := sha256.Sum256([]byte(token))
-	ok, err := s.store.ConsumeSetupToken(ctx, sum[:], s.now().UTC())
-	if err != nil {
-		return store.User{}, err
-	}
-	if !ok {
-		return store.User{}, ErrSetupToken
-	}
 	sys := Actor(store.User{Role: store.RoleSuperadmin, OrgID: root.ID, Username: "(setup)"}, root)
 	sys.Via = access.ViaOperator // the setup link stands for the operator who printed it
-	n.OrgSlug, n.Role = root.Slug, store.RoleSuperadmin
-	u, err := s.CreateUser(ctx, sys, h, n, c)
-	if err != nil {
-		return store.User{}, err
+	u, err := s.store.CreateFirstAdmin(ctx, sum[:], s.now().UTC(), rec)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, ErrSetupToken
+	case errors.Is(err, store.ErrSetupDone):
+		s.record(ctx, sys, store.AuditEvent{Event: audit.SetupAdmin, Outcome: audit.Denied, OrgID: root.ID,
+			Detail: "a platform admin exists already; setup link spent"}, c)
+		return store.User{}, ErrSetupToken.WithMessage("A platform admin exists already, so this setup link no longer works. Sign in instead.")
+	case err != nil:
+		return store.User{}, userConflict(err, root)
 	}
+	s.created(ctx, sys, u, c)
 	s.record(ctx, sys, store.AuditEvent{Event: audit.SetupAdmin, OrgID: root.ID, TargetUserID: u.ID}, c)
 	return u, nil
 }

@@ -50,6 +50,21 @@ func (s *Service) CreateUser(ctx context.Context, a access.Actor, h hasher, n Ne
 			return store.User{}, err
 		}
 	}
+	rec, err := s.newUserRecord(ctx, h, org, n)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := s.store.CreateUser(ctx, rec)
+	if err != nil {
+		return store.User{}, userConflict(err, org)
+	}
+	s.created(ctx, a, u, c)
+	return u, nil
+}
+
+// newUserRecord checks n (username, email, password rules) and returns the
+// record to store for it in org, with the password hashed.
+func (s *Service) newUserRecord(ctx context.Context, h hasher, org store.Org, n NewUser) (store.User, error) {
 	norm, err := normalize.Username(n.Username)
 	if err != nil {
 		return store.User{}, ErrInvalid.WithMessage("A username is 1 to 128 characters without spaces or control characters.").WithField("username")
@@ -70,17 +85,24 @@ func (s *Service) CreateUser(ctx context.Context, a access.Actor, h hasher, n Ne
 		}
 	}
 	now := s.now().UTC()
-	u, err := s.store.CreateUser(ctx, store.User{OrgID: org.ID, Username: n.Username, UsernameNorm: norm, Email: email,
-		Role: n.Role, PasswordHash: hash, MFARequired: n.MFARequired, CreatedAt: now, UpdatedAt: now})
-	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return store.User{}, ErrConflict.WithMessage("A user with that username already exists in " + org.Name + ".").WithField("username")
-		}
-		return store.User{}, err
+	return store.User{OrgID: org.ID, Username: n.Username, UsernameNorm: norm, Email: email,
+		Role: n.Role, PasswordHash: hash, MFARequired: n.MFARequired, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// userConflict turns the store's ErrConflict for a new user into the
+// public answer.
+func userConflict(err error, org store.Org) error {
+	if errors.Is(err, store.ErrConflict) {
+		return ErrConflict.WithMessage("A user with that username already exists in " + org.Name + ".").WithField("username")
 	}
-	s.record(ctx, a, store.AuditEvent{Event: audit.UserCreated, OrgID: org.ID, TargetUserID: u.ID, Detail: "role=" + string(u.Role)}, c)
+	return err
+}
+
+// created records a new user and mails the confirmation link for its
+// address.
+func (s *Service) created(ctx context.Context, a access.Actor, u store.User, c signin.Client) {
+	s.record(ctx, a, store.AuditEvent{Event: audit.UserCreated, OrgID: u.OrgID, TargetUserID: u.ID, Detail: "role=" + string(u.Role)}, c)
 	s.confirmLater(ctx, a, u, c)
-	return u, nil
 }
 
 // User returns a user the actor may manage, with its org. Users outside the

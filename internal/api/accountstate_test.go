@@ -153,6 +153,9 @@ func TestASignInBurstNeverUndoesAConcurrentDisableOrDemotion(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// testParams are the cheap password-hash parameters of newServer.
+func testParams() password.Params { return password.TestParams() }
+
 // enrollSecret starts an authenticator-app setup in an enrollment flow and
 // returns the answer.
 func (s *server) enrollStart(flow string) response {
@@ -219,7 +222,7 @@ func TestPasswordMFAResetRoleAndDisableEndPendingSignInFlows(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			onEachStoreDSN(t, func(t *testing.T, dsn string) {
-				s := newServerOn(t, dsn, ptr(password.TestParams()), nil)
+				s := newServerOn(t, dsn, ptr(testParams()), nil)
 				s.cli("", "org", "create", "--slug", "acme", "--name", "Acme Corp")
 				s.cli("", "org", "set-policy", "--org", "acme", "--mfa", "required", "--grace", "72h")
 				s.cli(testPassword+"\n", "user", "create", "--org", "acme", "--username", "alice", "--password-stdin")

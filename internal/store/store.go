@@ -366,7 +366,8 @@ type Orgs interface {
 // Users keeps accounts.
 type Users interface {
 	// CreateUser inserts u (ID generated when empty). A second user with the
-	// same UsernameNorm in the same org is ErrConflict.
+	// same UsernameNorm in the same org is ErrConflict. Creating a
+	// superadmin deletes the setup token in the same transaction.
 	CreateUser(ctx context.Context, u User) (User, error)
 	GetUser(ctx context.Context, id string) (User, error)
 	// GetUserByName looks a user up by org id and normalized username.
@@ -378,7 +379,8 @@ type Users interface {
 	// another column is never undone (there is deliberately no "store this
 	// whole record" update: a caller's copy may be stale). A new role, or
 	// disabling, increments SecurityVersion and deletes the user's flows in
-	// the same transaction. An unknown user is ErrNotFound.
+	// the same transaction; the superadmin role also deletes the setup
+	// token. An unknown user is ErrNotFound.
 	PatchUser(ctx context.Context, id string, ch UserChange, at time.Time) (before, after User, err error)
 	// SetMFARequiredSince sets MFARequiredSince to at only if it is not set
 	// yet, and returns the stored user.
@@ -512,11 +514,22 @@ type Audit interface {
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }
 
+// ErrSetupDone is returned by CreateFirstAdmin when a superadmin exists
+// already.
+var ErrSetupDone = errors.New("store: a platform admin exists")
+
 // SetupTokens keeps the one-time link that creates the first platform admin.
+// The token lives only while no superadmin exists: CreateUser of a
+// superadmin and PatchUser to the superadmin role delete it in their
+// transaction.
 type SetupTokens interface {
 	// PutSetupToken stores the hash of the setup token, replacing any other.
 	PutSetupToken(ctx context.Context, hash []byte, expiresAt time.Time) error
-	// ConsumeSetupToken deletes the token if hash matches and it has not
-	// expired at now; it reports whether it did (exactly one caller wins).
-	ConsumeSetupToken(ctx context.Context, hash []byte, now time.Time) (bool, error)
+	// CreateFirstAdmin spends the setup token and creates u (a superadmin)
+	// in one transaction: the token must match hash and not have expired
+	// at now (else ErrNotFound, exactly one of several concurrent callers
+	// wins), and no superadmin may exist (else ErrSetupDone, and the token
+	// is deleted all the same). A taken username is ErrConflict and leaves
+	// the token unspent.
+	CreateFirstAdmin(ctx context.Context, hash []byte, now time.Time, u User) (User, error)
 }

@@ -26,9 +26,26 @@ func scanUser(row pgx.Row) (store.User, error) {
 }
 
 // CreateUser inserts u, generating ID when it is empty; CreatedAt and
-// UpdatedAt default to now. A second user with the same UsernameNorm in the
-// same org is store.ErrConflict; an unknown org is store.ErrNotFound.
+// UpdatedAt default to now. A superadmin also deletes the setup token, in
+// the same transaction and before the insert, so that it waits for (or
+// holds up) a CreateFirstAdmin that has the token locked. A second user with
+// the same UsernameNorm in the same org is store.ErrConflict; an unknown org
+// is store.ErrNotFound.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	var out store.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = insertUser(ctx, tx, u)
+		return err
+	})
+	if err != nil {
+		return store.User{}, mapErr("create user", err)
+	}
+	return out, nil
+}
+
+// insertUser inserts u inside tx; see CreateUser.
+func insertUser(ctx context.Context, tx pgx.Tx, u store.User) (store.User, error) {
 	if u.ID == "" {
 		u.ID = store.NewID()
 	}
@@ -39,7 +56,12 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	u.UpdatedAt = ts(u.UpdatedAt)
 	u.EmailConfirmedAt = tsp(u.EmailConfirmedAt)
 	u.MFARequiredSince = tsp(u.MFARequiredSince)
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (id, org_id, username, username_norm,
+	if u.Role == store.RoleSuperadmin {
+		if _, err := tx.Exec(ctx, `DELETE FROM setup_tokens`); err != nil {
+			return store.User{}, err
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO users (id, org_id, username, username_norm,
 			email, email_confirmed_at, role, password_hash, mfa_required, disabled,
 			created_at, updated_at, mfa_required_since, security_version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -47,7 +69,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 		string(u.Role), u.PasswordHash, u.MFARequired, u.Disabled,
 		u.CreatedAt, u.UpdatedAt, u.MFARequiredSince, u.SecurityVersion)
 	if err != nil {
-		return store.User{}, mapErr("create user", err)
+		return store.User{}, err
 	}
 	return u, nil
 }
@@ -109,8 +131,9 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 
 // PatchUser applies ch to the user in one transaction that holds the row
 // locked: only the columns ch names are written; a new role or disabling
-// also increments security_version and deletes the user's flows. It returns
-// the user before and after; an unknown user is store.ErrNotFound.
+// also increments security_version and deletes the user's flows; the
+// superadmin role deletes the setup token. It returns the user before and
+// after; an unknown user is store.ErrNotFound.
 func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, at time.Time) (before, after store.User, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if before, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR UPDATE`, id)); err != nil {
@@ -143,10 +166,17 @@ func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, a
 			set = append(set, "security_version = u.security_version + 1")
 		}
 		after, err = scanUser(tx.QueryRow(ctx, `UPDATE users u SET `+strings.Join(set, ", ")+` WHERE u.id = $1 RETURNING `+userColumns, args...))
-		if err != nil || !ends {
+		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM flows WHERE user_id = $1`, id)
+		if ends {
+			if _, err := tx.Exec(ctx, `DELETE FROM flows WHERE user_id = $1`, id); err != nil {
+				return err
+			}
+		}
+		if ch.Role != nil && *ch.Role == store.RoleSuperadmin {
+			_, err = tx.Exec(ctx, `DELETE FROM setup_tokens`)
+		}
 		return err
 	})
 	if err != nil {

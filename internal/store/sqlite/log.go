@@ -133,9 +133,32 @@ func (s *Store) PutSetupToken(ctx context.Context, hash []byte, expiresAt time.T
 	return err
 }
 
-// ConsumeSetupToken deletes the token if hash matches and it expires after
-// now; it reports whether it did (exactly one caller wins).
-func (s *Store) ConsumeSetupToken(ctx context.Context, hash []byte, now time.Time) (bool, error) {
-	n, err := s.exec(ctx, `DELETE FROM setup_tokens WHERE hash = ? AND expires_at > ?`, hash, micro(now))
-	return n == 1, err
+// CreateFirstAdmin spends the setup token and creates u in one transaction
+// on the writer (see store.SetupTokens).
+func (s *Store) CreateFirstAdmin(ctx context.Context, hash []byte, now time.Time, u store.User) (store.User, error) {
+	var out store.User
+	done := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM setup_tokens WHERE hash = ? AND expires_at > ?`, hash, micro(now))
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return store.ErrNotFound
+		}
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE role = ?)`, string(store.RoleSuperadmin)).Scan(&exists); err != nil {
+			return mapErr(err)
+		}
+		if exists {
+			done = true // commit the deletion, create nobody
+			return nil
+		}
+		out, err = insertUser(ctx, tx, u)
+		return err
+	})
+	if err == nil && done {
+		err = store.ErrSetupDone
+	}
+	return out, err
 }

@@ -28,10 +28,22 @@ func scanUser(sc scanner) (store.User, error) {
 	return u, nil
 }
 
-// CreateUser inserts u (ID generated when empty; CreatedAt now when zero).
-// A second user with the same UsernameNorm in the same org is
+// CreateUser inserts u (ID generated when empty; CreatedAt now when zero);
+// a superadmin also deletes the setup token, in the same transaction. A
+// second user with the same UsernameNorm in the same org is
 // store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	var out store.User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = insertUser(ctx, tx, u)
+		return err
+	})
+	return out, err
+}
+
+// insertUser inserts u inside tx; see CreateUser.
+func insertUser(ctx context.Context, tx *sql.Tx, u store.User) (store.User, error) {
 	if u.ID == "" {
 		u.ID = store.NewID()
 	}
@@ -41,14 +53,19 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	}
 	u.UpdatedAt = norm(u.UpdatedAt)
 	u.EmailConfirmedAt, u.MFARequiredSince = normPtr(u.EmailConfirmedAt), normPtr(u.MFARequiredSince)
-	_, err := s.exec(ctx, `INSERT INTO users (id, org_id, username, username_norm, email, email_confirmed_at, role,
+	if u.Role == store.RoleSuperadmin {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM setup_tokens`); err != nil {
+			return store.User{}, mapErr(err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, org_id, username, username_norm, email, email_confirmed_at, role,
 		password_hash, mfa_required, disabled, created_at, updated_at, mfa_required_since, security_version)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.OrgID, u.Username, u.UsernameNorm, u.Email, microPtr(u.EmailConfirmedAt), string(u.Role),
 		u.PasswordHash, u.MFARequired, u.Disabled, micro(u.CreatedAt), micro(u.UpdatedAt), microPtr(u.MFARequiredSince),
 		u.SecurityVersion)
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, mapErr(err)
 	}
 	return u, nil
 }
@@ -104,8 +121,9 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 
 // PatchUser applies ch to the user in one transaction on the writer: only
 // the columns ch names are written; a new role or disabling also increments
-// security_version and deletes the user's flows. It returns the user before
-// and after; an unknown user is store.ErrNotFound.
+// security_version and deletes the user's flows; the superadmin role
+// deletes the setup token. It returns the user before and after; an unknown
+// user is store.ErrNotFound.
 func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, at time.Time) (before, after store.User, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if before, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, id)); err != nil {
@@ -140,6 +158,11 @@ func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, a
 		}
 		if ends {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM flows WHERE user_id = ?`, id); err != nil {
+				return mapErr(err)
+			}
+		}
+		if ch.Role != nil && *ch.Role == store.RoleSuperadmin {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM setup_tokens`); err != nil {
 				return mapErr(err)
 			}
 		}

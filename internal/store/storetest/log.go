@@ -217,46 +217,125 @@ var auditTests = []subtest{
 	}},
 }
 
+// firstAdmin tries to create the first platform admin named name with the
+// setup token hash at now.
+func firstAdmin(t *testing.T, s store.Store, root store.Org, hash string, now time.Time, name string) (store.User, error) {
+	t.Helper()
+	return s.CreateFirstAdmin(ctx(t), []byte(hash), now, store.User{OrgID: root.ID, Username: name, UsernameNorm: name,
+		Role: store.RoleSuperadmin, PasswordHash: "h", CreatedAt: at(0), UpdatedAt: at(0)})
+}
+
 var setupTokenTests = []subtest{
-	{"consume works once", func(t *testing.T, s store.Store) {
+	{"the token creates the first admin once", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
 		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h1"), at(time.Hour)))
-		ok, err := s.ConsumeSetupToken(ctx(t), []byte("wrong"), at(0))
-		noErr(t, "ConsumeSetupToken(wrong)", err)
-		if ok {
-			t.Error("a wrong hash was accepted")
+		_, err := firstAdmin(t, s, root, "wrong", at(0), "x")
+		wantErr(t, "CreateFirstAdmin(wrong hash)", err, store.ErrNotFound)
+		u, err := firstAdmin(t, s, root, "h1", at(0), "first")
+		noErr(t, "CreateFirstAdmin", err)
+		got, err := s.GetUser(ctx(t), u.ID)
+		noErr(t, "GetUser", err)
+		if got.Role != store.RoleSuperadmin || got.Username != "first" {
+			t.Errorf("first admin = %+v", got)
 		}
-		ok, err = s.ConsumeSetupToken(ctx(t), []byte("h1"), at(0))
-		noErr(t, "ConsumeSetupToken", err)
-		if !ok {
-			t.Fatal("the right hash was refused")
-		}
-		ok, err = s.ConsumeSetupToken(ctx(t), []byte("h1"), at(0))
-		noErr(t, "ConsumeSetupToken(again)", err)
-		if ok {
-			t.Error("the token was consumed twice")
-		}
+		_, err = firstAdmin(t, s, root, "h1", at(0), "second")
+		wantErr(t, "CreateFirstAdmin(again)", err, store.ErrNotFound)
 	}},
 	{"expired is refused", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
 		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h"), at(time.Hour)))
-		if ok, _ := s.ConsumeSetupToken(ctx(t), []byte("h"), at(2*time.Hour)); ok {
-			t.Error("an expired token was accepted")
-		}
+		_, err := firstAdmin(t, s, root, "h", at(2*time.Hour), "x")
+		wantErr(t, "CreateFirstAdmin(expired)", err, store.ErrNotFound)
 	}},
 	{"put replaces the previous token", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
 		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h1"), at(time.Hour)))
 		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h2"), at(time.Hour)))
-		if ok, _ := s.ConsumeSetupToken(ctx(t), []byte("h1"), at(0)); ok {
-			t.Error("a replaced token was accepted")
+		_, err := firstAdmin(t, s, root, "h1", at(0), "x")
+		wantErr(t, "CreateFirstAdmin(replaced token)", err, store.ErrNotFound)
+		_, err = firstAdmin(t, s, root, "h2", at(0), "x")
+		noErr(t, "CreateFirstAdmin(current token)", err)
+	}},
+	{"a taken name leaves the token unspent", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		mustUser(t, s, root, "taken")
+		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h"), at(time.Hour)))
+		_, err := firstAdmin(t, s, root, "h", at(0), "taken")
+		wantErr(t, "CreateFirstAdmin(taken name)", err, store.ErrConflict)
+		_, err = firstAdmin(t, s, root, "h", at(0), "free")
+		noErr(t, "CreateFirstAdmin(free name)", err)
+	}},
+	{"refused, and the token gone, when a superadmin exists", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		// The token may predate the superadmin (a database from before
+		// superadmins deleted it, or a start-up check that raced).
+		_, err := s.CreateUser(ctx(t), store.User{OrgID: root.ID, Username: "boss", UsernameNorm: "boss", Role: store.RoleSuperadmin})
+		noErr(t, "CreateUser(superadmin)", err)
+		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h"), at(time.Hour)))
+		_, err = firstAdmin(t, s, root, "h", at(0), "evil")
+		wantErr(t, "CreateFirstAdmin(superadmin exists)", err, store.ErrSetupDone)
+		if _, err := s.GetUserByName(ctx(t), root.ID, "evil"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a second superadmin was created (%v)", err)
 		}
-		if ok, _ := s.ConsumeSetupToken(ctx(t), []byte("h2"), at(0)); !ok {
-			t.Error("the current token was refused")
+		_, err = firstAdmin(t, s, root, "h", at(0), "evil")
+		wantErr(t, "CreateFirstAdmin(token spent)", err, store.ErrNotFound)
+	}},
+	{"creating or promoting a superadmin deletes the token", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		admin, err := s.CreateUser(ctx(t), store.User{OrgID: root.ID, Username: "adm", UsernameNorm: "adm", Role: store.RoleAdmin})
+		noErr(t, "CreateUser(admin)", err)
+		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h"), at(time.Hour)))
+		_, _, err = s.PatchUser(ctx(t), admin.ID, store.UserChange{Disabled: ptr(true)}, at(0))
+		noErr(t, "PatchUser(other change)", err)
+		mustUser(t, s, root, "member") // not a superadmin: the token stays
+		_, _, err = s.PatchUser(ctx(t), admin.ID, store.UserChange{Role: ptr(store.RoleSuperadmin)}, at(0))
+		noErr(t, "PatchUser(promote)", err)
+		_, err = firstAdmin(t, s, root, "h", at(0), "evil")
+		wantErr(t, "CreateFirstAdmin after a promotion", err, store.ErrNotFound)
+
+		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h2"), at(time.Hour)))
+		_, err = s.CreateUser(ctx(t), store.User{OrgID: root.ID, Username: "boss", UsernameNorm: "boss", Role: store.RoleSuperadmin})
+		noErr(t, "CreateUser(superadmin)", err)
+		_, err = firstAdmin(t, s, root, "h2", at(0), "evil")
+		wantErr(t, "CreateFirstAdmin after CreateUser(superadmin)", err, store.ErrNotFound)
+	}},
+	{"concurrent setups: exactly one admin", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h"), at(time.Hour)))
+		wins := countWins(t, 20, func(i int) (bool, error) {
+			_, err := firstAdmin(t, s, root, "h", at(0), fmt.Sprint("a", i))
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+		if wins != 1 {
+			t.Errorf("%d concurrent setups created an admin, want 1", wins)
 		}
 	}},
-	{"concurrent consumers: exactly one wins", func(t *testing.T, s store.Store) {
-		noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte("h"), at(time.Hour)))
-		wins := countWins(t, 20, func(int) (bool, error) { return s.ConsumeSetupToken(ctx(t), []byte("h"), at(0)) })
-		if wins != 1 {
-			t.Errorf("%d concurrent consumers won, want 1", wins)
+	{"a setup racing a superadmin created elsewhere: one superadmin", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		for r := range rounds {
+			name := fmt.Sprint("boss", r)
+			noErr(t, "PutSetupToken", s.PutSetupToken(ctx(t), []byte(name), at(time.Hour)))
+			errs := parallel(2, func(i int) error {
+				if i == 0 {
+					_, err := s.CreateUser(ctx(t), store.User{OrgID: root.ID, Username: name, UsernameNorm: name, Role: store.RoleSuperadmin})
+					return err
+				}
+				_, err := firstAdmin(t, s, root, name, at(0), "evil"+name)
+				if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrSetupDone) {
+					return nil
+				}
+				return err
+			})
+			noErrs(t, "racer", errs)
+			if r == 0 {
+				continue // with no superadmin before, either order is a legitimate first admin
+			}
+			if _, err := s.GetUserByName(ctx(t), root.ID, "evil"+name); err == nil {
+				t.Fatalf("round %d: the setup link created a superadmin although %d existed", r, r)
+			}
 		}
 	}},
 }
