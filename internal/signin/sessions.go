@@ -31,8 +31,13 @@ func (p Principal) MFAFresh(now time.Time, window time.Duration) bool {
 
 // issueSession creates a session with a fresh token.
 func (s *Service) issueSession(ctx context.Context, u store.User, org store.Org, amr []string, mfaAt *time.Time, c Client) (Result, error) {
-	newDevice := s.isNewDevice(ctx, u, c)
 	tok, rec := s.newSession(u, amr, mfaAt, c)
+	return s.storeSession(ctx, u, org, tok, rec, c)
+}
+
+// storeSession stores rec, the session of token tok.
+func (s *Service) storeSession(ctx context.Context, u store.User, org store.Org, tok string, rec store.Session, c Client) (Result, error) {
+	newDevice := s.isNewDevice(ctx, u, c)
 	sess, err := s.store.CreateSession(ctx, rec)
 	if err != nil {
 		return Result{}, err
@@ -172,7 +177,10 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, p Principal, c Client
 
 // Reauthenticate checks a current code for the principal and, on success,
 // replaces its session by a new one (a new token at every step-up) whose
-// second-factor time is now. The old token stops working.
+// second-factor time is now. The old token stops working. The replacement
+// is the same session in everything else: it keeps the original creation
+// time (when the password was checked) and absolute expiry, so step-ups
+// never keep a session alive past its absolute timeout.
 func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code string, c Client) (Result, error) {
 	switch method {
 	case MethodAny, MethodTOTP, MethodBackupCode, MethodEmail, MethodSMS:
@@ -196,7 +204,9 @@ func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code 
 			amr = append(amr, m)
 		}
 	}
-	r, err := s.issueSession(ctx, p.User, p.Org, amr, &now, c)
+	tok, rec := s.newSession(p.User, amr, &now, c)
+	rec.CreatedAt, rec.ExpiresAt = p.Session.CreatedAt, p.Session.ExpiresAt
+	r, err := s.storeSession(ctx, p.User, p.Org, tok, rec, c)
 	if errors.Is(err, store.ErrStale) {
 		return Result{}, ErrUnauthenticated
 	}
