@@ -167,13 +167,18 @@ func (s *server) enrollStart(flow string) response {
 // of the secret the start answer gave.
 func (s *server) confirmIn(flow string, start response) response {
 	s.t.Helper()
+	return s.post("/api/v1/auth/enroll/totp/confirm", "", map[string]string{"flow_token": flow,
+		"factor_id": start.str(s.t, "factor_id"), "code": s.confirmCode(start)})
+}
+
+// confirmCode is the current code of the secret an enroll/totp answer gave.
+func (s *server) confirmCode(start response) string {
+	s.t.Helper()
 	secret, err := totp.DecodeSecret(start.str(s.t, "secret"))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	p := phone{secret: secret, v: totp.Default()}
-	return s.post("/api/v1/auth/enroll/totp/confirm", "", map[string]string{"flow_token": flow,
-		"factor_id": start.str(s.t, "factor_id"), "code": p.code(s.clock.Now())})
+	return phone{secret: secret, v: totp.Default()}.code(s.clock.Now())
 }
 
 // wantDeadFlow fails unless every way to continue an enrollment flow

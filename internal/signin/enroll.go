@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -28,7 +29,9 @@ func (s *Service) EnrollTOTP(ctx context.Context, flowTok, label string, c Clien
 
 // EnrollConfirm confirms the first factor of an enrollment flow with one
 // current code, ends the flow, and signs the user in. The result carries
-// the new backup codes, shown once.
+// the new backup codes, shown once. It is refused once the account has a
+// confirmed factor, decided atomically with the confirmation: of several
+// flows confirming at once, one wins.
 func (s *Service) EnrollConfirm(ctx context.Context, flowTok, factorID, code string, c Client) (Result, error) {
 	f, u, err := s.flow(ctx, flowTok, store.FlowEnroll)
 	if err != nil {
@@ -46,12 +49,12 @@ func (s *Service) EnrollConfirm(ctx context.Context, flowTok, factorID, code str
 		}
 		return Result{}, err
 	}
-	won, err := s.store.ConsumeFlow(ctx, f.ID, s.now())
-	if err != nil {
+	// The first factor moved the account's security version on (ending
+	// every other sign-in in flight, and bringing this flow along): read
+	// the account again, and finish the flow in one transaction that checks
+	// it is still current.
+	if u, err = s.store.GetUser(ctx, u.ID); err != nil {
 		return Result{}, err
-	}
-	if !won {
-		return Result{}, ErrInvalidFlow
 	}
 	org, err := s.store.GetOrg(ctx, u.OrgID)
 	if err != nil {
@@ -62,12 +65,21 @@ func (s *Service) EnrollConfirm(ctx context.Context, flowTok, factorID, code str
 	if fac, err := s.store.GetFactor(ctx, factorID); err == nil && fac.Kind != MethodTOTP {
 		amr[2] = amrFor(fac.Kind)
 	}
-	r, err := s.issueSession(ctx, u, org, amr, &now, c)
-	if errors.Is(err, store.ErrStale) {
+	newDevice := s.isNewDevice(ctx, u, c)
+	tok, rec := s.newSession(u, amr, &now, c)
+	ev := completedEvent(u, rec.ID)
+	ev.IP, ev.UserAgent = c.IP, c.UserAgent
+	sess, won, err := s.store.CompleteSignIn(ctx, f.ID, now, rec, []store.AuditEvent{s.audit.Prepare(ctx, ev)})
+	if err != nil {
+		return Result{}, err
+	}
+	if !won {
 		return Result{}, ErrInvalidFlow
 	}
-	r.BackupCodes = codes
-	return r, err
+	if newDevice {
+		s.notify(ctx, u, notice.NewDevice, "", c) // only once the sign-in is committed
+	}
+	return Result{Status: StatusAuthenticated, SessionToken: tok, Session: sess, User: u, Org: org, BackupCodes: codes}, nil
 }
 
 // FlowInfo describes a live flow for the pages that continue it.

@@ -208,9 +208,10 @@ func TestAnEnrollmentFlowCannotAddAFactorOnceTheAccountHasOne(t *testing.T) {
 		t.Fatalf("enroll confirm: status %q with %d backup codes", res.Status, len(res.BackupCodes))
 	}
 
-	// The other partial sign-in may no longer add anything.
+	// The other partial sign-in may no longer add anything: the first
+	// factor ended it.
 	_, err = w.signin.EnrollTOTP(w.ctx, second.FlowToken, "Attacker phone", client)
-	wantCode(t, err, "enrollment_not_allowed")
+	wantCode(t, err, "invalid_flow")
 	_, err = w.signin.EnrollTOTP(w.ctx, first.FlowToken, "Again", client)
 	wantCode(t, err, "invalid_flow")
 	w.mustLogin("acme", "alice", signin.StatusMFARequired)
@@ -237,5 +238,5 @@ func TestAnEnrollmentFlowCannotConfirmAFactorStartedElsewhereOnceOneIsConfirmed(
 		t.Fatal(err)
 	}
 	_, err = w.signin.EnrollConfirm(w.ctx, second.FlowToken, e2.FactorID, w.totp.Code(s2, w.totp.Step(w.clock.Now())), client)
-	wantCode(t, err, "enrollment_not_allowed")
+	wantCode(t, err, "invalid_flow") // the first factor ended every other sign-in in flight
 }

@@ -205,15 +205,46 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 		return nil, ErrMethodNotAllowed
 	}
 	first := !s.hasConfirmedFactor(ctx, u.ID)
+	if flowID != "" && !first {
+		// A sign-in flow only ever sets up a first factor.
+		return nil, ErrEnrollNotAllowed
+	}
+	// confirm activates f once its code checked out. A first factor is
+	// confirmed only while it is still the first (store.ConfirmFirstFactor
+	// decides that atomically, and ends every other sign-in in flight); in
+	// self-service, losing that race just makes f an additional factor.
+	var lost error
+	confirm := func(step int64) (bool, error) {
+		now := s.now().UTC()
+		if !first {
+			return s.store.ConfirmFactor(ctx, f.ID, step, now)
+		}
+		won, err := s.store.ConfirmFirstFactor(ctx, f.ID, step, now, flowID)
+		if err != nil || won {
+			return won, err
+		}
+		if !s.hasConfirmedFactor(ctx, u.ID) {
+			return false, nil // not pending any more
+		}
+		if flowID != "" {
+			lost = ErrEnrollNotAllowed
+			return false, nil
+		}
+		first = false
+		return s.store.ConfirmFactor(ctx, f.ID, step, now)
+	}
 	// The confirmation code is a code check like any other: it goes through
 	// the account's failure counter.
 	switch f.Kind {
 	case MethodTOTP:
-		err = s.checkPending(ctx, u, f, raw, c)
+		err = s.checkPending(ctx, u, f, raw, confirm, c)
 	case MethodEmail, MethodSMS:
-		err = s.confirmSent(ctx, u, f, raw, flowID, c)
+		err = s.confirmSent(ctx, u, f, raw, flowID, confirm, c)
 	default:
 		err = ErrFactorNotPending
+	}
+	if lost != nil {
+		return nil, lost
 	}
 	if err != nil {
 		return nil, err
@@ -227,8 +258,9 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 	return s.newBackupCodes(ctx, u, c)
 }
 
-// checkPending checks a code against a pending factor and confirms it.
-func (s *Service) checkPending(ctx context.Context, u store.User, f store.Factor, raw string, c Client) error {
+// checkPending checks a code against a pending factor and confirms it with
+// confirm, which reports false when the factor is no longer pending.
+func (s *Service) checkPending(ctx context.Context, u store.User, f store.Factor, raw string, confirm func(step int64) (bool, error), c Client) error {
 	// Reuse the shared path: reserve, compare, reset. compare only looks at
 	// confirmed factors, so the pending one is checked here.
 	var confirmErr error
@@ -242,7 +274,7 @@ func (s *Service) checkPending(ctx context.Context, u store.User, f store.Factor
 		if !ok {
 			return false, nil
 		}
-		won, err := s.store.ConfirmFactor(ctx, f.ID, step, s.now().UTC())
+		won, err := confirm(step)
 		if err == nil && !won {
 			confirmErr = ErrFactorNotPending
 		}

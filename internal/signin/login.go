@@ -60,8 +60,16 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, c Client) (Result
 	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInPassword, Outcome: audit.Success}, c)
 	res, err := s.afterPassword(ctx, u, org, c)
 	if errors.Is(err, store.ErrStale) {
-		// Disabled (or otherwise changed) while the password was being
-		// checked: the store refused the flow or session.
+		// The account changed while the password was being checked, and
+		// the store refused a flow or session for the old state. If the
+		// password checked is still the account's and the account is
+		// enabled (a first factor was enrolled, say), decide again from the
+		// account as it is now; otherwise the sign-in fails.
+		if cur, gerr := s.store.GetUser(ctx, u.ID); gerr == nil && !cur.Disabled && cur.PasswordHash == u.PasswordHash {
+			res, err = s.afterPassword(ctx, cur, org, c)
+		}
+	}
+	if errors.Is(err, store.ErrStale) {
 		s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInPassword, Outcome: audit.Denied,
 			Detail: "account changed during sign-in"}, c)
 		return Result{}, ErrInvalidCredentials
@@ -319,11 +327,18 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 }
 
 // SkipEnrollment completes an enrollment flow without setting up a factor,
-// which is allowed only before the user's enrollment deadline.
+// which is allowed only while the account still has no confirmed factor
+// and policy, read now, still lets the user postpone setup (before the
+// enrollment deadline, or MFA no longer required).
 func (s *Service) SkipEnrollment(ctx context.Context, flowTok string, c Client) (Result, error) {
 	f, u, err := s.flow(ctx, flowTok, store.FlowEnroll)
 	if err != nil {
 		return Result{}, err
+	}
+	if s.hasConfirmedFactor(ctx, u.ID) {
+		// Decided at the password step, undone since: the account has a
+		// second factor, which a new sign-in will ask for.
+		return Result{}, ErrInvalidFlow
 	}
 	pol, err := s.Policy(ctx, u)
 	if err != nil {

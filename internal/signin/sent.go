@@ -327,14 +327,14 @@ func (s *Service) resendConfirmation(ctx context.Context, u store.User, org stor
 }
 
 // confirmSent activates a pending email or sms factor with its code.
-func (s *Service) confirmSent(ctx context.Context, u store.User, f store.Factor, raw, flowID string, c Client) error {
+func (s *Service) confirmSent(ctx context.Context, u store.User, f store.Factor, raw, flowID string, confirm func(step int64) (bool, error), c Client) error {
 	var notPending error
 	err := s.attempt(ctx, u, f.Kind, raw, c, audit.CodeChecked, func(_, code string) (bool, error) {
 		res, ok, err := s.compareSent(ctx, u, scope{flowID: flowID, purpose: store.PurposeConfirm}, f.Kind, code)
 		if err != nil || !ok || res.factor.ID != f.ID {
 			return false, err
 		}
-		won, err := s.store.ConfirmFactor(ctx, f.ID, 0, s.now().UTC())
+		won, err := confirm(0)
 		if err == nil && !won {
 			notPending = ErrFactorNotPending
 		}

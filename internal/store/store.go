@@ -464,6 +464,14 @@ type Factors interface {
 	// accepted TOTP step; it reports false if the factor was already
 	// confirmed or does not exist.
 	ConfirmFactor(ctx context.Context, id string, step int64, at time.Time) (bool, error)
+	// ConfirmFirstFactor is ConfirmFactor for the user's first factor: it
+	// activates the pending factor only while its user has no confirmed
+	// factor, and reports false otherwise (exactly one of several
+	// concurrent calls for one user wins). A first factor changes how every
+	// sign-in in flight must go on, so in the same transaction it
+	// increments the user's SecurityVersion and deletes the user's flows
+	// except keepFlow ("" for none), whose UserVersion it brings up to date.
+	ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string) (bool, error)
 	// AdvanceStep atomically sets LastStep = step and LastUsedAt = at only if
 	// step > LastStep; it reports whether it did. This is the TOTP replay guard.
 	AdvanceStep(ctx context.Context, id string, step int64, at time.Time) (bool, error)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -90,6 +91,45 @@ func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, at tim
 	return s.execOK(ctx, "confirm factor", `UPDATE factors
 		SET confirmed_at = $3, last_step = $2
 		WHERE id = $1 AND confirmed_at IS NULL`, id, step, at)
+}
+
+// ConfirmFirstFactor activates a pending factor only while its user has no
+// confirmed factor, and then increments the user's security_version and
+// deletes the user's flows except keepFlow (brought up to date), in one
+// transaction. The user's row is locked first, so that of concurrent first
+// confirmations the later ones see the winner's factor.
+func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string) (bool, error) {
+	won := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var userID string
+		err := tx.QueryRow(ctx, `SELECT u.id FROM users u JOIN factors f ON f.user_id = u.id WHERE f.id = $1 FOR UPDATE OF u`, id).Scan(&userID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE factors SET confirmed_at = $3, last_step = $2
+			WHERE id = $1 AND confirmed_at IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM factors o WHERE o.user_id = $4 AND o.confirmed_at IS NOT NULL)`, id, step, at, userID)
+		if err != nil || tag.RowsAffected() != 1 {
+			return err
+		}
+		won = true
+		if _, err := tx.Exec(ctx, `UPDATE users SET security_version = security_version + 1 WHERE id = $1`, userID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM flows WHERE user_id = $1 AND id <> $2`, userID, keepFlow); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE flows SET user_version = (SELECT security_version FROM users WHERE id = $1)
+			WHERE id = $2 AND user_id = $1`, userID, keepFlow)
+		return err
+	})
+	if err != nil {
+		return false, mapErr("confirm first factor", err)
+	}
+	return won, nil
 }
 
 // AdvanceStep sets LastStep = step and LastUsedAt = at only if step is

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/store"
@@ -56,6 +57,44 @@ func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, at tim
 	n, err := s.exec(ctx, `UPDATE factors SET confirmed_at = ?, last_step = ? WHERE id = ? AND confirmed_at IS NULL`,
 		micro(at), step, id)
 	return n == 1, err
+}
+
+// ConfirmFirstFactor activates a pending factor only while its user has no
+// confirmed factor, and then increments the user's security_version and
+// deletes the user's flows except keepFlow (brought up to date), in one
+// transaction on the writer.
+func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string) (bool, error) {
+	won := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var userID string
+		err := tx.QueryRowContext(ctx, `UPDATE factors SET confirmed_at = ?, last_step = ?
+			WHERE id = ? AND confirmed_at IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM factors o WHERE o.user_id = factors.user_id AND o.confirmed_at IS NOT NULL)
+			RETURNING user_id`, micro(at), step, id).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+		won = true
+		return firstFactorEndsSignIns(ctx, tx, userID, keepFlow)
+	})
+	return won, err
+}
+
+// firstFactorEndsSignIns increments the user's security_version and deletes
+// its flows except keepFlow, whose user_version follows.
+func firstFactorEndsSignIns(ctx context.Context, tx *sql.Tx, userID, keepFlow string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET security_version = security_version + 1 WHERE id = ?`, userID); err != nil {
+		return mapErr(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM flows WHERE user_id = ? AND id <> ?`, userID, keepFlow); err != nil {
+		return mapErr(err)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE flows SET user_version = (SELECT security_version FROM users WHERE id = ?)
+		WHERE id = ? AND user_id = ?`, userID, keepFlow, userID)
+	return mapErr(err)
 }
 
 // AdvanceStep sets LastStep = step and LastUsedAt = at in one statement,

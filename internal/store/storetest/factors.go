@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -23,6 +24,64 @@ func mustFactor(t *testing.T, s store.Store, u store.User, keyID string, created
 }
 
 var factorTests = []subtest{
+	{"a first factor is confirmed only while it is the first, and ends other sign-ins", func(t *testing.T, s store.Store) {
+		root, u := mustFixture(t, s)
+		bob := mustUser(t, s, root, "bob")
+		f1, f2 := mustFactor(t, s, u, "k", at(0)), mustFactor(t, s, u, "k", at(0))
+		mine := mustFlow(t, s, u, "mine", at(time.Hour))
+		other := mustFlow(t, s, u, "other", at(time.Hour))
+		bobs := mustFlow(t, s, bob, "bobs", at(time.Hour))
+
+		ok, err := s.ConfirmFirstFactor(ctx(t), f1.ID, 7, at(time.Minute), mine.ID)
+		noErr(t, "ConfirmFirstFactor", err)
+		if !ok {
+			t.Fatal("the first factor was not confirmed")
+		}
+		got, _ := s.GetFactor(ctx(t), f1.ID)
+		if !got.Confirmed() || got.LastStep != 7 {
+			t.Errorf("after ConfirmFirstFactor: %+v", got)
+		}
+		user, _ := s.GetUser(ctx(t), u.ID)
+		if user.SecurityVersion != u.SecurityVersion+1 {
+			t.Errorf("SecurityVersion = %d, want %d", user.SecurityVersion, u.SecurityVersion+1)
+		}
+		if kept, err := s.GetFlowByTokenHash(ctx(t), mine.TokenHash); err != nil || kept.UserVersion != user.SecurityVersion {
+			t.Errorf("the confirming flow = %+v, %v; want it kept at version %d", kept, err, user.SecurityVersion)
+		}
+		if _, err := s.GetFlowByTokenHash(ctx(t), other.TokenHash); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another flow of the user survived the first factor (%v)", err)
+		}
+		if _, err := s.GetFlowByTokenHash(ctx(t), bobs.TokenHash); err != nil {
+			t.Errorf("another user's flow went: %v", err)
+		}
+
+		ok, err = s.ConfirmFirstFactor(ctx(t), f2.ID, 8, at(time.Minute), "")
+		noErr(t, "ConfirmFirstFactor(second)", err)
+		if ok {
+			t.Error("a second factor was confirmed as the first")
+		}
+		if got, _ := s.GetFactor(ctx(t), f2.ID); got.Confirmed() {
+			t.Error("the refused factor is confirmed")
+		}
+		ok, err = s.ConfirmFirstFactor(ctx(t), store.NewID(), 1, at(0), "")
+		if ok || err != nil {
+			t.Errorf("ConfirmFirstFactor(unknown) = %v, %v; want false, nil", ok, err)
+		}
+	}},
+	{"first factors confirmed at once: exactly one wins", func(t *testing.T, s store.Store) {
+		root := mustRoot(t, s)
+		for r := range rounds {
+			u := mustUser(t, s, root, fmt.Sprint("u", r))
+			fs := make([]store.Factor, racers)
+			for i := range fs {
+				fs[i] = mustFactor(t, s, u, "k", at(0))
+			}
+			wins := countWins(t, racers, func(i int) (bool, error) { return s.ConfirmFirstFactor(ctx(t), fs[i].ID, 1, at(0), "") })
+			if wins != 1 {
+				t.Fatalf("round %d: %d of %d first factors were confirmed, want 1", r, wins, racers)
+			}
+		}
+	}},
 	{"create, get and list oldest first", func(t *testing.T, s store.Store) {
 		root, u := mustFixture(t, s)
 		other := mustUser(t, s, root, "bob")
