@@ -23,13 +23,15 @@ type NewOrg struct {
 	Policy     store.OrgPolicy
 }
 
-// Org returns the org with slug if the actor may see it. An org outside the
-// actor's subtree is ErrNotFound, so its existence does not leak.
+// Org returns the org with slug (normalized like every typed identifier:
+// "Acme" is acme) if the actor may see it. An org outside the actor's
+// subtree is ErrNotFound, so its existence does not leak.
 func (s *Service) Org(ctx context.Context, a access.Actor, slug string) (store.Org, error) {
 	if !a.IsAdmin() {
 		return store.Org{}, ErrForbidden
 	}
-	if normalize.Slug(slug) != nil {
+	slug, err := normalize.OrgSlug(slug)
+	if err != nil {
 		return store.Org{}, ErrNotFound
 	}
 	o, err := s.store.GetOrgBySlug(ctx, slug)

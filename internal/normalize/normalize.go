@@ -106,6 +106,26 @@ func Slug(s string) error {
 	return nil
 }
 
+// maxSlugInput bounds the raw input OrgSlug is willing to normalize.
+const maxSlugInput = 4 * 63
+
+// OrgSlug returns the canonical form of an organization slug as a person
+// types it to sign in, or ErrInvalidSlug: the same steps as Username (trim
+// white space, NFKC, full case folding, NFKC), after which the result must
+// be a valid Slug. "Acme", " ACME " and "ａｃｍｅ" (full-width letters) are
+// all "acme". Slugs are stored in this form already (Slug admits nothing
+// else), so OrgSlug(s) == s for every stored slug.
+func OrgSlug(s string) (string, error) {
+	if len(s) > maxSlugInput || !utf8.ValidString(s) {
+		return "", ErrInvalidSlug
+	}
+	out := norm.NFKC.String(fold.String(norm.NFKC.String(strings.TrimSpace(s))))
+	if err := Slug(out); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
 // isSeparator reports whether r is one of the separators Code and BackupCode
 // remove before validating: ASCII space, tab and hyphen-minus; the Unicode
 // dashes U+2010 HYPHEN through U+2015 HORIZONTAL BAR (hyphen, non-breaking

@@ -85,6 +85,29 @@ func TestSlug(t *testing.T) {
 	}
 }
 
+func TestOrgSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"acme": "acme", "Acme": "acme", "ACME": "acme", " acme\t": "acme", "ａｃｍｅ": "acme", "ＡＣＭＥ-eu-2": "acme-eu-2",
+		"Acme-EU-2": "acme-eu-2", "\u212Acorp": "kcorp", // KELVIN SIGN folds to k
+	} {
+		if got, err := OrgSlug(in); err != nil || got != want {
+			t.Errorf("OrgSlug(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", " ", "a", "A", "acme--eu", "2acme", "ac me", "acmé", "ac_me", "İstanbul", "a\x00b", "\xff\xfe",
+		strings.Repeat("a", 64), strings.Repeat("A", 1000)} {
+		if got, err := OrgSlug(in); !errors.Is(err, ErrInvalidSlug) {
+			t.Errorf("OrgSlug(%q) = %q, %v; want ErrInvalidSlug", in, got, err)
+		}
+	}
+	// Every valid slug is its own canonical form.
+	for _, s := range []string{"ab", "acme", "acme-eu-2", "a1"} {
+		if got, err := OrgSlug(s); err != nil || got != s {
+			t.Errorf("OrgSlug(%q) = %q, %v", s, got, err)
+		}
+	}
+}
+
 func TestCode(t *testing.T) {
 	tests := []struct {
 		name   string

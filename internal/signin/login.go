@@ -77,11 +77,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, c Client) (Result
 	return res, err
 }
 
-// lookup finds the user by org slug and username. It returns
+// lookup finds the user by org slug and username, both normalized the same
+// way (NFKC and case folding: "Acme"/"BOB" is acme/bob). It returns
 // store.ErrNotFound for anything that does not name an existing user,
-// including input that cannot be a username; org is set when the org exists.
+// including input that cannot be a slug or username; org is set when the
+// org exists.
 func (s *Service) lookup(ctx context.Context, slug, username string) (store.User, store.Org, error) {
-	if normalize.Slug(slug) != nil {
+	slug, err := normalize.OrgSlug(slug)
+	if err != nil {
 		return store.User{}, store.Org{}, store.ErrNotFound
 	}
 	org, err := s.store.GetOrgBySlug(ctx, slug)

@@ -48,15 +48,34 @@ func (loginPage) title() string { return "Sign in" }
 
 func (h *handler) loginPageFor(r *http.Request) loginPage {
 	pg := loginPage{Action: "/login", Org: cookie(r, h.cookies.org), Notice: notice(r)}
-	if slug := r.PathValue("slug"); slug != "" {
+	if slug, err := normalize.OrgSlug(r.PathValue("slug")); err == nil {
 		pg.Action, pg.Org, pg.OrgFixed = "/o/"+slug+"/login", slug, true
 	}
 	return pg
 }
 
-func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
-	if slug := r.PathValue("slug"); slug != "" && normalize.Slug(slug) != nil {
+// orgLinkOK answers /o/{slug}/login links: it reports true to go on; for a
+// slug that is no slug at all it answers 404, and for one in another case
+// or width ("/o/ACME/login") it redirects to the canonical link.
+func (h *handler) orgLinkOK(w http.ResponseWriter, r *http.Request) bool {
+	raw := r.PathValue("slug")
+	if raw == "" {
+		return true
+	}
+	slug, err := normalize.OrgSlug(raw)
+	switch {
+	case err != nil:
 		h.notFound(w, r)
+		return false
+	case slug != raw && r.Method == http.MethodGet:
+		http.Redirect(w, r, "/o/"+slug+"/login", http.StatusSeeOther)
+		return false
+	}
+	return true
+}
+
+func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	if !h.orgLinkOK(w, r) {
 		return
 	}
 	if _, err := h.principal(r); err == nil {
@@ -67,8 +86,7 @@ func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
-	if slug := r.PathValue("slug"); slug != "" && normalize.Slug(slug) != nil {
-		h.notFound(w, r)
+	if !h.orgLinkOK(w, r) {
 		return
 	}
 	pg := h.loginPageFor(r)

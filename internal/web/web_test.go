@@ -654,3 +654,15 @@ func TestSecureCookiesUseHostPrefix(t *testing.T) {
 		t.Fatal("no __Host-twofold_session cookie")
 	}
 }
+
+func TestTheOrganizationIsCaseFoldedInTheLoginFormAndTheOrgLink(t *testing.T) {
+	p := newPortal(t)
+	p.addOrg("acme", store.OrgPolicy{})
+	p.addUser("acme", "bob", "correct horse battery")
+	b := p.browser()
+	expect(t, b.login("Acme", "BOB", "correct horse battery"), 200, "/", `id="who-username">bob<`)
+	expect(t, b.post("/logout", nil), 200, "/login", `value="acme"`)
+	expect(t, b.get("/o/ACME/login"), 200, "/o/acme/login", `type="hidden" id="org" name="org" value="acme"`)
+	home := b.post("/o/Acme/login", url.Values{"username": {"Bob"}, "password": {"correct horse battery"}})
+	expect(t, home, 200, "/", `id="who-username">bob<`)
+}
