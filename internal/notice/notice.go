@@ -3,7 +3,8 @@
 // the security notifications sent when something changes on an account.
 //
 // It only composes text; package notify delivers it. A security
-// notification never contains a code or link that signs anyone in.
+// notification never contains a code or link; one for an unconfirmed
+// address does not say where the change came from either.
 package notice
 
 import (
@@ -61,6 +62,10 @@ type Event struct {
 	At        time.Time
 	IP        string
 	UserAgent string
+	// Unconfirmed says the mail goes to an address the account holder has
+	// not confirmed: it may be mistyped and reach a stranger, so the
+	// notice leaves out IP and UserAgent and says why.
+	Unconfirmed bool
 }
 
 // Kinds of security notifications.
@@ -101,13 +106,17 @@ func Notification(e Event) Message {
 		fmt.Fprintf(&b, "Details:  %s\n", e.Detail)
 	}
 	fmt.Fprintf(&b, "When:     %s\n", e.At.UTC().Format("Mon, 2 Jan 2006 15:04:05 UTC"))
-	if e.IP != "" {
+	if e.IP != "" && !e.Unconfirmed {
 		fmt.Fprintf(&b, "From:     %s\n", e.IP)
 	}
-	if e.UserAgent != "" {
+	if e.UserAgent != "" && !e.Unconfirmed {
 		fmt.Fprintf(&b, "Browser:  %s\n", e.UserAgent)
 	}
 	b.WriteString("\nIf this was you, there is nothing to do. If it was not, change your password now and tell your administrator.\n")
+	if e.Unconfirmed {
+		b.WriteString("\nThis address is not confirmed for the account yet, so this notice leaves out where the change came from. " +
+			"If the account is not yours, tell the organization's administrator; you can ignore this mail otherwise.\n")
+	}
 	return Message{Subject: head, Text: b.String()}
 }
 

@@ -27,6 +27,21 @@ func TestNotificationsNameTimePlaceAndBrowser(t *testing.T) {
 	}
 }
 
+func TestNotificationsToAnUnconfirmedAddressLeaveOutWhereFrom(t *testing.T) {
+	at := time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+	m := Notification(Event{Kind: MFAReset, OrgName: "Acme", Username: "alice", At: at, IP: "192.0.2.7", UserAgent: "Firefox", Unconfirmed: true})
+	for _, want := range []string{"reset", "alice", "Acme", "22 Nov 2026 10:30:00 UTC", "not confirmed"} {
+		if !strings.Contains(m.Subject+m.Text, want) {
+			t.Errorf("notification lacks %q:\n%s", want, m.Text)
+		}
+	}
+	for _, not := range []string{"192.0.2.7", "Firefox"} {
+		if strings.Contains(m.Text, not) {
+			t.Errorf("notification to an unconfirmed address names %q:\n%s", not, m.Text)
+		}
+	}
+}
+
 func TestHumanDurations(t *testing.T) {
 	for d, want := range map[time.Duration]string{90 * time.Second: "90 seconds", 10 * time.Minute: "10 minutes", 24 * time.Hour: "24 hours", 150 * time.Second: "150 seconds"} {
 		if got := human(d); got != want {

@@ -9,10 +9,17 @@ import (
 )
 
 // notify mails a security notification to u in the background, when u has
-// a confirmed email address (an unconfirmed one may be a stranger's) and
-// mail delivery is configured. It never delays or fails the request.
+// an email address and mail delivery is configured. It never delays or
+// fails the request.
+//
+// A notice only warns: it names no secret and grants nothing, so it goes to
+// the address even before it is confirmed — a user whose address is not
+// confirmed must still learn that a factor was added to their account. An
+// unconfirmed address may be mistyped and belong to a stranger, so that
+// mail leaves out the IP address and browser (notice.Event.Unconfirmed).
+// Codes and links that grant something are never sent this way.
 func (s *Service) notify(ctx context.Context, u store.User, kind, detail string, c Client) {
-	if s.deliver == nil || u.Email == "" || u.EmailConfirmedAt == nil {
+	if s.deliver == nil || u.Email == "" {
 		return
 	}
 	org, err := s.store.GetOrg(ctx, u.OrgID)
@@ -21,7 +28,7 @@ func (s *Service) notify(ctx context.Context, u store.User, kind, detail string,
 		return
 	}
 	msg := notice.Notification(notice.Event{Kind: kind, OrgName: org.Name, Username: u.Username, Detail: detail,
-		At: s.now(), IP: c.IP, UserAgent: c.UserAgent})
+		At: s.now(), IP: c.IP, UserAgent: c.UserAgent, Unconfirmed: u.EmailConfirmedAt == nil})
 	s.bg.Go(ctx, "notice "+kind, func(ctx context.Context) {
 		outcome := audit.Success
 		if err := s.deliver.Email(ctx, u.Email, msg); err != nil {

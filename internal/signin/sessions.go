@@ -267,9 +267,10 @@ func (s *Service) RequireFresh(ctx context.Context, p Principal) error {
 // isNewDevice reports whether a sign-in of u from c comes from a browser or
 // program (user agent) that none of u's live sessions uses, so that the
 // caller sends the new-device notice once its session is committed. A
-// user's very first session is not news.
+// user's very first session is not news. Unconfirmed addresses are told too
+// (see notify).
 func (s *Service) isNewDevice(ctx context.Context, u store.User, c Client) bool {
-	if s.deliver == nil || u.EmailConfirmedAt == nil {
+	if s.deliver == nil || u.Email == "" {
 		return false
 	}
 	live, err := s.store.ListSessions(ctx, u.ID, s.now())
