@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
@@ -145,6 +146,8 @@ func TestStrangeUsernamesAreRefusedAsCredentialsNotAsErrors(t *testing.T) {
 			}
 		}
 	}
+	// Five wrong passwords for alice: the next attempt waits a second.
+	s.clock.Advance(time.Second)
 	s.login("alice", "authenticated")
 }
 

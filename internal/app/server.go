@@ -186,7 +186,8 @@ func (a *App) janitor(ctx context.Context) {
 
 // Sweep removes what has expired: sessions a day after they ended, flows an
 // hour after, abandoned pending factors, old sent codes, send counters of
-// past windows, and confirmation links a day after they expired. Several
+// past windows, confirmation links a day after they expired, and password
+// counters a day after their last failure (unless still locked). Several
 // instances may sweep at once; every delete is idempotent. Failures are
 // logged, not returned: the next sweep tries again.
 func (a *App) Sweep(ctx context.Context) {
@@ -208,4 +209,9 @@ func (a *App) Sweep(ctx context.Context) {
 	warn("send counters", err)
 	_, err = a.Store.DeleteExpiredEmailConfirmations(ctx, now.Add(-24*time.Hour))
 	warn("email confirmations", err)
+	// A password counter without a failure for a day and without a live
+	// lock is forgotten; under a flood of made-up names this keeps the
+	// table small.
+	_, err = a.Store.DeleteOldPasswordAttempts(ctx, now.Add(-24*time.Hour))
+	warn("password counters", err)
 }

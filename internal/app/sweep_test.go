@@ -52,6 +52,16 @@ func TestSweepRemovesWhatHasExpiredAndKeepsWhatLives(t *testing.T) {
 	mustNil(a.Store.CreateFactor(ctx, store.Factor{UserID: u.ID, Kind: "sms", Label: "abandoned", Target: "+15551234567", CreatedAt: then}))
 	mustNil(a.Store.CreateEmailConfirmation(ctx, store.EmailConfirmation{UserID: u.ID, Email: u.Email, TokenHash: []byte("dead"), CreatedAt: then, ExpiresAt: then.Add(time.Hour)}))
 	mustNil(a.Store.CountSend(ctx, "user:"+u.ID, then.Truncate(time.Hour)))
+	counter := func(key string, last time.Time, locked *time.Time) {
+		mustNil(a.Store.UpdatePasswordAttempts(ctx, key, func(x store.Attempts) (store.Attempts, error) {
+			x.Failures, x.LastFailureAt, x.LockedUntil = 3, &last, locked
+			return x, nil
+		}))
+	}
+	counter("old", then, nil)
+	counter("recent", now.Add(-time.Hour), nil)
+	lockEnd := now.Add(time.Hour)
+	counter("locked", then, &lockEnd)
 
 	a.Sweep(ctx)
 
@@ -75,5 +85,10 @@ func TestSweepRemovesWhatHasExpiredAndKeepsWhatLives(t *testing.T) {
 	}
 	if n, _ := a.Store.CountSend(ctx, "user:"+u.ID, then.Truncate(time.Hour)); n != 1 {
 		t.Errorf("the old send counter survived (count %d after one more send)", n)
+	}
+	for key, want := range map[string]int{"old": 0, "recent": 3, "locked": 3} {
+		if x, _ := a.Store.GetPasswordAttempts(ctx, key); x.Failures != want {
+			t.Errorf("password counter %s: %d failures after the sweep, want %d", key, x.Failures, want)
+		}
 	}
 }

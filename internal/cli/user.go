@@ -202,8 +202,8 @@ func userFactors(ctx context.Context, env Env, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", f.ID, f.Kind, f.Label, f.Confirmed(), f.CreatedAt.Format("2006-01-02 15:04"), last)
 		}
 		tw.Flush()
-		fmt.Fprintf(env.Stdout, "backup codes left: %d; MFA required: %t; locked: %t (%d consecutive failures)\n",
-			ov.BackupCodesLeft, ov.Required, ov.Locked, ov.Failures)
+		fmt.Fprintf(env.Stdout, "backup codes left: %d; MFA required: %t; locked: %t (%d consecutive wrong codes, %d wrong passwords%s)\n",
+			ov.BackupCodesLeft, ov.Required, ov.Locked, ov.Failures, ov.PasswordFailures, map[bool]string{true: ", password step locked"}[ov.PasswordLocked])
 		return nil
 	})
 }
@@ -223,7 +223,7 @@ func userUnlock(ctx context.Context, env Env, args []string) error {
 		if err := a.Admin.Unlock(ctx, sys, u.ID, cliClient); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "second factor of %s unlocked\n", u.Username)
+		fmt.Fprintf(env.Stdout, "sign-in of %s unlocked (password step and second factor)\n", u.Username)
 		return nil
 	})
 }

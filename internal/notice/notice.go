@@ -77,6 +77,7 @@ const (
 	BackupRegenerated = "backup_regenerated"
 	BackupUsed        = "backup_used"
 	Locked            = "locked"
+	PasswordLocked    = "password_locked"
 	NewDevice         = "new_device"
 	PasswordChanged   = "password_changed"
 )
@@ -89,6 +90,7 @@ var headlines = map[string]string{
 	BackupRegenerated: "New backup codes were generated for your account",
 	BackupUsed:        "A backup code was used to sign in to your account",
 	Locked:            "Two-factor sign-in was locked after too many wrong codes",
+	PasswordLocked:    "Sign-in to your account was locked after too many wrong passwords",
 	NewDevice:         "New sign-in to your account",
 	PasswordChanged:   "Your password was changed",
 }

@@ -117,8 +117,37 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // (and ok false), never a panic. Verify waits for a computation slot; if ctx
 // ends first, it returns ctx.Err().
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok bool, needsRehash bool, err error) {
+	return h.verify(ctx, password, encoded, nil)
+}
+
+// A Gate brackets one verification inside its computation slot: Enter runs
+// once the slot is held and before anything is computed (an error refuses
+// the verification), Leave right after the comparison with its outcome,
+// still inside the slot.
+//
+// Callers reserve a counted attempt in Enter and settle it in Leave. Since
+// at most the Hasher's concurrency limit of verifications are between Enter
+// and Leave, a burst of right passwords for one account never has more than
+// that many reservations outstanding, while the reservations still bound
+// how many guesses a burst of wrong ones gets.
+type Gate interface {
+	Enter() error
+	Leave(match bool)
+}
+
+// VerifyGated is Verify with a gate (see Gate); when Enter returns an
+// error, VerifyGated returns it without computing. An empty encoded means
+// the dummy hash (see VerifyDummy).
+func (h *Hasher) VerifyGated(ctx context.Context, password, encoded string, gate Gate) (ok bool, needsRehash bool, err error) {
+	if encoded == "" {
+		encoded = h.dummy
+	}
+	return h.verify(ctx, password, encoded, gate)
+}
+
+func (h *Hasher) verify(ctx context.Context, password, encoded string, gate Gate) (ok bool, needsRehash bool, err error) {
 	if strings.HasPrefix(encoded, "$2") {
-		return h.verifyBcrypt(ctx, password, encoded)
+		return h.verifyBcrypt(ctx, password, encoded, gate)
 	}
 	a, err := parseArgon2id(encoded)
 	if err != nil {
@@ -128,15 +157,21 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok bool,
 		return false, false, err
 	}
 	defer h.release()
-	key := argon2.IDKey([]byte(norm.NFKC.String(password)), a.salt, a.params.Time, a.params.Memory, a.params.Threads, a.params.KeyLen)
-	if subtle.ConstantTimeCompare(key, a.key) != 1 {
-		return false, false, nil
+	if gate != nil {
+		if err := gate.Enter(); err != nil {
+			return false, false, err
+		}
 	}
-	return true, a.params != h.params, nil
+	key := argon2.IDKey([]byte(norm.NFKC.String(password)), a.salt, a.params.Time, a.params.Memory, a.params.Threads, a.params.KeyLen)
+	ok = subtle.ConstantTimeCompare(key, a.key) == 1
+	if gate != nil {
+		gate.Leave(ok)
+	}
+	return ok, ok && a.params != h.params, nil
 }
 
 // verifyBcrypt is Verify for a hash that starts with "$2".
-func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (ok bool, needsRehash bool, err error) {
+func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string, gate Gate) (ok bool, needsRehash bool, err error) {
 	switch {
 	case len(encoded) != 60,
 		!strings.HasPrefix(encoded, "$2a$") && !strings.HasPrefix(encoded, "$2b$") && !strings.HasPrefix(encoded, "$2y$"):
@@ -157,7 +192,16 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (ok
 		return false, false, err
 	}
 	defer h.release()
-	switch err := bcrypt.CompareHashAndPassword([]byte(encoded), pw); {
+	if gate != nil {
+		if err := gate.Enter(); err != nil {
+			return false, false, err
+		}
+	}
+	err = bcrypt.CompareHashAndPassword([]byte(encoded), pw)
+	if gate != nil {
+		gate.Leave(err == nil)
+	}
+	switch {
 	case err == nil:
 		return true, true, nil
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):

@@ -284,6 +284,46 @@ func TestHasherCapsConcurrentComputations(t *testing.T) {
 	}
 }
 
+// testGate records what a Gate sees.
+type testGate struct {
+	h                   *Hasher
+	refuse              error
+	enteredInSlot, left bool
+	leftInSlot, match   bool
+}
+
+func (g *testGate) Enter() error {
+	g.enteredInSlot = len(g.h.sem) == 1
+	return g.refuse
+}
+
+func (g *testGate) Leave(match bool) { g.left, g.leftInSlot, g.match = true, len(g.h.sem) == 1, match }
+
+func TestTheGateRunsInsideTheSlotAndCanRefuse(t *testing.T) {
+	ctx := t.Context()
+	h := newTestHasher(t, 1)
+	enc, _ := h.Hash(ctx, "password")
+	bc, _ := bcrypt.GenerateFromPassword([]byte("password"), bcrypt.MinCost)
+	for _, stored := range []string{enc, string(bc), ""} {
+		for _, pw := range []string{"password", "wrong"} {
+			g := &testGate{h: h}
+			ok, _, err := h.VerifyGated(ctx, pw, stored, g)
+			want := stored != "" && pw == "password"
+			if err != nil || ok != want || !g.enteredInSlot || !g.left || !g.leftInSlot || g.match != want {
+				t.Errorf("VerifyGated(%.10q, %q): ok=%v err=%v, gate %+v", stored, pw, ok, err, *g)
+			}
+		}
+		g := &testGate{h: h, refuse: errors.New("refused")}
+		ok, _, err := h.VerifyGated(ctx, "password", stored, g)
+		if ok || !errors.Is(err, g.refuse) || g.left {
+			t.Errorf("refusing gate: ok=%v err=%v left=%v", ok, err, g.left)
+		}
+		if len(h.sem) != 0 {
+			t.Fatal("a refusing gate kept the slot")
+		}
+	}
+}
+
 func TestQueuedCallerGivesUpWhenContextEnds(t *testing.T) {
 	h := newTestHasher(t, 1)
 	enc, _ := h.Hash(t.Context(), "password")

@@ -270,12 +270,15 @@ func (s *Service) compare(ctx context.Context, u store.User, sc scope, method, c
 	return checked{}, false, nil
 }
 
-// Unlock clears the account's second-factor failures and lock (an admin
-// action).
+// Unlock clears the account's failures and locks (an admin action): those
+// of the second factor and those of the password step.
 func (s *Service) Unlock(ctx context.Context, actorID string, u store.User, c Client) error {
 	if _, err := s.store.UpdateAttempts(ctx, u.ID, func(a store.Attempts) (store.Attempts, error) {
 		return ratelimit.Reset(a), nil
 	}); err != nil {
+		return err
+	}
+	if err := s.unlockPassword(ctx, u); err != nil {
 		return err
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: actorID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.Unlock, Outcome: audit.Success}, c)

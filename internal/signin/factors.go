@@ -44,8 +44,12 @@ type Overview struct {
 	Required        bool // policy or an admin requires MFA for the user
 	CanDisable      bool
 	AllowedMethods  []string
-	Locked          bool
-	Failures        int
+	Locked          bool // the second factor or the password step is locked
+	Failures        int  // consecutive wrong codes
+	// PasswordLocked says the password step is locked for the account's
+	// name; PasswordFailures counts its consecutive wrong passwords.
+	PasswordLocked   bool
+	PasswordFailures int
 }
 
 // Overview returns the user's factors (without secrets), how many backup
@@ -67,9 +71,19 @@ func (s *Service) Overview(ctx context.Context, u store.User) (Overview, error) 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Overview{}, err
 	}
+	org, err := s.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return Overview{}, err
+	}
+	pw, err := s.store.GetPasswordAttempts(ctx, userPasswordKey(org, u))
+	if err != nil {
+		return Overview{}, err
+	}
 	o := Overview{BackupCodesLeft: len(codes), Required: pol.Required, CanDisable: pol.CanDisable(),
 		AllowedMethods: s.enrollMethods(u, pol), Failures: att.Failures,
-		Locked: att.LockedUntil != nil && s.now().Before(*att.LockedUntil)}
+		Locked:         att.LockedUntil != nil && s.now().Before(*att.LockedUntil),
+		PasswordLocked: pw.LockedUntil != nil && s.now().Before(*pw.LockedUntil), PasswordFailures: pw.Failures}
+	o.Locked = o.Locked || o.PasswordLocked
 	for _, f := range fs {
 		f.Secret = nil
 		if f.Confirmed() {

@@ -25,26 +25,46 @@ type LoginRequest struct {
 // the second step. Unknown org, unknown user, disabled user and wrong
 // password all give ErrInvalidCredentials after the same work (a dummy hash
 // is verified when there is nothing real to verify).
+//
+// Wrong passwords are counted per account name — the normalized org and
+// username as typed, whether or not they name an account — with growing
+// delays (ErrPasswordDelay) and a lock at the cap (ErrSignInLocked) that
+// lifts after the cool-down or at an admin's Unlock. Each check is reserved
+// on that counter before the hash is computed (see verifyCounted); a right
+// password clears the counter. A disabled account's right password counts
+// as wrong, so the counter tells nothing either.
 func (s *Service) Login(ctx context.Context, req LoginRequest, c Client) (Result, error) {
-	u, org, err := s.lookup(ctx, req.Org, req.Username)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			return Result{}, err
-		}
-		s.hasher.VerifyDummy(ctx, req.Password)
-		s.record(ctx, store.AuditEvent{OrgID: org.ID, Event: audit.SignInPassword, Outcome: audit.Failure, Detail: "unknown org or user"}, c)
-		return Result{}, ErrInvalidCredentials
+	key := passwordKey(req.Org, req.Username)
+	if err := s.passwordThrottled(ctx, key); err != nil {
+		s.record(ctx, store.AuditEvent{Event: audit.SignInPassword, Outcome: audit.Denied, Detail: "password step throttled for this name"}, c)
+		return Result{}, err
 	}
-	var ok, rehash bool
-	if u.PasswordHash == "" {
-		// No password set yet: spend the time of a real check, match nothing.
-		s.hasher.VerifyDummy(ctx, req.Password)
-	} else if ok, rehash, err = s.hasher.Verify(ctx, req.Password, u.PasswordHash); err != nil {
+	u, org, err := s.lookup(ctx, req.Org, req.Username)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Result{}, err
+	}
+	pc := s.newPasswordCheck(ctx, key, known && !u.Disabled)
+	// u.PasswordHash is empty for an unknown name or an account without a
+	// password: the dummy hash spends the time of a real check and matches
+	// nothing.
+	ok, rehash, err := s.verifyCounted(ctx, pc, req.Password, u.PasswordHash)
+	if pc.refused != nil {
+		s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: org.ID, Event: audit.SignInPassword, Outcome: audit.Denied,
+			Detail: "password step throttled for this name"}, c)
+		return Result{}, pc.refused
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
 		s.log.Error("password hash unreadable", "user", u.ID, "err", err)
 		ok = false
+	}
+	if !known {
+		s.record(ctx, store.AuditEvent{OrgID: org.ID, Event: audit.SignInPassword, Outcome: audit.Failure, Detail: "unknown org or user"}, c)
+		s.passwordFailed(ctx, pc, store.User{}, org, c)
+		return Result{}, ErrInvalidCredentials
 	}
 	if !ok || u.Disabled {
 		detail := "wrong password"
@@ -52,6 +72,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, c Client) (Result
 			detail = "account disabled"
 		}
 		s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInPassword, Outcome: audit.Failure, Detail: detail}, c)
+		s.passwordFailed(ctx, pc, u, org, c)
 		return Result{}, ErrInvalidCredentials
 	}
 	if rehash {

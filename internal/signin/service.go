@@ -51,13 +51,15 @@ type Service struct {
 	audit   *audit.Logger
 	log     *slog.Logger
 	lockout ratelimit.Lockout
-	totp    totp.Verifier
-	backup  backup.Params
-	now     func() time.Time
-	opts    Options
-	codes   store.CodeStore
-	deliver Delivery
-	bg      *background.Group
+	// pwLockout throttles the password step per account name.
+	pwLockout ratelimit.Lockout
+	totp      totp.Verifier
+	backup    backup.Params
+	now       func() time.Time
+	opts      Options
+	codes     store.CodeStore
+	deliver   Delivery
+	bg        *background.Group
 }
 
 // Options are the tunable durations of sign-in.
@@ -127,9 +129,12 @@ type Deps struct {
 	Audit   *audit.Logger
 	Log     *slog.Logger
 	Lockout ratelimit.Lockout
-	TOTP    totp.Verifier
-	Backup  backup.Params
-	Now     func() time.Time // default time.Now
+	// PasswordLockout throttles wrong passwords per account name (the
+	// same delays, cap and cool-down as Lockout when zero).
+	PasswordLockout ratelimit.Lockout
+	TOTP            totp.Verifier
+	Backup          backup.Params
+	Now             func() time.Time // default time.Now
 	// Codes keeps sent codes, email confirmations and send quotas; without
 	// it (or without Delivery) email and text-message codes are off.
 	Codes store.CodeStore
@@ -162,9 +167,12 @@ func New(d Deps, o Options) *Service {
 	if d.Background == nil {
 		d.Background = background.New(d.Log, 30*time.Second)
 	}
+	if d.PasswordLockout.Threshold == 0 {
+		d.PasswordLockout = d.Lockout
+	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
-		lockout: d.Lockout, totp: d.TOTP, backup: d.Backup, now: d.Now, opts: o,
+		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, backup: d.Backup, now: d.Now, opts: o,
 		codes: d.Codes, deliver: d.Delivery, bg: d.Background,
 	}
 }

@@ -214,14 +214,24 @@ func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code 
 }
 
 // ChangePassword sets a new password for the principal after checking the
-// current one and, when the user has a second factor, a current code. Every
-// other session of the user is revoked.
+// current one (counted like a sign-in's) and, when the user has a second
+// factor, a current code. Every other session of the user is revoked.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next, code string, c Client) error {
-	ok, _, err := s.hasher.Verify(ctx, current, p.User.PasswordHash)
+	// The current password is checked on the account's password counter,
+	// like at sign-in: a stolen session cannot guess it faster.
+	pc := s.newPasswordCheck(ctx, userPasswordKey(p.Org, p.User), true)
+	if err := s.passwordThrottled(ctx, pc.key); err != nil {
+		return err
+	}
+	ok, _, err := s.verifyCounted(ctx, pc, current, p.User.PasswordHash)
+	if pc.refused != nil {
+		return pc.refused
+	}
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if !ok {
+		s.passwordFailed(ctx, pc, p.User, p.Org, c)
 		return ErrInvalidCredentials.WithMessage("The current password is not correct.").WithField("current_password")
 	}
 	if s.hasConfirmedFactor(ctx, p.User.ID) {

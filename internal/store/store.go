@@ -258,8 +258,10 @@ type BackupCode struct {
 	UsedAt    *time.Time
 }
 
-// Attempts is the second-factor failure state of one account, shared by
-// every endpoint that checks a code.
+// Attempts is a failure counter: the second-factor failure state of one
+// account, shared by every endpoint that checks a code (UserID set), or the
+// password failure state of one account name (PasswordCounters; UserID
+// empty).
 type Attempts struct {
 	UserID        string
 	Failures      int // consecutive failures since the last success
@@ -326,6 +328,7 @@ type Store interface {
 	Factors
 	BackupCodes
 	AttemptCounters
+	PasswordCounters
 	Audit
 	SetupTokens
 	CodeStore
@@ -513,6 +516,28 @@ type AttemptCounters interface {
 	// nothing is stored and the error is returned. Concurrent calls for one
 	// user are serialized.
 	UpdateAttempts(ctx context.Context, userID string, fn func(Attempts) (Attempts, error)) (Attempts, error)
+}
+
+// PasswordCounters keeps the failure counters of the password step. They
+// are keyed by account name, not by user: the key is whatever the caller
+// derives from what was typed (a hash of the normalized org slug and
+// username), so a name nobody has is counted exactly like a real account.
+type PasswordCounters interface {
+	// GetPasswordAttempts returns the state under key, the zero state if
+	// none is stored.
+	GetPasswordAttempts(ctx context.Context, key string) (Attempts, error)
+	// UpdatePasswordAttempts is UpdateAttempts for the counter under key:
+	// fn runs on the current state inside one transaction that holds the
+	// row locked, and what it returns is stored (nothing when it returns an
+	// error, which is returned). Concurrent calls for one key are
+	// serialized.
+	UpdatePasswordAttempts(ctx context.Context, key string, fn func(Attempts) (Attempts, error)) (Attempts, error)
+	// DeletePasswordAttempts removes the counters under keys (an admin's
+	// unlock).
+	DeletePasswordAttempts(ctx context.Context, keys ...string) error
+	// DeleteOldPasswordAttempts removes counters whose last failure and
+	// lock both lie before cutoff, and returns how many.
+	DeleteOldPasswordAttempts(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // Audit keeps the security event log.

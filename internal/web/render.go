@@ -150,7 +150,9 @@ func newFormErr(form string, p *problem.Error, now time.Time, fields ...string) 
 	field := p.Field
 	switch p.Code {
 	case "invalid_code", "too_many_attempts", "mfa_locked":
-		field = "code"
+		if field == "" {
+			field = "code"
+		}
 	}
 	for _, f := range fields {
 		if f == field {
@@ -211,7 +213,19 @@ func formErrFor(e *formErr, form string) *formErr {
 func messageOf(p *problem.Error, now time.Time) string {
 	switch p.Code {
 	case "too_many_attempts":
+		if p.Field == "password" {
+			return "Too many failed sign-ins for this account. Please wait " + waitText(p.RetryAfter) + " before trying again."
+		}
 		return "Too many wrong codes. Please wait " + waitText(p.RetryAfter) + " before trying again."
+	case "signin_locked":
+		msg := "Sign-in to this account is locked after too many wrong passwords."
+		if p.RetryAfter > 0 {
+			until := now.Add(p.RetryAfter).UTC().Format("15:04 UTC")
+			msg += " It unlocks by itself in " + waitText(p.RetryAfter) + " (at " + until + "), or an admin can unlock it sooner."
+		} else {
+			msg += " It unlocks by itself later, or an admin can unlock it."
+		}
+		return msg
 	case "mfa_locked":
 		msg := "Two-factor sign-in is locked after too many wrong codes."
 		if p.RetryAfter > 0 {

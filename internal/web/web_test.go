@@ -666,3 +666,39 @@ func TestTheOrganizationIsCaseFoldedInTheLoginFormAndTheOrgLink(t *testing.T) {
 	home := b.post("/o/Acme/login", url.Values{"username": {"Bob"}, "password": {"correct horse battery"}})
 	expect(t, home, 200, "/", `id="who-username">bob<`)
 }
+
+func TestRepeatedWrongPasswordsShowTheWaitAndTheLock(t *testing.T) {
+	p := newPortalWith(t, func(c *config.Config) { c.LockoutThreshold = 8 })
+	p.addOrg("acme", store.OrgPolicy{})
+	p.addUser("acme", "alice", "correct horse battery")
+	b := p.browser()
+	var last page
+	for range 6 {
+		last = b.login("acme", "alice", "wrong password")
+	}
+	expect(t, last, http.StatusTooManyRequests, "/login", "Too many failed sign-ins for this account. Please wait 1 second", `class="countdown" data-seconds="`)
+	for range 20 {
+		p.clock.Advance(time.Minute)
+		if last = b.login("Acme", "ALICE", "wrong password"); strings.Contains(last.body, "locked") {
+			break
+		}
+	}
+	expect(t, last, http.StatusTooManyRequests, "/login", "Sign-in to this account is locked after too many wrong passwords", "unlocks by itself in about 1")
+	// The right password waits for the lock to lift, or for an admin.
+	expect(t, b.login("acme", "alice", "correct horse battery"), http.StatusTooManyRequests, "/login", "locked")
+	sys, err := p.app.Admin.System(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := p.app.Admin.UserByName(context.Background(), sys, "acme", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ov, _ := p.app.Admin.Factors(context.Background(), sys, u.ID); !ov.Locked || !ov.PasswordLocked {
+		t.Fatalf("the admin's view of alice: %+v, want locked", ov)
+	}
+	if err := p.app.Admin.Unlock(context.Background(), sys, u.ID, signin.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, b.login("acme", "alice", "correct horse battery"), 200, "/")
+}

@@ -231,7 +231,7 @@ func (s *Store) ResetUserMFA(ctx context.Context, userID string, at time.Time) e
 			return err
 		}
 		for _, q := range []string{`DELETE FROM factors WHERE user_id = $1`, `DELETE FROM backup_codes WHERE user_id = $1`,
-			`DELETE FROM mfa_attempts WHERE user_id = $1`} {
+			`UPDATE mfa_attempts SET failures = 0, last_failure_at = NULL, locked_until = NULL WHERE user_id = $1`} {
 			if _, err := tx.Exec(ctx, q, userID); err != nil {
 				return err
 			}

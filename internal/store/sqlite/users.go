@@ -214,7 +214,7 @@ func (s *Store) ResetUserMFA(ctx context.Context, userID string, at time.Time) e
 			return err
 		}
 		for _, q := range []string{`DELETE FROM factors WHERE user_id = ?`, `DELETE FROM backup_codes WHERE user_id = ?`,
-			`DELETE FROM mfa_attempts WHERE user_id = ?`} {
+			`UPDATE mfa_attempts SET failures = 0, last_failure_at = NULL, locked_until = NULL WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 				return mapErr(err)
 			}

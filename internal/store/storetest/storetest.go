@@ -36,6 +36,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Factors", factorTests},
 		{"BackupCodes", backupCodeTests},
 		{"Attempts", attemptTests},
+		{"PasswordAttempts", passwordAttemptTests},
 		{"Audit", auditTests},
 		{"SetupTokens", setupTokenTests},
 		{"Codes", codeTests},

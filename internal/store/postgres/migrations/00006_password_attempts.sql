@@ -1,0 +1,15 @@
+-- +goose Up
+-- Failure counters of the password step, one per account name: the key is
+-- a hash of the normalized org slug and username, so names nobody has are
+-- counted exactly like real accounts (no enumeration) and the table holds
+-- no usernames.
+CREATE TABLE password_attempts (
+    key             text PRIMARY KEY,
+    failures        integer NOT NULL DEFAULT 0,
+    last_failure_at timestamptz,
+    locked_until    timestamptz
+);
+CREATE INDEX password_attempts_last ON password_attempts (last_failure_at);
+
+-- +goose Down
+DROP TABLE password_attempts;
