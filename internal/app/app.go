@@ -200,12 +200,14 @@ func (a *App) NeedsSetup(ctx context.Context) (bool, error) {
 	return len(us) == 0, err
 }
 
-// SetupNotice is printed at start while no platform admin exists.
-func SetupNotice(link string) string {
+// SetupNotice is printed at start while no platform admin exists. command
+// is how to run twofold with the server's configuration, such as
+// "go run ./cmd/twofold" or "/usr/local/bin/twofold --config /etc/twofold/twofold.env".
+func SetupNotice(link, command string) string {
 	var b strings.Builder
 	b.WriteString("No platform admin exists yet. Create the first one either way:\n")
 	fmt.Fprintf(&b, "  in the browser (one-time link, valid 24 h): %s\n", link)
 	b.WriteString("  or at the command line:\n")
-	fmt.Fprintf(&b, "    twofold user create --org %s --username admin --email you@example.com --role superadmin --password-stdin\n", RootSlug)
+	fmt.Fprintf(&b, "    %s user create --org %s --username admin --email you@example.com --role superadmin --password-stdin\n", command, RootSlug)
 	return b.String()
 }

@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/notify"
+	"github.com/twofold-id/twofold/internal/secretbox"
 	"github.com/twofold-id/twofold/internal/signin"
 )
 
@@ -40,18 +43,29 @@ func Outbox(cfg config.Config) string { return filepath.Join(cfg.DataDir, "outbo
 // SMTP host, mail is written to the outbox folder (and a line to the log),
 // so a newcomer can still receive codes.
 func newDelivery(cfg config.Config, log *slog.Logger) (delivery, error) {
+	d, err := senders(cfg)
+	if err != nil {
+		return d, err
+	}
+	if d.mail == nil {
+		m, err := notify.NewOutbox(Outbox(cfg), log)
+		if err != nil {
+			return d, fmt.Errorf("mail outbox: %w", err)
+		}
+		d.mail = m
+	}
+	return d, nil
+}
+
+// senders builds the SMTP mailer (nil without an SMTP host) and the SMS
+// texter (nil without a provider) that cfg describes, touching nothing.
+func senders(cfg config.Config) (delivery, error) {
 	var d delivery
 	if cfg.SMTPHost != "" {
 		m, err := notify.NewSMTP(notify.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
 			Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS})
 		if err != nil {
 			return d, fmt.Errorf("smtp: %w", err)
-		}
-		d.mail = m
-	} else {
-		m, err := notify.NewOutbox(Outbox(cfg), log)
-		if err != nil {
-			return d, fmt.Errorf("mail outbox: %w", err)
 		}
 		d.mail = m
 	}
@@ -71,4 +85,30 @@ func newDelivery(cfg config.Config, log *slog.Logger) (delivery, error) {
 		d.sms = w
 	}
 	return d, nil
+}
+
+// CheckConfig reports what Open would refuse in cfg beyond what
+// config.Validate sees, without opening anything: mail and SMS settings the
+// senders refuse, inline keys that do not parse, and PostgreSQL without a
+// key shared by every instance.
+func CheckConfig(cfg config.Config) []error {
+	var errs []error
+	if _, err := senders(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.SecretKey != "" {
+		if _, err := secretbox.FromEnv(cfg.SecretKey); err != nil {
+			errs = append(errs, fmt.Errorf("secret-key: %w", err))
+		}
+	} else if _, err := os.Stat(cfg.KeyFilePath()); err != nil {
+		switch {
+		case !errors.Is(err, os.ErrNotExist):
+			errs = append(errs, fmt.Errorf("key file: %w", err))
+		case cfg.DatabaseURL != "":
+			// Open would refuse to create a key per instance (see LoadKeys).
+			errs = append(errs, fmt.Errorf("key file %s does not exist: with PostgreSQL every instance needs the same key; "+
+				"create it once with `twofold keys init --key-file FILE` and set key-file, or set secret-key-file", cfg.KeyFilePath()))
+		}
+	}
+	return errs
 }

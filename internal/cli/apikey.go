@@ -19,6 +19,7 @@ func apikeyCreate(ctx context.Context, env Env, args []string) error {
 	name := fs.String("name", "", "a name to tell the key apart")
 	role := fs.String("role", "admin", "member, admin or superadmin")
 	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (0 = does not expire)")
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -36,6 +37,11 @@ func apikeyCreate(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *asJSON {
+		out := apiKeyOut(row)
+		out.Token = tok
+		return printJSON(env.Stdout, out)
+	}
 	k := row.Key
 	exp := "does not expire"
 	if k.ExpiresAt != nil {
@@ -51,6 +57,7 @@ func apikeyCreate(ctx context.Context, env Env, args []string) error {
 func apikeyList(ctx context.Context, env Env, args []string) error {
 	fs, parse := flags("apikey list", env)
 	org := fs.String("org", "", "org slug: keys of this org and the orgs below it (default: every org)")
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -63,6 +70,13 @@ func apikeyList(ctx context.Context, env Env, args []string) error {
 	rows, err := a.Admin.ListAPIKeys(ctx, sys, *org)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		out := make([]apiKeyJSON, len(rows))
+		for i, r := range rows {
+			out[i] = apiKeyOut(r)
+		}
+		return printJSON(env.Stdout, out)
 	}
 	when := func(t *time.Time, none string) string {
 		if t == nil {
@@ -84,6 +98,7 @@ func apikeyList(ctx context.Context, env Env, args []string) error {
 func apikeyRevoke(ctx context.Context, env Env, args []string) error {
 	fs, parse := flags("apikey revoke", env)
 	id := fs.String("id", "", "the key's id (see `twofold apikey list`)")
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -99,6 +114,9 @@ func apikeyRevoke(ctx context.Context, env Env, args []string) error {
 	row, err := a.Admin.RevokeAPIKey(ctx, sys, *id, cliClient)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(env.Stdout, apiKeyOut(row))
 	}
 	fmt.Fprintf(env.Stdout, "revoked API key %q of %s id=%s\n", row.Key.Name, row.Org.Slug, row.Key.ID)
 	return nil

@@ -32,13 +32,15 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Environ lists the environment (for `config check`); nil means none.
+	Environ func() []string
 	// Open builds the App; tests replace it to use cheap password hashing.
 	Open func(ctx context.Context, cfg config.Config, log *slog.Logger) (*app.App, error)
 }
 
 // OSEnv returns the Env of the running process.
 func OSEnv() Env {
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ,
 		Open: func(ctx context.Context, cfg config.Config, log *slog.Logger) (*app.App, error) {
 			return app.Open(ctx, cfg, log, app.Options{})
 		}}
@@ -54,20 +56,22 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server", serve},
 		{"migrate", "apply database migrations and exit", migrate},
-		{"org create", "--slug S --name N [--parent P] [--mfa off|optional|required] [--locked [--lock-scope enforced|descendants]] [--methods totp,email]", orgCreate},
-		{"org list", "list organizations as a tree, with whom each lock binds and who placed it", orgList},
-		{"org show", "--org S: an org's own policy, its lock (who placed it, what it enforces) and what applies", orgShow},
-		{"org set-policy", "--org S [--mfa M|inherit] [--locked=true|false] [--lock-scope enforced|descendants] [--methods L|inherit] [--grace 72h] [--code-ttl 90s]", orgSetPolicy},
-		{"user create", "--org S --username U [--email E] [--role member|admin|superadmin] [--mfa-required] --password-stdin", userCreate},
-		{"user list", "--org S [--subtree]", userList},
+		{"version", "[--json]: print the version of this binary", versionCmd},
+		{"config check", "[--json]: check the configuration (flags, TWOFOLD_* environment, --config file); fails on errors and insecure settings", configCheck},
+		{"org create", "--slug S --name N [--parent P] [--mfa off|optional|required] [--locked [--lock-scope enforced|descendants]] [--methods totp,email] [--json]", orgCreate},
+		{"org list", "[--json]: list organizations as a tree, with whom each lock binds and who placed it", orgList},
+		{"org show", "--org S [--json]: an org's own policy, its lock (who placed it, what it enforces) and what applies", orgShow},
+		{"org set-policy", "--org S [--mfa M|inherit] [--locked=true|false] [--lock-scope enforced|descendants] [--methods L|inherit] [--grace 72h] [--code-ttl 90s] [--json]", orgSetPolicy},
+		{"user create", "--org S --username U [--email E] [--role member|admin|superadmin] [--mfa-required] --password-stdin [--json]", userCreate},
+		{"user list", "[--org S [--subtree]] [--json]", userList},
 		{"user set-password", "--org S --username U --password-stdin", userSetPassword},
-		{"user set", "--org S --username U [--mfa-required=true|false] [--role R] [--disabled=true|false] [--email E]", userSet},
-		{"user factors", "--org S --username U", userFactors},
+		{"user set", "--org S --username U [--mfa-required=true|false] [--role R] [--disabled=true|false] [--email E] [--json]", userSet},
+		{"user factors", "--org S --username U [--json]", userFactors},
 		{"user reset-mfa", "--org S --username U", userResetMFA},
 		{"user unlock", "--org S --username U", userUnlock},
-		{"apikey create", "--org S --name N [--role admin|member] [--expires 720h]: prints the token once", apikeyCreate},
-		{"apikey list", "[--org S]", apikeyList},
-		{"apikey revoke", "--id ID", apikeyRevoke},
+		{"apikey create", "--org S --name N [--role admin|member] [--expires 720h] [--json]: prints the token once", apikeyCreate},
+		{"apikey list", "[--org S] [--json]", apikeyList},
+		{"apikey revoke", "--id ID [--json]", apikeyRevoke},
 		{"keys init", "--key-file F: create a key file (for several instances)", keysInit},
 		{"keys rotate", "make a new key active and re-encrypt every stored secret under it", keysRotate},
 		{"backup", "--out FILE: copy the SQLite database consistently while it runs", backupDB},
@@ -81,6 +85,9 @@ func Main(args []string, env Env) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(env.Stdout)
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range commands() {
 		words := strings.Fields(c.name)
@@ -205,7 +212,15 @@ func serve(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprint(env.Stdout, app.SetupNotice(cfg.BaseURL()+"/setup?token="+tok))
+		self := selfCommand(os.Args[0])
+		kept, secret := storeFlags(args)
+		fmt.Fprint(env.Stdout, app.SetupNotice(cfg.BaseURL()+"/setup?token="+tok, strings.Join(append([]string{self}, kept...), " ")))
+		if secret {
+			fmt.Fprintln(env.Stdout, "    (add the --database-url or --secret-key you started the server with)")
+		}
+		if strings.HasPrefix(self, "go run") {
+			fmt.Fprintln(env.Stdout, "  (`go build ./cmd/twofold` makes a ./twofold binary that starts at once)")
+		}
 	}
 	log.Info("serving", "listen", ln.Addr().String(), "store", a.Backend)
 	return a.Serve(ctx, ln)

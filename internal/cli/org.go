@@ -22,6 +22,7 @@ func orgCreate(ctx context.Context, env Env, args []string) error {
 	locked := fs.Bool("locked", false, "lock the policy: enforced on the new org and everything below it (see --lock-scope)")
 	scope := fs.String("lock-scope", "", "with --locked: enforced (default: the new org's admins are bound too) or descendants (only the orgs below it)")
 	methods := fs.String("methods", "", "allowed methods, comma separated (default: inherit)")
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -45,6 +46,9 @@ func orgCreate(ctx context.Context, env Env, args []string) error {
 	o, err := a.Admin.CreateOrg(ctx, sys, admin.NewOrg{Slug: *slug, Name: *name, ParentSlug: *parent, Policy: pol}, cliClient)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(env.Stdout, orgOut(o))
 	}
 	fmt.Fprintf(env.Stdout, "created org %s (%s) id=%s%s\n", o.Slug, o.Name, o.ID, lockSuffix(o.Policy))
 	return nil
@@ -72,7 +76,8 @@ func splitList(s string) []string {
 }
 
 func orgList(ctx context.Context, env Env, args []string) error {
-	_, parse := flags("org list", env)
+	fs, parse := flags("org list", env)
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -85,6 +90,13 @@ func orgList(ctx context.Context, env Env, args []string) error {
 	orgs, err := a.Admin.Orgs(ctx, sys)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		out := make([]orgJSON, len(orgs))
+		for i, o := range orgs {
+			out[i] = orgOut(o)
+		}
+		return printJSON(env.Stdout, out)
 	}
 	slugs := map[string]string{}
 	for _, o := range orgs {
@@ -130,6 +142,7 @@ func lockText(p store.OrgPolicy, lockOrg string) string {
 func orgShow(ctx context.Context, env Env, args []string) error {
 	fs, parse := flags("org show", env)
 	slug := fs.String("org", "", "org slug")
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -145,6 +158,9 @@ func orgShow(ctx context.Context, env Env, args []string) error {
 	v, err := a.Admin.Policy(ctx, sys, *slug)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(env.Stdout, policyViewOut(v))
 	}
 	writePolicyView(env.Stdout, v)
 	return nil
@@ -196,6 +212,7 @@ func orgSetPolicy(ctx context.Context, env Env, args []string) error {
 	methods := fs.String("methods", "", "allowed methods, comma separated, or inherit (default: unchanged)")
 	grace := fs.String("grace", "", "enrollment grace period, e.g. 72h; 0 = at next sign-in (default: unchanged)")
 	ttl := fs.String("code-ttl", "", "lifetime of emailed/texted codes, 30s to 10m; 0 = inherit (default: unchanged)")
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -259,6 +276,9 @@ func orgSetPolicy(ctx context.Context, env Env, args []string) error {
 	v, err = a.Admin.SetPolicy(ctx, sys, *slug, p, cliClient)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(env.Stdout, policyViewOut(v))
 	}
 	writePolicyView(env.Stdout, v)
 	return nil

@@ -22,6 +22,7 @@ func userCreate(ctx context.Context, env Env, args []string) error {
 	role := fs.String("role", "member", "member, admin or superadmin")
 	mfaRequired := fs.Bool("mfa-required", false, "require MFA for this user")
 	stdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -45,6 +46,9 @@ func userCreate(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *asJSON {
+		return printJSON(env.Stdout, userOut(u))
+	}
 	fmt.Fprintf(env.Stdout, "created user %s in %s (role %s) id=%s\n", u.Username, *org, u.Role, u.ID)
 	if pw == "" {
 		fmt.Fprintln(env.Stdout, "no password set: the user cannot sign in until one is set with `twofold user set-password`")
@@ -56,6 +60,7 @@ func userList(ctx context.Context, env Env, args []string) error {
 	fs, parse := flags("user list", env)
 	org := fs.String("org", "", "org slug (default: every org)")
 	subtree := fs.Bool("subtree", false, "include users of descendant orgs")
+	asJSON := jsonFlag(fs)
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -79,6 +84,13 @@ func userList(ctx context.Context, env Env, args []string) error {
 	us, err := a.Admin.Users(ctx, sys, f)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		out := make([]userJSON, len(us))
+		for i, u := range us {
+			out[i] = userOut(u)
+		}
+		return printJSON(env.Stdout, out)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "USERNAME\tEMAIL\tROLE\tMFA REQUIRED\tDISABLED\tID")
@@ -166,7 +178,9 @@ func (o *optString) Set(s string) error { o.v = &s; return nil }
 func userSet(ctx context.Context, env Env, args []string) error {
 	var mfa, disabled optBool
 	var role, email optString
+	var asJSON *bool
 	return withUser(ctx, env, "user set", args, func(fs *flag.FlagSet) {
+		asJSON = jsonFlag(fs)
 		fs.Var(&mfa, "mfa-required", "require MFA for this user (true or false)")
 		fs.Var(&disabled, "disabled", "disable or enable the account (true or false)")
 		fs.Var(&role, "role", "member, admin or superadmin")
@@ -181,16 +195,34 @@ func userSet(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if *asJSON {
+			return printJSON(env.Stdout, userOut(u))
+		}
 		fmt.Fprintf(env.Stdout, "%s: role=%s mfa_required=%t disabled=%t email=%s\n", u.Username, u.Role, u.MFARequired, u.Disabled, u.Email)
 		return nil
 	})
 }
 
 func userFactors(ctx context.Context, env Env, args []string) error {
-	return withUser(ctx, env, "user factors", args, nil, func(a *app.App, sys access.Actor, u store.User) error {
+	var asJSON *bool
+	return withUser(ctx, env, "user factors", args, func(fs *flag.FlagSet) { asJSON = jsonFlag(fs) }, func(a *app.App, sys access.Actor, u store.User) error {
 		ov, err := a.Admin.Factors(ctx, sys, u.ID)
 		if err != nil {
 			return err
+		}
+		if *asJSON {
+			out := struct {
+				Factors         []factorJSON `json:"factors"`
+				BackupCodesLeft int          `json:"backup_codes_left"`
+				MFARequired     bool         `json:"mfa_required"`
+				Locked          bool         `json:"locked"`
+				Failures        int          `json:"consecutive_failures"`
+			}{Factors: []factorJSON{}, BackupCodesLeft: ov.BackupCodesLeft, MFARequired: ov.Required, Locked: ov.Locked, Failures: ov.Failures}
+			for _, f := range ov.Factors {
+				out.Factors = append(out.Factors, factorJSON{ID: f.ID, Kind: f.Kind, Label: f.Label, Confirmed: f.Confirmed(),
+					CreatedAt: ts(f.CreatedAt), LastUsedAt: tsp(f.LastUsedAt)})
+			}
+			return printJSON(env.Stdout, out)
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tKIND\tLABEL\tCONFIRMED\tCREATED\tLAST USED")
