@@ -281,6 +281,7 @@ type AuditEvent struct {
 	Event        string // e.g. "signin.password", "session.revoke"
 	Outcome      string // "success", "failure", "denied", …
 	Detail       string // free text without secrets
+	RequestID    string // the id of the HTTP request that caused it (X-Request-Id); "" outside a request
 }
 
 // AuditFilter selects audit events. Zero fields do not filter.

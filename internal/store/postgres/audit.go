@@ -18,10 +18,10 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 
 func insertAudit(ctx context.Context, q querier, e store.AuditEvent) error {
 	_, err := q.Exec(ctx, `INSERT INTO audit_events (at, actor_user_id,
-			target_user_id, org_id, ip, user_agent, event, outcome, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			target_user_id, org_id, ip, user_agent, event, outcome, detail, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		orNow(e.At), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,
-		e.Event, e.Outcome, e.Detail)
+		e.Event, e.Outcome, e.Detail, e.RequestID)
 	return mapErr("append audit", err)
 }
 
@@ -59,7 +59,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		where = append(where, `id < `+arg(f.BeforeID))
 	}
 	q := `SELECT id, at, actor_user_id, target_user_id, org_id, ip, user_agent,
-		event, outcome, detail FROM audit_events`
+		event, outcome, detail, request_id FROM audit_events`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -71,7 +71,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.AuditEvent, error) {
 		var e store.AuditEvent
 		err := r.Scan(&e.ID, &e.At, &e.ActorUserID, &e.TargetUserID, &e.OrgID, &e.IP,
-			&e.UserAgent, &e.Event, &e.Outcome, &e.Detail)
+			&e.UserAgent, &e.Event, &e.Outcome, &e.Detail, &e.RequestID)
 		return e, err
 	})
 	return list, mapErr("list audit", err)

@@ -51,10 +51,22 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value connection string) and checks that it answers. It does not
 // create or change tables: call Migrate for that.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string) (*Store, error) { return OpenWith(ctx, dsn, Options{}) }
+
+// Options adjust OpenWith.
+type Options struct {
+	// QueryHook, when set, observes every query (metrics, tracing).
+	QueryHook store.QueryHook
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	if o.QueryHook != nil {
+		cfg.ConnConfig.Tracer = tracer{o.QueryHook}
 	}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		// Read timestamptz values in UTC rather than time.Local.

@@ -74,9 +74,9 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 }
 
 func insertAudit(ctx context.Context, ex execer, e store.AuditEvent) error {
-	_, err := ex.ExecContext(ctx, `INSERT INTO audit_events (at, actor_user_id, target_user_id, org_id, ip, user_agent, event, outcome, detail)
-		VALUES (?,?,?,?,?,?,?,?,?)`, micro(orNow(e.At)), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,
-		e.Event, e.Outcome, e.Detail)
+	_, err := ex.ExecContext(ctx, `INSERT INTO audit_events (at, actor_user_id, target_user_id, org_id, ip, user_agent, event, outcome, detail, request_id)
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, micro(orNow(e.At)), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,
+		e.Event, e.Outcome, e.Detail, e.RequestID)
 	return mapErr(err)
 }
 
@@ -109,7 +109,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if f.BeforeID != 0 {
 		where, args = append(where, "id < ?"), append(args, f.BeforeID)
 	}
-	q := `SELECT id, at, actor_user_id, target_user_id, org_id, ip, user_agent, event, outcome, detail FROM audit_events`
+	q := `SELECT id, at, actor_user_id, target_user_id, org_id, ip, user_agent, event, outcome, detail, request_id FROM audit_events`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -120,7 +120,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 			e  store.AuditEvent
 			at int64
 		)
-		err := sc.Scan(&e.ID, &at, &e.ActorUserID, &e.TargetUserID, &e.OrgID, &e.IP, &e.UserAgent, &e.Event, &e.Outcome, &e.Detail)
+		err := sc.Scan(&e.ID, &at, &e.ActorUserID, &e.TargetUserID, &e.OrgID, &e.IP, &e.UserAgent, &e.Event, &e.Outcome, &e.Detail, &e.RequestID)
 		e.At = fromMicro(at)
 		return e, mapErr(err)
 	}, q, args...)

@@ -104,7 +104,8 @@ func auditFixture(t *testing.T, s store.Store) (orgs map[string]store.Org, users
 	users = map[string]store.User{"alice": mustUser(t, s, a, "alice"), "bob": mustUser(t, s, b, "bob"), "amy": mustUser(t, s, a1, "amy")}
 	add := func(min int, actor, target, org, event, outcome string) {
 		e := store.AuditEvent{At: at(time.Duration(min) * time.Minute), ActorUserID: users[actor].ID, TargetUserID: users[target].ID,
-			OrgID: orgs[org].ID, IP: "192.0.2.7", UserAgent: "ua", Event: event, Outcome: outcome, Detail: fmt.Sprintf("event %d", len(events))}
+			OrgID: orgs[org].ID, IP: "192.0.2.7", UserAgent: "ua", Event: event, Outcome: outcome, Detail: fmt.Sprintf("event %d", len(events)),
+			RequestID: fmt.Sprintf("req-%d", len(events)%3)}
 		noErr(t, "AppendAudit", s.AppendAudit(ctx(t), e))
 		events = append(events, e)
 	}
@@ -131,7 +132,8 @@ var auditTests = []subtest{
 		for i, g := range got {
 			w := events[len(events)-1-i]
 			if g.ID == 0 || g.Detail != w.Detail || g.Event != w.Event || g.Outcome != w.Outcome || g.ActorUserID != w.ActorUserID ||
-				g.TargetUserID != w.TargetUserID || g.OrgID != w.OrgID || g.IP != w.IP || g.UserAgent != w.UserAgent {
+				g.TargetUserID != w.TargetUserID || g.OrgID != w.OrgID || g.IP != w.IP || g.UserAgent != w.UserAgent ||
+				g.RequestID != w.RequestID {
 				t.Errorf("event %d = %+v, want %+v", i, g, w)
 			}
 			sameTime(t, "At", g.At, w.At)
