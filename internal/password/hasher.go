@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -38,6 +40,10 @@ type Hasher struct {
 	params Params
 	sem    chan struct{} // one token per running computation
 	dummy  string        // see VerifyDummy
+
+	waiting atomic.Int64                     // callers waiting for a slot
+	onWait  func(wait time.Duration)         // see OnWait
+	trace   func(ctx context.Context) func() // see OnCompute
 
 	// inSlot, if set (by tests), runs while a computation holds its slot.
 	inSlot func()
@@ -68,6 +74,28 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 // Params returns the parameters h makes new hashes with.
 func (h *Hasher) Params() Params { return h.params }
 
+// Stats is a snapshot of a Hasher's queue.
+type Stats struct {
+	Running  int // computations holding a slot
+	Waiting  int // callers waiting for a slot
+	Capacity int // slots: computations allowed at once
+}
+
+// Stats returns how busy h is now.
+func (h *Hasher) Stats() Stats {
+	return Stats{Running: len(h.sem), Waiting: int(h.waiting.Load()), Capacity: cap(h.sem)}
+}
+
+// OnWait makes h call f with how long each computation waited for its slot
+// (0 when one was free). f must be cheap and safe for concurrent use. Call
+// it before h is used.
+func (h *Hasher) OnWait(f func(wait time.Duration)) { h.onWait = f }
+
+// OnCompute makes h call start with the caller's context when a
+// computation begins (after its wait), and the function start returns
+// when it ends — a tracing span around the hash. Call it before h is used.
+func (h *Hasher) OnCompute(start func(ctx context.Context) (end func())) { h.trace = start }
+
 // acquire waits for a computation slot or for ctx to end, and returns
 // ctx.Err() in the latter case. A context that has already ended never gets
 // a slot.
@@ -77,16 +105,39 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	select {
 	case h.sem <- struct{}{}:
-		if h.inSlot != nil {
-			h.inSlot()
+		if h.onWait != nil {
+			h.onWait(0)
 		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		h.waiting.Add(1)
+		start := time.Now()
+		select {
+		case h.sem <- struct{}{}:
+			h.waiting.Add(-1)
+			if h.onWait != nil {
+				h.onWait(time.Since(start))
+			}
+		case <-ctx.Done():
+			h.waiting.Add(-1)
+			return ctx.Err()
+		}
 	}
+	if h.inSlot != nil {
+		h.inSlot()
+	}
+	return nil
 }
 
 func (h *Hasher) release() { <-h.sem }
+
+// span starts the tracing span of one computation; the caller defers the
+// result.
+func (h *Hasher) span(ctx context.Context) func() {
+	if h.trace == nil {
+		return func() {}
+	}
+	return h.trace(ctx)
+}
 
 // Hash returns an argon2id PHC string for password, made with h's parameters
 // and a new random salt. The password is normalized to NFKC first. Hash
@@ -98,6 +149,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release()
+	defer h.span(ctx)()
 	p := h.params
 	key := argon2.IDKey([]byte(norm.NFKC.String(password)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return encodeArgon2id(p, salt, key), nil
@@ -157,6 +209,7 @@ func (h *Hasher) verify(ctx context.Context, password, encoded string, gate Gate
 		return false, false, err
 	}
 	defer h.release()
+	defer h.span(ctx)()
 	if gate != nil {
 		if err := gate.Enter(); err != nil {
 			return false, false, err
@@ -192,6 +245,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string, gat
 		return false, false, err
 	}
 	defer h.release()
+	defer h.span(ctx)()
 	if gate != nil {
 		if err := gate.Enter(); err != nil {
 			return false, false, err

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -513,5 +514,43 @@ func BenchmarkVerifyDefault(b *testing.B) {
 		if ok, _, err := h.Verify(ctx, "correct horse battery staple", enc); !ok || err != nil {
 			b.Fatal("Verify failed", err)
 		}
+	}
+}
+
+func TestHasherReportsItsQueueAndWaits(t *testing.T) {
+	ctx := t.Context()
+	h := newTestHasher(t, 1)
+	var waits []time.Duration
+	var mu sync.Mutex
+	h.OnWait(func(d time.Duration) { mu.Lock(); waits = append(waits, d); mu.Unlock() })
+	spans := atomic.Int32{}
+	h.OnCompute(func(context.Context) func() { spans.Add(1); return func() {} })
+	g := instrument(h)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { h.Hash(ctx, "first") })
+	<-g.entered // the first holds the only slot
+	wg.Go(func() { h.Hash(ctx, "second") })
+	for h.Stats().Waiting != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	if s := h.Stats(); s.Running != 1 || s.Capacity != 1 {
+		t.Fatalf("Stats = %+v", s)
+	}
+	time.Sleep(5 * time.Millisecond)
+	g.release <- struct{}{}
+	<-g.entered
+	g.release <- struct{}{}
+	wg.Wait()
+	if s := h.Stats(); s != (Stats{Capacity: 1}) {
+		t.Fatalf("Stats after = %+v", s)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) != 2 || waits[0] != 0 || waits[1] < 5*time.Millisecond {
+		t.Fatalf("waits = %v, want [0 ≥5ms]", waits)
+	}
+	if spans.Load() != 2 {
+		t.Fatalf("%d spans, want 2", spans.Load())
 	}
 }
