@@ -216,7 +216,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, tok string) (access.Ac
 	}
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= apiKeyTouchEvery {
 		if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
-			s.log.Warn("touch api key failed", "key", k.ID, "err", err)
+			s.log.WarnContext(ctx, "touch api key failed", "key", k.ID, "err", err)
 		}
 	}
 	u := store.User{ID: apiKeyActorPrefix + k.ID, OrgID: k.OrgID, Username: k.Name, UsernameNorm: k.Name, Role: k.Role,

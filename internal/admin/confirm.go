@@ -71,6 +71,6 @@ func (s *Service) confirmLater(ctx context.Context, a access.Actor, u store.User
 		return
 	}
 	if err := s.signin.SendEmailConfirmation(ctx, a.User.ID, u, c); err != nil && !errors.Is(err, signin.ErrNoDelivery) {
-		s.log.Warn("confirmation mail not sent", "user", u.ID, "err", err)
+		s.log.WarnContext(ctx, "confirmation mail not sent", "user", u.ID, "err", err)
 	}
 }

@@ -449,6 +449,7 @@ type auditJSON struct {
 	IP           string `json:"ip,omitempty"`
 	UserAgent    string `json:"user_agent,omitempty"`
 	Detail       string `json:"detail,omitempty"`
+	RequestID    string `json:"request_id,omitempty"`
 }
 
 // audit lists audit events of the admin's subtree; ?format=jsonl exports
@@ -501,7 +502,8 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, a access.Actor) 
 
 func auditOut(e store.AuditEvent) auditJSON {
 	return auditJSON{ID: e.ID, At: ts(e.At), Event: e.Event, Outcome: e.Outcome, ActorUserID: e.ActorUserID,
-		TargetUserID: e.TargetUserID, OrgID: e.OrgID, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
+		TargetUserID: e.TargetUserID, OrgID: e.OrgID, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail,
+		RequestID: e.RequestID}
 }
 
 // exportAudit streams every matching event as JSON Lines, newest first,
@@ -520,7 +522,7 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, a access.A
 			if n == 0 {
 				return err
 			}
-			h.log.Error("audit export cut short", "err", err)
+			h.log.ErrorContext(r.Context(), "audit export cut short", "err", err)
 			return bw.Flush()
 		}
 		for _, e := range evs {

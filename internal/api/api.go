@@ -193,7 +193,7 @@ type errorDetail struct {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problem.As(err)
 	if p == nil {
-		h.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.log.ErrorContext(r.Context(), "api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		p = errInternal
 	}
 	status := p.HTTPStatus()

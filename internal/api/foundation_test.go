@@ -162,16 +162,13 @@ func TestFiftyParallelSignInsOfOneUserAllSucceedWithRealPasswordHashing(t *testi
 	}
 }
 
-func TestHealthReadinessAndMetricsAnswer(t *testing.T) {
+func TestHealthAndReadinessAnswer(t *testing.T) {
 	s := newServer(t)
 	s.post("/api/v1/auth/login", "", map[string]string{"org": "x", "username": "y", "password": "z"})
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+	for _, path := range []string{"/healthz", "/readyz"} {
 		r := s.get(path, "")
 		if r.status != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", path, r.status, r.body)
-		}
-		if path == "/metrics" && !strings.Contains(string(r.body), "twofold_http_requests_total") {
-			t.Fatalf("/metrics lacks twofold_http_requests_total:\n%.2000s", r.body)
 		}
 	}
 	if err := s.app.Store.Close(); err != nil {

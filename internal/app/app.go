@@ -19,13 +19,17 @@ import (
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
+	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/ratelimit"
+	"github.com/twofold-id/twofold/internal/reqid"
 	"github.com/twofold-id/twofold/internal/secretbox"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 	"github.com/twofold-id/twofold/internal/store/postgres"
 	"github.com/twofold-id/twofold/internal/store/sqlite"
+	"github.com/twofold-id/twofold/internal/tracing"
+	"github.com/twofold-id/twofold/internal/version"
 )
 
 // App is a wired Twofold instance.
@@ -43,6 +47,10 @@ type App struct {
 	// Background owns work that outlives its request (security notices);
 	// Serve's shutdown and Close drain it.
 	Background *background.Group
+	// Metrics are served by MetricsHandler on --metrics-listen.
+	Metrics *metrics.Metrics
+
+	tracer *tracing.Tracer // nil unless --otel-endpoint is set
 }
 
 // Options adjust how Open builds the App.
@@ -56,21 +64,27 @@ type Options struct {
 	BackupParams *backup.Params
 }
 
-// NewLogger returns the process logger described by cfg.
+// NewLogger returns the process logger described by cfg. Lines logged with
+// a request's context carry its request id.
 func NewLogger(cfg config.Config, w *os.File) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(reqid.Handler(slog.NewTextHandler(w, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(reqid.Handler(slog.NewJSONHandler(w, opts)))
 }
 
 // OpenStore opens (and migrates) the store that cfg selects.
 func OpenStore(ctx context.Context, cfg config.Config) (store.Store, string, error) {
+	return openStore(ctx, cfg, nil)
+}
+
+// openStore is OpenStore with a hook on every PostgreSQL query.
+func openStore(ctx context.Context, cfg config.Config, hook store.QueryHook) (store.Store, string, error) {
 	if cfg.DatabaseURL != "" {
-		st, err := postgres.Open(ctx, cfg.DatabaseURL)
+		st, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.Options{QueryHook: hook})
 		if err != nil {
 			return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
 		}
@@ -116,9 +130,19 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	st, backend, err := OpenStore(ctx, cfg)
+	log = slog.New(reqid.Handler(log.Handler()))
+	m := metrics.New(version.String())
+	tr, err := tracing.New(cfg.OTelEndpoint, version.String())
 	if err != nil {
 		return nil, err
+	}
+	st, backend, err := openStore(ctx, cfg, m.QueryHook(tr.QueryHook()))
+	if err != nil {
+		tr.Shutdown(ctx)
+		return nil, err
+	}
+	if pr, ok := st.(store.PoolReporter); ok {
+		m.WatchPools(pr)
 	}
 	keys, err := LoadKeys(cfg)
 	if err != nil {
@@ -138,7 +162,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		bp = *o.BackupParams
 	}
 	hasher := password.NewHasher(pp, cfg.HashConcurrency)
+	m.WatchHasher(hasher)
+	if tr != nil {
+		hasher.OnCompute(tr.Hash)
+	}
 	al := audit.New(st, log, o.Now)
+	al.Observe(m.Audit)
 	lock := ratelimit.DefaultLockout()
 	lock.Threshold, lock.Cooldown, lock.FreeFailures = cfg.LockoutThreshold, cfg.LockoutCooldown, cfg.FreeFailures
 	dl, err := newDelivery(cfg, log)
@@ -158,17 +187,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour,
 			AdminsNeedMFA: cfg.AdminMFARequired})
 	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg, Background: bg,
-		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend}, nil
+		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend, Metrics: m, tracer: tr}, nil
 }
 
 // Close waits (up to 10 s) for background work such as security notices
-// — a command-line reset must not exit before its notice is sent — and then
-// releases the store.
+// — a command-line reset must not exit before its notice is sent —, sends
+// the spans still buffered, and then releases the store.
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	a.Background.Drain(ctx)
-	return a.Store.Close()
+	return errors.Join(a.tracer.Shutdown(ctx), a.Store.Close())
 }
 
 // RootSlug is the slug of the platform org created on first start.

@@ -4,74 +4,65 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/twofold-id/twofold/internal/api"
 	"github.com/twofold-id/twofold/internal/clientip"
 	"github.com/twofold-id/twofold/internal/signin"
+	"github.com/twofold-id/twofold/internal/version"
 	"github.com/twofold-id/twofold/internal/web"
 )
 
 // Handler returns the whole HTTP surface: the JSON API under /api/v1/, the
-// browser portal everywhere else, and the health and metrics endpoints.
-// Browser routes and API routes are separate handlers with their own
-// protections (CSRF and CSP for pages; JSON-only for the API).
+// browser portal everywhere else, and the health endpoints. Browser routes
+// and API routes are separate handlers with their own protections (CSRF and
+// CSP for pages; JSON-only for the API). Every request gets a request id,
+// one access-log line and its metrics (see observe); the metrics themselves
+// are served only by MetricsHandler, on their own listener.
 func (a *App) Handler() http.Handler {
 	client := a.clientFunc()
 	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Hasher: a.Hasher, Store: a.Store, Log: a.Log, Now: a.Now, Client: client})
 	webH := web.New(web.Deps{Signin: a.Signin, Admin: a.Admin, Hasher: a.Hasher, Log: a.Log, Now: a.Now, Client: client,
-		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://")})
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "twofold_http_requests_total", Help: "HTTP requests by surface, method and status.",
-	}, []string{"surface", "method", "status"})
-	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "twofold_http_request_duration_seconds", Help: "HTTP request latency by surface.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"surface"})
-	reg.MustRegister(requests, latency)
-	instrument := func(surface string, h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-			h.ServeHTTP(sw, r)
-			requests.WithLabelValues(surface, r.Method, strconv.Itoa(sw.status)).Inc()
-			latency.WithLabelValues(surface).Observe(time.Since(start).Seconds())
-		})
-	}
+		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://"), Version: version.String()})
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", instrument("api", apiH))
-	mux.Handle("/", instrument("web", webH))
+	mux.Handle("/api/", apiH)
+	mux.Handle("/", webH)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintf(w, "{\"status\":\"ok\",\"version\":%q}\n", version.String())
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if err := a.Store.Ping(ctx); err != nil {
-			a.Log.Warn("readyz: database unreachable", "err", err)
+			a.Log.WarnContext(ctx, "readyz: database unreachable", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte("database unreachable\n"))
 			return
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return recoverer(a, mux)
+	return a.observe(recoverer(a, mux), client)
+}
+
+// MetricsHandler serves /metrics in the Prometheus format, for the metrics
+// listener (--metrics-listen) alone.
+func (a *App) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("Twofold metrics: /metrics\n"))
+	})
+	return mux
 }
 
 // clientFunc tells where a request came from, for the API and the portal
@@ -106,19 +97,6 @@ func (a *App) clientFunc() api.ClientFunc {
 	}
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // recoverer turns a panic into a logged 500 instead of a dropped connection.
 func recoverer(a *App, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +105,7 @@ func recoverer(a *App, h http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.Log.Error("panic serving request", "path", r.URL.Path, "panic", v)
+				a.Log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v)
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
@@ -135,9 +113,12 @@ func recoverer(a *App, h http.Handler) http.Handler {
 	})
 }
 
-// Serve listens on the configured address until ctx is done, then shuts
-// down gracefully (in-flight requests get up to 15 s).
+// Serve serves the public handler on ln, and the metrics on
+// --metrics-listen when it is set, until ctx is done; then it shuts both
+// down gracefully (in-flight requests get up to 15 s). The servers' own
+// errors (TLS handshakes, malformed requests) go to the structured log.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	errLog := slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -145,29 +126,43 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		ErrorLog:          errLog,
+	}
+	servers := []*http.Server{srv}
+	listeners := []net.Listener{ln}
+	if a.Config.MetricsListen != "" {
+		mln, err := net.Listen("tcp", a.Config.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		a.Log.Info("serving metrics", "listen", mln.Addr().String(), "path", "/metrics")
+		servers = append(servers, &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second,
+			WriteTimeout: 30 * time.Second, ErrorLog: errLog})
+		listeners = append(listeners, mln)
 	}
 	go a.janitor(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- s.Serve(listeners[i]) }()
+	}
+	var err error
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
+	for _, s := range servers {
+		err = errors.Join(err, s.Shutdown(sctx))
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
 	}
 	// Notices queued by the last requests are sent before the process
 	// ends, within the same deadline.
 	a.Background.Drain(sctx)
-	return nil
+	return err
 }
 
 // janitor runs Sweep once a minute until ctx is done.

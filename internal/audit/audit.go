@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/reqid"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -60,15 +61,21 @@ const (
 
 // A Logger records audit events. The zero value is not usable; use New.
 type Logger struct {
-	store store.Audit
-	log   *slog.Logger
-	now   func() time.Time
+	store   store.Audit
+	log     *slog.Logger
+	now     func() time.Time
+	observe func(store.AuditEvent)
 }
 
 // New returns a Logger writing to st and log.
 func New(st store.Audit, log *slog.Logger, now func() time.Time) *Logger {
 	return &Logger{store: st, log: log, now: now}
 }
+
+// Observe makes l call f with every event it prepares, before it is
+// stored (metrics count security events this way). f must be cheap and
+// safe for concurrent use. Call it before l is used.
+func (l *Logger) Observe(f func(store.AuditEvent)) { l.observe = f }
 
 // Record stores e (At is filled in when zero). A failure to store is logged
 // and returned; callers on a request path usually go on, because the event is
@@ -79,13 +86,13 @@ func (l *Logger) Record(ctx context.Context, e store.AuditEvent) error {
 	// still be kept.
 	ctx = context.WithoutCancel(ctx)
 	if err := l.store.AppendAudit(ctx, e); err != nil {
-		l.log.Error("audit: store failed", slog.String("event", e.Event), slog.Any("err", err))
+		l.log.ErrorContext(ctx, "audit: store failed", slog.String("event", e.Event), slog.Any("err", err))
 		return err
 	}
 	return nil
 }
 
-// Prepare fills in At and writes the event's log line, and returns the
+// Prepare fills in At and the request id of ctx, and writes the event's log line, and returns the
 // event for a caller that stores it itself, inside a larger transaction
 // (store.SignInCompleter). Such a caller must store it.
 func (l *Logger) Prepare(ctx context.Context, e store.AuditEvent) store.AuditEvent {
@@ -93,6 +100,12 @@ func (l *Logger) Prepare(ctx context.Context, e store.AuditEvent) store.AuditEve
 		e.At = l.now()
 	}
 	e.At = e.At.UTC()
+	if e.RequestID == "" {
+		e.RequestID = reqid.From(ctx)
+	}
+	if l.observe != nil {
+		l.observe(e)
+	}
 	level := slog.LevelInfo
 	if e.Outcome != Success {
 		level = slog.LevelWarn

@@ -230,7 +230,7 @@ func (s *Service) compare(ctx context.Context, u store.User, sc scope, method, c
 				// A secret that does not open (a tampered row, or a key this
 				// instance lacks) must not make the user's other factors
 				// unusable; it is an operator problem, logged loudly.
-				s.log.Error("factor secret does not open; skipping the factor", "user", u.ID, "factor", f.ID, "key", f.KeyID, "err", err)
+				s.log.ErrorContext(ctx, "factor secret does not open; skipping the factor", "user", u.ID, "factor", f.ID, "key", f.KeyID, "err", err)
 				continue
 			}
 			step, ok := s.totp.Match(secret, code, now, f.LastStep)

@@ -193,7 +193,7 @@ func (s *Service) ConfirmFactor(ctx context.Context, p Principal, factorID, code
 		return codes, err
 	}
 	if err := s.markFirstFactor(ctx, p, f.Kind); err != nil {
-		s.log.Warn("could not record the first factor on the session", "session", p.Session.ID, "err", err)
+		s.log.WarnContext(ctx, "could not record the first factor on the session", "session", p.Session.ID, "err", err)
 	}
 	return codes, nil
 }

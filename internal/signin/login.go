@@ -58,7 +58,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, c Client) (Result
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
-		s.log.Error("password hash unreadable", "user", u.ID, "err", err)
+		s.log.ErrorContext(ctx, "password hash unreadable", "user", u.ID, "err", err)
 		ok = false
 	}
 	if !known {
@@ -129,7 +129,7 @@ func (s *Service) rehash(ctx context.Context, u store.User, pw string) {
 		_, err = s.store.SetPasswordHash(ctx, u.ID, u.PasswordHash, h)
 	}
 	if err != nil {
-		s.log.Warn("password rehash failed", "user", u.ID, "err", err)
+		s.log.WarnContext(ctx, "password rehash failed", "user", u.ID, "err", err)
 	}
 }
 

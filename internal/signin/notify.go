@@ -24,7 +24,7 @@ func (s *Service) notify(ctx context.Context, u store.User, kind, detail string,
 	}
 	org, err := s.store.GetOrg(ctx, u.OrgID)
 	if err != nil {
-		s.log.Warn("notify: org lookup failed", "user", u.ID, "err", err)
+		s.log.WarnContext(ctx, "notify: org lookup failed", "user", u.ID, "err", err)
 		return
 	}
 	msg := notice.Notification(notice.Event{Kind: kind, OrgName: org.Name, Username: u.Username, Detail: detail,
@@ -32,7 +32,7 @@ func (s *Service) notify(ctx context.Context, u store.User, kind, detail string,
 	s.bg.Go(ctx, "notice "+kind, func(ctx context.Context) {
 		outcome := audit.Success
 		if err := s.deliver.Email(ctx, u.Email, msg); err != nil {
-			s.log.Warn("notify: mail failed", "user", u.ID, "kind", kind, "err", err)
+			s.log.WarnContext(ctx, "notify: mail failed", "user", u.ID, "kind", kind, "err", err)
 			outcome = audit.Failure
 		}
 		s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.Notified, Outcome: outcome, Detail: kind}, c)

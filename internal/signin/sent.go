@@ -112,7 +112,7 @@ func (s *Service) sendCode(ctx context.Context, u store.User, org store.Org, f s
 		sendErr = s.deliver.SMS(ctx, f.Target, notice.CodeSMS(org.Name, code, ttl, s.host()))
 	}
 	if sendErr != nil {
-		s.log.Warn("code delivery failed", "user", u.ID, "kind", f.Kind, "err", sendErr)
+		s.log.WarnContext(ctx, "code delivery failed", "user", u.ID, "kind", f.Kind, "err", sendErr)
 		s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.CodeSent, Outcome: audit.Failure,
 			Detail: f.Kind + " delivery failed"}, c)
 		if errors.Is(sendErr, ErrNoSMSProvider) {
@@ -297,7 +297,7 @@ func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, ki
 	if err != nil {
 		// Nothing was sent: the pending factor could never be confirmed.
 		if derr := s.store.DeleteFactor(ctx, f.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
-			s.log.Warn("removing an unconfirmable pending factor failed", "factor", f.ID, "err", derr)
+			s.log.WarnContext(ctx, "removing an unconfirmable pending factor failed", "factor", f.ID, "err", derr)
 		}
 		return Sent{}, err
 	}

@@ -112,7 +112,7 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Principal, erro
 	}
 	if now.Sub(sess.LastSeenAt) > time.Minute {
 		if err := s.store.TouchSession(ctx, sess.ID, now.UTC()); err != nil {
-			s.log.Warn("touch session failed", "session", sess.ID, "err", err)
+			s.log.WarnContext(ctx, "touch session failed", "session", sess.ID, "err", err)
 		} else {
 			p.Session.LastSeenAt = now.UTC()
 		}

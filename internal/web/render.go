@@ -84,6 +84,8 @@ type frame struct {
 	CSS   string
 	JS    string
 	P     any // the page's own data
+	// Version is the server's version, set for admins only (footer).
+	Version string
 }
 
 // titled is implemented by page data that names its page.
@@ -105,14 +107,17 @@ func (h *handler) renderStatus(w http.ResponseWriter, r *http.Request, status in
 	if u, ok := data.(interface{ principal() *signin.Principal }); ok {
 		f.User = u.principal()
 	}
+	if f.User != nil && f.User.User.Role.Rank() >= store.RoleAdmin.Rank() {
+		f.Version = h.Version
+	}
 	var buf bytes.Buffer
 	if t == nil {
-		h.Log.Error("web: no such page template", "page", name)
+		h.Log.ErrorContext(r.Context(), "web: no such page template", "page", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	if err := t.ExecuteTemplate(&buf, "layout.html", f); err != nil {
-		h.Log.Error("web: render failed", "page", name, "err", err)
+		h.Log.ErrorContext(r.Context(), "web: render failed", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -44,6 +44,9 @@ type Deps struct {
 	// SecureCookies says the portal is served over TLS: cookies get the
 	// __Host- prefix and the Secure attribute.
 	SecureCookies bool
+	// Version is shown in the page footer to admins (never to others, so
+	// the version is no hint for an attacker).
+	Version string
 }
 
 // handler is the portal.
@@ -196,7 +199,7 @@ func (h *handler) public(r *http.Request, err error) *problem.Error {
 	if errors.Is(err, context.Canceled) {
 		return errInternal
 	}
-	h.Log.Error("web: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	h.Log.ErrorContext(r.Context(), "web: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	return errInternal
 }
 
