@@ -4,6 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/config"
@@ -92,5 +96,45 @@ func configCheck(ctx context.Context, env Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "configuration OK: listen %s, public URL %s, store %s, metrics %s\n", cfg.Listen, cfg.BaseURL(), store, metrics)
 	}
+	return nil
+}
+
+// healthcheck asks the server on the configured listen address for
+// /healthz and fails unless it answers 200 within 5 seconds. A listen
+// address on every interface (0.0.0.0:8080, :8080) is reached on loopback.
+// It is the container image's HEALTHCHECK, which has no curl.
+func healthcheck(ctx context.Context, env Env, args []string) error {
+	_, parse := flags("healthcheck", env)
+	cfg, err := parse(args)
+	if err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", cfg.Listen, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	u := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("unhealthy: %w", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("unhealthy: %s answered %s", u, res.Status)
+	}
+	env.Stdout.Write(body)
 	return nil
 }

@@ -57,6 +57,7 @@ func commands() []command {
 		{"serve", "run the server", serve},
 		{"migrate", "apply database migrations and exit", migrate},
 		{"version", "[--json]: print the version of this binary", versionCmd},
+		{"healthcheck", "GET /healthz on the configured listen address; exit 0 when healthy (for container health checks)", healthcheck},
 		{"config check", "[--json]: check the configuration (flags, TWOFOLD_* environment, --config file); fails on errors and insecure settings", configCheck},
 		{"org create", "--slug S --name N [--parent P] [--mfa off|optional|required] [--locked [--lock-scope enforced|descendants]] [--methods totp,email] [--json]", orgCreate},
 		{"org list", "[--json]: list organizations as a tree, with whom each lock binds and who placed it", orgList},
@@ -180,6 +181,14 @@ func serve(ctx context.Context, env Env, args []string) error {
 	log := app.NewLogger(cfg, os.Stderr)
 	if f, ok := env.Stderr.(*os.File); ok {
 		log = app.NewLogger(cfg, f)
+	}
+	// What `twofold config check` would flag, the server says once at start.
+	warnings := cfg.Insecure()
+	if env.Environ != nil {
+		warnings = append(warnings, config.UnknownEnvironment(env.Environ())...)
+	}
+	for _, p := range warnings {
+		log.Warn("configuration: "+p.Message, "severity", p.Severity.String(), "key", p.Key)
 	}
 	a, err := env.Open(ctx, cfg, log)
 	if err != nil {

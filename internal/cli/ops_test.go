@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,5 +202,28 @@ func TestTheBannerSuggestsACommandThatWorks(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(kept, " "), "pw") {
 		t.Fatal("a secret is repeated")
+	}
+}
+
+func TestHealthcheckAsksTheServer(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	pp := password.TestParams()
+	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler), app.Options{PasswordParams: &pp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	out, errOut, code := runWith(t, nil, "", "healthcheck", "--data-dir", dir, "--listen", "0.0.0.0:"+port)
+	if code != 0 || !strings.Contains(out, `"status":"ok"`) {
+		t.Fatalf("healthy server: exit %d: %s%s", code, out, errOut)
+	}
+	srv.Close()
+	if _, errOut, code := runWith(t, nil, "", "healthcheck", "--data-dir", dir, "--listen", "127.0.0.1:"+port); code != 1 || !strings.Contains(errOut, "unhealthy") {
+		t.Fatalf("stopped server: exit %d: %s", code, errOut)
 	}
 }

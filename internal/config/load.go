@@ -269,15 +269,21 @@ func readEnvFile(path string) (map[string]string, []Problem) {
 	return out, probs
 }
 
-// unknownEnv warns of TWOFOLD_ environment variables that are no setting:
-// most likely a typo that leaves a setting at its default.
+// unknownEnv warns of TWOFOLD_ environment variables that are no setting.
 func (l *Loader) unknownEnv() []Problem {
 	if l.environ == nil {
 		return nil
 	}
+	return UnknownEnvironment(l.environ())
+}
+
+// UnknownEnvironment returns a warning for each TWOFOLD_ variable of
+// environ (KEY=value strings) that is no setting: most likely a typo that
+// leaves a setting at its default.
+func UnknownEnvironment(environ []string) []Problem {
 	known := knownKeys()
 	var probs []Problem
-	for _, kv := range l.environ() {
+	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(k, "TWOFOLD_") || known[k] || testEnv[k] {
 			continue
