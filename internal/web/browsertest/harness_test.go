@@ -22,6 +22,7 @@ import (
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/skipnote"
 )
 
 // testTimeout bounds every test, browser start included.
@@ -155,6 +156,8 @@ func browserPath(t *testing.T) string {
 		if os.Getenv("TWOFOLD_REQUIRE_BROWSER") == "1" {
 			t.Fatalf("no browser at %s (TWOFOLD_REQUIRE_BROWSER=1): %v", path, err)
 		}
+		skipnote.Print("browser", "twofold: browser tests skipped: no Chromium at "+path+". Install it (apt-get install chromium) "+
+			"or set TWOFOLD_CHROMIUM=/path/to/chromium (TWOFOLD_REQUIRE_BROWSER=1 makes a missing browser fail instead)")
 		t.Skipf("no browser at %s (set TWOFOLD_CHROMIUM): %v", path, err)
 	}
 	return path

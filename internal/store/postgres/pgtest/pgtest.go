@@ -4,7 +4,8 @@
 // database on it that the tests may connect to in order to create others,
 // e.g. "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable". When it
 // is empty, tests that need PostgreSQL are skipped, unless
-// TWOFOLD_REQUIRE_POSTGRES=1 (as in CI), which makes them fail instead.
+// TWOFOLD_REQUIRE_POSTGRES=1 (as in CI), which makes them fail instead; a
+// skip prints one line saying how to run them (package skipnote).
 package pgtest
 
 import (
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/twofold-id/twofold/internal/skipnote"
 )
 
 // EnvDSN and EnvRequire are the environment variables pgtest reads.
@@ -35,6 +38,9 @@ func ServerDSN(t testing.TB) string {
 		if os.Getenv(EnvRequire) == "1" {
 			t.Fatalf("%s is empty but %s=1", EnvDSN, EnvRequire)
 		}
+		skipnote.Print("postgres", "twofold: PostgreSQL tests skipped: no server configured. Run them with "+
+			EnvDSN+"='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' go test ./... ("+
+			EnvRequire+"=1 makes a missing server fail instead)")
 		t.Skipf("%s is not set; skipping PostgreSQL test", EnvDSN)
 	}
 	return dsn
