@@ -19,7 +19,9 @@ import (
 
 type pools struct{}
 
-func (pools) PoolStats() []store.PoolStats { return []store.PoolStats{{Pool: "pool", Max: 4, Open: 2, InUse: 1, Idle: 1}} }
+func (pools) PoolStats() []store.PoolStats {
+	return []store.PoolStats{{Pool: "pool", Max: 4, Open: 2, InUse: 1, Idle: 1}}
+}
 
 // exercised returns Metrics with every series touched once.
 func exercised(t *testing.T) *Metrics {
