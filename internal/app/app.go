@@ -230,13 +230,18 @@ func (a *App) NeedsSetup(ctx context.Context) (bool, error) {
 }
 
 // SetupNotice is printed at start while no platform admin exists. command
-// is how to run twofold with the server's configuration, such as
-// "go run ./cmd/twofold" or "/usr/local/bin/twofold --config /etc/twofold/twofold.env".
-func SetupNotice(link, command string) string {
+// is how to run twofold, such as "go run ./cmd/twofold" or
+// "/usr/local/bin/twofold"; flags (e.g. "--data-dir /srv/twofold") follow
+// the subcommand so that it acts on the server's data.
+func SetupNotice(link, command, flags string) string {
 	var b strings.Builder
 	b.WriteString("No platform admin exists yet. Create the first one either way:\n")
 	fmt.Fprintf(&b, "  in the browser (one-time link, valid 24 h): %s\n", link)
 	b.WriteString("  or at the command line:\n")
-	fmt.Fprintf(&b, "    %s user create --org %s --username admin --email you@example.com --role superadmin --password-stdin\n", command, RootSlug)
+	fmt.Fprintf(&b, "    %s user create --org %s --username admin --email you@example.com --role superadmin --password-stdin", command, RootSlug)
+	if flags != "" {
+		b.WriteString(" " + flags)
+	}
+	b.WriteString("\n")
 	return b.String()
 }

@@ -223,7 +223,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 		}
 		self := selfCommand(os.Args[0])
 		kept, secret := storeFlags(args)
-		fmt.Fprint(env.Stdout, app.SetupNotice(cfg.BaseURL()+"/setup?token="+tok, strings.Join(append([]string{self}, kept...), " ")))
+		fmt.Fprint(env.Stdout, app.SetupNotice(cfg.BaseURL()+"/setup?token="+tok, self, strings.Join(kept, " ")))
 		if secret {
 			fmt.Fprintln(env.Stdout, "    (add the --database-url or --secret-key you started the server with)")
 		}

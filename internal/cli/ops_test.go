@@ -227,3 +227,28 @@ func TestHealthcheckAsksTheServer(t *testing.T) {
 		t.Fatalf("stopped server: exit %d: %s", code, errOut)
 	}
 }
+
+// TestTheBannerCommandRuns runs the command the start-up banner suggests,
+// word for word, and finds the admin it made in the server's data.
+func TestTheBannerCommandRuns(t *testing.T) {
+	dir := t.TempDir()
+	kept, _ := storeFlags([]string{"--listen", "127.0.0.1:9999", "--data-dir", dir})
+	notice := app.SetupNotice("http://x/setup?token=t", "twofold", strings.Join(kept, " "))
+	var line string
+	for _, l := range strings.Split(notice, "\n") {
+		if strings.Contains(l, "user create") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	words := strings.Fields(line)
+	if len(words) < 3 || words[0] != "twofold" {
+		t.Fatalf("banner line %q", line)
+	}
+	if _, errOut, code := runWith(t, nil, "a long passphrase\n", words[1:]...); code != 0 {
+		t.Fatalf("%s: exit %d: %s", line, code, errOut)
+	}
+	out, _, _ := runWith(t, nil, "", "user", "list", "--org", "platform", "--data-dir", dir)
+	if !strings.Contains(out, "admin") {
+		t.Fatalf("no admin in the server's data after %q:\n%s", line, out)
+	}
+}
