@@ -334,6 +334,8 @@ type Store interface {
 	SetupTokens
 	CodeStore
 	APIKeys
+	Clients
+	OIDC
 	SignInCompleter
 
 	// Ping reports whether the database is reachable.

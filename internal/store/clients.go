@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// ClientKind says what sort of application a registered client is. The
+// kind decides how the client authenticates and which redirects it may use.
+type ClientKind string
+
+// The kinds of registered clients. Web clients are confidential (they hold
+// a secret); spa and native clients are public and must use PKCE. Later
+// kinds (proxy for forward-auth, agent, add-in, mobile) share this
+// registry.
+const (
+	ClientWeb    ClientKind = "web"
+	ClientSPA    ClientKind = "spa"
+	ClientNative ClientKind = "native"
+)
+
+// Confidential reports whether clients of kind k authenticate with a
+// secret.
+func (k ClientKind) Confidential() bool { return k == ClientWeb }
+
+// A Client is an application registered with an org: users of that org and
+// its descendants may sign in to it. Only the SHA-256 hash of a
+// confidential client's secret is stored.
+type Client struct {
+	ID    string // the client_id
+	OrgID string
+	Name  string
+	Kind  ClientKind
+	// RedirectURIs and PostLogoutRedirectURIs are compared exactly (native
+	// clients: loopback on any port, RFC 8252).
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// Scopes the client may ask for; nil means the standard OpenID scopes.
+	Scopes []string
+	// RequireMFA makes a second factor required for signing in to this
+	// client whatever the user's policy says.
+	RequireMFA bool
+	// SecretHash is the SHA-256 hash of the client secret; empty for
+	// public clients.
+	SecretHash []byte
+	CreatedBy  string // admin user id, "" for the command line
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Clients keeps registered clients.
+//
+// A client belongs to its org: deleting the org deletes its clients, and
+// deleting a client deletes every grant and token issued to it.
+type Clients interface {
+	// CreateClient inserts c (ID generated when empty). An unknown org is
+	// ErrNotFound.
+	CreateClient(ctx context.Context, c Client) (Client, error)
+	// GetClient returns the client with the given id, or ErrNotFound.
+	GetClient(ctx context.Context, id string) (Client, error)
+	// ListClients returns the clients of the orgs whose Path starts with
+	// orgPath ("" for all), ordered by name then id.
+	ListClients(ctx context.Context, orgPath string) ([]Client, error)
+	// UpdateClient stores Name, RedirectURIs, PostLogoutRedirectURIs,
+	// Scopes, RequireMFA, SecretHash and UpdatedAt of c (identified by ID);
+	// an unknown client is ErrNotFound.
+	UpdateClient(ctx context.Context, c Client) (Client, error)
+	// DeleteClient removes the client and, with it, its auth requests,
+	// grants and tokens; an unknown client is ErrNotFound.
+	DeleteClient(ctx context.Context, id string) error
+}
