@@ -50,6 +50,16 @@ const (
 	SetupAdmin         = "setup.admin"
 	APIKeyCreated      = "apikey.create"
 	APIKeyRevoked      = "apikey.revoke"
+	ClientCreated      = "client.create"
+	ClientUpdated      = "client.update"
+	ClientDeleted      = "client.delete"
+	ClientSecret       = "client.secret" // a client secret was rotated
+	TokenIssued        = "oidc.token_issued"
+	TokenRefreshed     = "oidc.token_refreshed"
+	TokenRevoked       = "oidc.token_revoked"
+	TokenRefused       = "oidc.token_refused"
+	AppAuthorized      = "oidc.authorize" // a user signed in to an app (or was refused)
+	SigningKeyRotated  = "oidc.signing_key_rotate"
 )
 
 // Outcomes.

@@ -1,0 +1,353 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/twofold-id/twofold/internal/access"
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/signin"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// ClientSecretPrefix starts every client secret; the rest is 43 characters
+// of base64url (32 random bytes).
+const ClientSecretPrefix = "tfc_"
+
+// ClientScopes are the scopes a registered client may ask for.
+var ClientScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// maxRedirectURIs bounds the redirect lists of one client.
+const maxRedirectURIs = 20
+
+// NewClient describes an application to register.
+type NewClient struct {
+	OrgSlug                string
+	Name                   string
+	Kind                   store.ClientKind
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	Scopes                 []string // nil: every scope in ClientScopes
+	RequireMFA             bool
+}
+
+// ClientPatch changes a registered client; nil fields stay as they are.
+// The kind of a client never changes.
+type ClientPatch struct {
+	Name                   *string
+	RedirectURIs           *[]string
+	PostLogoutRedirectURIs *[]string
+	Scopes                 *[]string
+	RequireMFA             *bool
+}
+
+// A ClientRow is a client with its org, as shown to an admin. Its
+// SecretHash is always empty.
+type ClientRow struct {
+	Client store.Client
+	Org    store.Org
+}
+
+// CreateClient registers an application with an org of the actor's
+// subtree. For a confidential (web) client it returns the client secret,
+// shown this once: only its SHA-256 hash is stored. Registering an
+// application hands it the identities of the org's users, so it is a
+// sensitive action (a fresh second factor for sessions).
+func (s *Service) CreateClient(ctx context.Context, a access.Actor, n NewClient, c signin.Client) (ClientRow, string, error) {
+	org, err := s.Org(ctx, a, n.OrgSlug)
+	if err != nil {
+		return ClientRow{}, "", err
+	}
+	if err := s.requireStepUp(ctx, a); err != nil {
+		return ClientRow{}, "", err
+	}
+	cl := store.Client{OrgID: org.ID, Kind: n.Kind, RequireMFA: n.RequireMFA, CreatedBy: actorRecord(a)}
+	switch n.Kind {
+	case store.ClientWeb, store.ClientSPA, store.ClientNative:
+	default:
+		return ClientRow{}, "", ErrInvalid.WithMessage("kind must be web, spa or native.").WithField("kind")
+	}
+	if cl.Name, err = cleanName(n.Name); err != nil {
+		return ClientRow{}, "", err
+	}
+	if cl.RedirectURIs, err = cleanRedirects(n.Kind, n.RedirectURIs, "redirect_uris", true); err != nil {
+		return ClientRow{}, "", err
+	}
+	if cl.PostLogoutRedirectURIs, err = cleanRedirects(n.Kind, n.PostLogoutRedirectURIs, "post_logout_redirect_uris", false); err != nil {
+		return ClientRow{}, "", err
+	}
+	if cl.Scopes, err = cleanScopes(n.Scopes); err != nil {
+		return ClientRow{}, "", err
+	}
+	var secret string
+	if n.Kind.Confidential() {
+		secret, cl.SecretHash = newClientSecret()
+	}
+	now := s.now().UTC()
+	cl.CreatedAt, cl.UpdatedAt = now, now
+	if cl, err = s.store.CreateClient(ctx, cl); err != nil {
+		return ClientRow{}, "", storeErr(err)
+	}
+	s.record(ctx, a, store.AuditEvent{Event: audit.ClientCreated, OrgID: org.ID,
+		Detail: fmt.Sprintf("client %s %q kind=%s require_mfa=%t", cl.ID, cl.Name, cl.Kind, cl.RequireMFA)}, c)
+	cl.SecretHash = nil
+	return ClientRow{Client: cl, Org: org}, secret, nil
+}
+
+// actorRecord is the id recorded as a record's creator: the user's id, or
+// "" for the operator.
+func actorRecord(a access.Actor) string {
+	if a.Via == access.ViaOperator {
+		return ""
+	}
+	return a.User.ID
+}
+
+// ListClients lists the clients of the actor's subtree, or of the subtree
+// of orgSlug when it is not empty, by name.
+func (s *Service) ListClients(ctx context.Context, a access.Actor, orgSlug string) ([]ClientRow, error) {
+	if !a.IsAdmin() {
+		return nil, ErrForbidden
+	}
+	path := a.Org.Path
+	if a.User.Role == store.RoleSuperadmin {
+		path = ""
+	}
+	if orgSlug != "" {
+		o, err := s.Org(ctx, a, orgSlug)
+		if err != nil {
+			return nil, err
+		}
+		path = o.Path
+	}
+	cls, err := s.store.ListClients(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	orgs, err := s.store.ListOrgs(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]store.Org, len(orgs))
+	for _, o := range orgs {
+		byID[o.ID] = o
+	}
+	rows := make([]ClientRow, 0, len(cls))
+	for _, cl := range cls {
+		o, ok := byID[cl.OrgID]
+		if !ok {
+			continue // moved out of the subtree between the two reads
+		}
+		cl.SecretHash = nil
+		rows = append(rows, ClientRow{Client: cl, Org: o})
+	}
+	return rows, nil
+}
+
+// GetClient returns one client of the actor's subtree; any other is
+// ErrNotFound.
+func (s *Service) GetClient(ctx context.Context, a access.Actor, id string) (ClientRow, error) {
+	if !a.IsAdmin() {
+		return ClientRow{}, ErrForbidden
+	}
+	cl, err := s.store.GetClient(ctx, id)
+	if err != nil {
+		return ClientRow{}, storeErr(err)
+	}
+	org, err := s.store.GetOrg(ctx, cl.OrgID)
+	if err != nil {
+		return ClientRow{}, storeErr(err)
+	}
+	if !a.CanManageOrg(org) {
+		return ClientRow{}, ErrNotFound
+	}
+	cl.SecretHash = nil
+	return ClientRow{Client: cl, Org: org}, nil
+}
+
+// UpdateClient changes a client of the actor's subtree. New redirect URIs
+// or dropping require_mfa hand the app more, so every change is a
+// sensitive action.
+func (s *Service) UpdateClient(ctx context.Context, a access.Actor, id string, p ClientPatch, c signin.Client) (ClientRow, error) {
+	row, err := s.GetClient(ctx, a, id)
+	if err != nil {
+		return ClientRow{}, err
+	}
+	if err := s.requireStepUp(ctx, a); err != nil {
+		return ClientRow{}, err
+	}
+	cl, err := s.store.GetClient(ctx, id) // with its secret hash
+	if err != nil {
+		return ClientRow{}, storeErr(err)
+	}
+	if p.Name != nil {
+		if cl.Name, err = cleanName(*p.Name); err != nil {
+			return ClientRow{}, err
+		}
+	}
+	if p.RedirectURIs != nil {
+		if cl.RedirectURIs, err = cleanRedirects(cl.Kind, *p.RedirectURIs, "redirect_uris", true); err != nil {
+			return ClientRow{}, err
+		}
+	}
+	if p.PostLogoutRedirectURIs != nil {
+		if cl.PostLogoutRedirectURIs, err = cleanRedirects(cl.Kind, *p.PostLogoutRedirectURIs, "post_logout_redirect_uris", false); err != nil {
+			return ClientRow{}, err
+		}
+	}
+	if p.Scopes != nil {
+		if cl.Scopes, err = cleanScopes(*p.Scopes); err != nil {
+			return ClientRow{}, err
+		}
+	}
+	if p.RequireMFA != nil {
+		cl.RequireMFA = *p.RequireMFA
+	}
+	cl.UpdatedAt = s.now().UTC()
+	if cl, err = s.store.UpdateClient(ctx, cl); err != nil {
+		return ClientRow{}, storeErr(err)
+	}
+	s.record(ctx, a, store.AuditEvent{Event: audit.ClientUpdated, OrgID: row.Org.ID,
+		Detail: fmt.Sprintf("client %s %q require_mfa=%t redirects=%d", cl.ID, cl.Name, cl.RequireMFA, len(cl.RedirectURIs))}, c)
+	cl.SecretHash = nil
+	return ClientRow{Client: cl, Org: row.Org}, nil
+}
+
+// DeleteClient removes a client of the actor's subtree, and with it every
+// grant and token issued to it: its refresh tokens stop working at once.
+func (s *Service) DeleteClient(ctx context.Context, a access.Actor, id string, c signin.Client) error {
+	row, err := s.GetClient(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteClient(ctx, id); err != nil {
+		return storeErr(err)
+	}
+	s.record(ctx, a, store.AuditEvent{Event: audit.ClientDeleted, OrgID: row.Org.ID,
+		Detail: fmt.Sprintf("client %s %q", row.Client.ID, row.Client.Name)}, c)
+	return nil
+}
+
+// RotateClientSecret gives a confidential client a new secret, returned
+// this once; the old one stops working at once. A public client has no
+// secret (ErrInvalid).
+func (s *Service) RotateClientSecret(ctx context.Context, a access.Actor, id string, c signin.Client) (ClientRow, string, error) {
+	row, err := s.GetClient(ctx, a, id)
+	if err != nil {
+		return ClientRow{}, "", err
+	}
+	if !row.Client.Kind.Confidential() {
+		return ClientRow{}, "", ErrInvalid.WithMessage("Only web clients have a secret.").WithField("kind")
+	}
+	if err := s.requireStepUp(ctx, a); err != nil {
+		return ClientRow{}, "", err
+	}
+	cl, err := s.store.GetClient(ctx, id)
+	if err != nil {
+		return ClientRow{}, "", storeErr(err)
+	}
+	var secret string
+	secret, cl.SecretHash = newClientSecret()
+	cl.UpdatedAt = s.now().UTC()
+	if cl, err = s.store.UpdateClient(ctx, cl); err != nil {
+		return ClientRow{}, "", storeErr(err)
+	}
+	s.record(ctx, a, store.AuditEvent{Event: audit.ClientSecret, OrgID: row.Org.ID,
+		Detail: fmt.Sprintf("client %s %q", cl.ID, cl.Name)}, c)
+	cl.SecretHash = nil
+	return ClientRow{Client: cl, Org: row.Org}, secret, nil
+}
+
+// CheckClientSecret reports whether secret is the secret of cl, in
+// constant time.
+func CheckClientSecret(cl store.Client, secret string) bool {
+	if len(cl.SecretHash) == 0 || !strings.HasPrefix(secret, ClientSecretPrefix) {
+		return false
+	}
+	h := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(h[:], cl.SecretHash) == 1
+}
+
+// newClientSecret returns a new secret (256 random bits) and its hash.
+func newClientSecret() (string, []byte) {
+	var b [32]byte
+	rand.Read(b[:]) // never returns an error (crypto/rand, Go 1.24+)
+	secret := ClientSecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	h := sha256.Sum256([]byte(secret))
+	return secret, h[:]
+}
+
+// cleanScopes checks a client's scope list: a subset of ClientScopes that
+// holds openid. nil stays nil (every scope).
+func cleanScopes(scopes []string) ([]string, error) {
+	if scopes == nil {
+		return nil, nil
+	}
+	out := []string{}
+	for _, sc := range scopes {
+		if !slices.Contains(ClientScopes, sc) {
+			return nil, ErrInvalid.WithMessage("scopes may hold only " + strings.Join(ClientScopes, ", ") + ".").WithField("scopes")
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	if !slices.Contains(out, "openid") {
+		return nil, ErrInvalid.WithMessage("scopes must include openid.").WithField("scopes")
+	}
+	return out, nil
+}
+
+// cleanRedirects checks a list of redirect URIs for a client of kind k.
+// Every URI is absolute, without a fragment or a wildcard, and compared
+// exactly later. https is always allowed; http only for a loopback host
+// (development, and native apps per RFC 8252, whose port is then free);
+// native apps may also use a private-use scheme with a dot in it
+// (com.example.app:/cb).
+func cleanRedirects(k store.ClientKind, uris []string, field string, required bool) ([]string, error) {
+	bad := func(msg string) error { return ErrInvalid.WithMessage(msg).WithField(field) }
+	if required && len(uris) == 0 {
+		return nil, bad("At least one redirect URI is required.")
+	}
+	if len(uris) > maxRedirectURIs {
+		return nil, bad(fmt.Sprintf("At most %d redirect URIs.", maxRedirectURIs))
+	}
+	out := []string{}
+	for _, raw := range uris {
+		if len(raw) > 2000 || strings.ContainsAny(raw, "* \t\r\n") {
+			return nil, bad("A redirect URI is an exact absolute URI without wildcards or spaces.")
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme == "" || u.Fragment != "" || strings.Contains(raw, "#") || u.User != nil {
+			return nil, bad("A redirect URI is an absolute URI without a fragment or user info.")
+		}
+		switch {
+		case u.Scheme == "https" && u.Host != "":
+		case u.Scheme == "http" && isLoopback(u.Hostname()):
+		case k == store.ClientNative && u.Scheme != "http" && strings.Contains(u.Scheme, "."):
+		default:
+			return nil, bad("Use https, http on a loopback address, or (native apps) a private-use scheme such as com.example.app:/callback.")
+		}
+		if !slices.Contains(out, raw) {
+			out = append(out, raw)
+		}
+	}
+	return out, nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// listFlag reads a comma-separated flag value; "" is nil (not given).
+func listFlag(v string) []string {
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// clientCreate registers an application as the operator and prints its
+// client_id and, for a web client, the secret (the only time it is shown).
+func clientCreate(ctx context.Context, env Env, args []string) error {
+	fs, parse := flags("client create", env)
+	org := fs.String("org", "", "slug of the org whose users (and those below it) may sign in to the app")
+	name := fs.String("name", "", "the app's name, shown to users")
+	kind := fs.String("kind", "web", "web (confidential, gets a secret), spa or native (public, PKCE)")
+	redirects := fs.String("redirect-uris", "", "comma-separated exact redirect URIs")
+	logout := fs.String("post-logout-redirect-uris", "", "comma-separated redirect URIs after sign-out")
+	scopes := fs.String("scopes", "", "comma-separated allowed scopes (default: openid,profile,email,offline_access)")
+	mfa := fs.Bool("require-mfa", false, "always require a second factor for this app")
+	cfg, err := parse(args)
+	if err != nil {
+		return err
+	}
+	if *org == "" || *name == "" || *redirects == "" {
+		return errors.New("--org, --name and --redirect-uris are required")
+	}
+	a, sys, err := openAsOperator(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	row, secret, err := a.Admin.CreateClient(ctx, sys, admin.NewClient{OrgSlug: *org, Name: *name, Kind: store.ClientKind(*kind),
+		RedirectURIs: listFlag(*redirects), PostLogoutRedirectURIs: listFlag(*logout), Scopes: listFlag(*scopes),
+		RequireMFA: *mfa}, cliClient)
+	if err != nil {
+		return err
+	}
+	c := row.Client
+	fmt.Fprintf(env.Stdout, "registered %s client %q for %s (require_mfa=%t)\n", c.Kind, c.Name, row.Org.Slug, c.RequireMFA)
+	fmt.Fprintf(env.Stdout, "client_id: %s\n", c.ID)
+	if secret != "" {
+		fmt.Fprintln(env.Stdout, "client_secret (shown only now; store it safely):")
+		fmt.Fprintln(env.Stdout, secret)
+	}
+	return nil
+}
+
+// clientList prints the registered clients of every org, or of one org's
+// subtree.
+func clientList(ctx context.Context, env Env, args []string) error {
+	fs, parse := flags("client list", env)
+	org := fs.String("org", "", "org slug: clients of this org and the orgs below it (default: every org)")
+	cfg, err := parse(args)
+	if err != nil {
+		return err
+	}
+	a, sys, err := openAsOperator(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rows, err := a.Admin.ListClients(ctx, sys, *org)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ORG\tNAME\tKIND\tREQUIRE MFA\tREDIRECT URIS\tCREATED\tCLIENT ID")
+	for _, r := range rows {
+		c := r.Client
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\t%s\n", r.Org.Slug, c.Name, c.Kind, c.RequireMFA,
+			strings.Join(c.RedirectURIs, ","), c.CreatedAt.UTC().Format(time.RFC3339), c.ID)
+	}
+	return tw.Flush()
+}
+
+// clientDelete removes a client; every token issued to it stops working.
+func clientDelete(ctx context.Context, env Env, args []string) error {
+	fs, parse := flags("client delete", env)
+	id := fs.String("id", "", "the client_id (see `twofold client list`)")
+	cfg, err := parse(args)
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		return errors.New("--id is required")
+	}
+	a, sys, err := openAsOperator(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Admin.DeleteClient(ctx, sys, *id, cliClient); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "deleted client %s\n", *id)
+	return nil
+}
+
+// clientRotateSecret gives a web client a new secret and prints it once.
+func clientRotateSecret(ctx context.Context, env Env, args []string) error {
+	fs, parse := flags("client rotate-secret", env)
+	id := fs.String("id", "", "the client_id (see `twofold client list`)")
+	cfg, err := parse(args)
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		return errors.New("--id is required")
+	}
+	a, sys, err := openAsOperator(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	_, secret, err := a.Admin.RotateClientSecret(ctx, sys, *id, cliClient)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "new client_secret for %s (shown only now; the old one no longer works):\n%s\n", *id, secret)
+	return nil
+}
