@@ -51,6 +51,9 @@ type App struct {
 	Metrics *metrics.Metrics
 
 	tracer *tracing.Tracer // nil unless --otel-endpoint is set
+
+	sealer signin.Keys  // seals secrets at rest (the keys, reloading their file)
+	oidc   providerOnce // the OpenID Connect provider, built at first use
 }
 
 // Options adjust how Open builds the App.
@@ -187,7 +190,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour,
 			AdminsNeedMFA: cfg.AdminMFARequired})
 	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg, Background: bg,
-		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend, Metrics: m, tracer: tr}, nil
+		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend, Metrics: m, tracer: tr, sealer: sealer}, nil
 }
 
 // Close waits (up to 10 s) for background work such as security notices

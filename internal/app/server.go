@@ -13,6 +13,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/api"
 	"github.com/twofold-id/twofold/internal/clientip"
+	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/version"
 	"github.com/twofold-id/twofold/internal/web"
@@ -28,11 +29,13 @@ func (a *App) Handler() http.Handler {
 	client := a.clientFunc()
 	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Hasher: a.Hasher, Store: a.Store, Log: a.Log, Now: a.Now, Client: client})
 	webH := web.New(web.Deps{Signin: a.Signin, Admin: a.Admin, Hasher: a.Hasher, Log: a.Log, Now: a.Now, Client: client,
-		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://"), Version: version.String()})
+		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://"), Version: version.String(), Apps: appSignIn{a}})
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiH)
 	mux.Handle("/", webH)
+	mux.Handle(oidc.PathPrefix, a.oidcHandler())
+	mux.Handle("GET "+oidc.DiscoveryPath, a.oidcHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
@@ -209,4 +212,6 @@ func (a *App) Sweep(ctx context.Context) {
 	// table small.
 	_, err = a.Store.DeleteOldPasswordAttempts(ctx, now.Add(-24*time.Hour))
 	warn("password counters", err)
+	_, err = a.Store.DeleteExpiredAuthRequests(ctx, now.Add(-time.Hour))
+	warn("oidc auth requests", err)
 }

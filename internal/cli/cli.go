@@ -79,6 +79,7 @@ func commands() []command {
 		{"client rotate-secret", "--id CLIENT_ID: prints the new secret once", clientRotateSecret},
 		{"keys init", "--key-file F: create a key file (for several instances)", keysInit},
 		{"keys rotate", "make a new key active and re-encrypt every stored secret under it", keysRotate},
+		{"keys rotate-signing", "make new OpenID Connect signing keys active (the old ones stay in the key set)", keysRotateSigning},
 		{"backup", "--out FILE: copy the SQLite database consistently while it runs", backupDB},
 	}
 }

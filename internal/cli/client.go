@@ -139,3 +139,25 @@ func clientRotateSecret(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "new client_secret for %s (shown only now; the old one no longer works):\n%s\n", *id, secret)
 	return nil
 }
+
+// keysRotateSigning makes new OpenID Connect signing keys active. Running
+// servers sign with them at their next token; the old keys stay in the
+// key set until the tokens they signed have expired.
+func keysRotateSigning(ctx context.Context, env Env, args []string) error {
+	_, parse := flags("keys rotate-signing", env)
+	cfg, err := parse(args)
+	if err != nil {
+		return err
+	}
+	a, err := open(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	kid, err := a.RotateSigningKeys(ctx, cliClient)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "new signing key %s is active; the previous keys stay published until their tokens expire\n", kid)
+	return nil
+}

@@ -18,14 +18,16 @@ type cookieNames struct {
 	session string // the session token; SameSite=Lax
 	flow    string // the sign-in flow token between the password and the second step; SameSite=Strict
 	org     string // the last used org slug; not secret
+	app     string // the id of an app sign-in under way (apps.go); SameSite=Lax
 	secure  bool
 }
 
 func newCookieNames(secure bool) cookieNames {
 	if secure {
-		return cookieNames{session: "__Host-twofold_session", flow: "__Host-twofold_flow", org: "__Host-twofold_org", secure: true}
+		return cookieNames{session: "__Host-twofold_session", flow: "__Host-twofold_flow", org: "__Host-twofold_org",
+			app: "__Host-twofold_app", secure: true}
 	}
-	return cookieNames{session: "twofold_session", flow: "twofold_flow", org: "twofold_org"}
+	return cookieNames{session: "twofold_session", flow: "twofold_flow", org: "twofold_org", app: "twofold_app"}
 }
 
 // setSession stores a session token. The cookie lives as long as the

@@ -190,7 +190,7 @@ func (h *handler) enrolled(w http.ResponseWriter, r *http.Request, res signin.Re
 	h.setSession(w, res.SessionToken)
 	p := signin.Principal{Session: res.Session, User: res.User, Org: res.Org}
 	if len(res.BackupCodes) == 0 {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, h.landing(r), http.StatusSeeOther)
 		return
 	}
 	h.render(w, r, "codes", newCodesPage(&p, res.BackupCodes, "/"))
@@ -224,6 +224,10 @@ func (h *handler) enrollSkip(w http.ResponseWriter, r *http.Request) {
 	}
 	h.clearCookie(w, h.cookies.flow)
 	h.setSession(w, res.SessionToken)
+	if next := h.landing(r); next != "/" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/?msg=skipped", http.StatusSeeOther)
 }
 
@@ -269,7 +273,7 @@ func (h *handler) continueAfterCodes(w http.ResponseWriter, r *http.Request) {
 			Message: "You did not confirm that you saved your backup codes. For your safety they are never shown twice: open Security settings and generate a new set, then save it."})
 		return
 	}
-	next := "/"
+	next := h.landing(r)
 	if r.PostForm.Get("next") == "/security" {
 		next = "/security"
 	}

@@ -79,7 +79,7 @@ func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.principal(r); err == nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, h.landing(r), http.StatusSeeOther)
 		return
 	}
 	h.render(w, r, "login", h.loginPageFor(r))
@@ -127,7 +127,7 @@ func (h *handler) proceed(w http.ResponseWriter, r *http.Request, res signin.Res
 	case signin.StatusAuthenticated:
 		h.clearCookie(w, h.cookies.flow)
 		h.setSession(w, res.SessionToken)
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, h.landing(r), http.StatusSeeOther)
 	case signin.StatusMFARequired:
 		h.setFlow(w, res.FlowToken, res.FlowExpiresAt)
 		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)

@@ -47,6 +47,9 @@ type Deps struct {
 	// Version is shown in the page footer to admins (never to others, so
 	// the version is no hint for an attacker).
 	Version string
+	// Apps carries sign-ins to registered apps (OpenID Connect) through
+	// the portal; nil leaves them out (apps.go).
+	Apps Apps
 }
 
 // handler is the portal.
@@ -141,6 +144,9 @@ func (h *handler) routes(mux *http.ServeMux) {
 
 	// The admin console (org tree, policies, users, audit log): admin*.go.
 	h.adminRoutes(mux)
+
+	// Signing in to registered apps (OpenID Connect): apps.go.
+	h.appRoutes(mux)
 
 	mux.HandleFunc("/", h.notFound)
 }

@@ -79,4 +79,11 @@
     el.title = el.textContent;
     el.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
   });
+
+  // App sign-in: <a data-follow> is where the browser goes next (back to
+  // the app); follow it at once. Without script the user clicks it.
+  var follow = document.querySelector("a[data-follow]");
+  if (follow) {
+    window.location.replace(follow.href);
+  }
 })();
