@@ -418,3 +418,5 @@ func wantOAuthError(t *testing.T, what string, status int, m map[string]any, wan
 		t.Errorf("%s: %d %v, want %d %s", what, status, m, wantStatus, code)
 	}
 }
+
+func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
