@@ -179,7 +179,7 @@ func race(t *testing.T, r *rig, n int, id, secret string, form url.Values) []map
 	for range n {
 		wg.Go(func() {
 			<-start
-			req, _ := http.NewRequest("POST", r.issuer+"/oauth2/token", strings.NewReader(form.Encode()))
+			req, _ := http.NewRequest("POST", r.base+"/oauth2/token", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.SetBasicAuth(id, secret)
 			res, err := http.DefaultClient.Do(req)

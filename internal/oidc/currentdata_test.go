@@ -155,7 +155,7 @@ func TestSigningKeysRotateAndTheOldKeyStaysPublished(t *testing.T) {
 // jwks returns kid → alg of the published key set.
 func jwks(t *testing.T, r *rig) map[string]string {
 	t.Helper()
-	res, err := http.Get(r.issuer + "/oauth2/keys")
+	res, err := http.Get(r.base + "/oauth2/keys")
 	if err != nil {
 		t.Fatal(err)
 	}

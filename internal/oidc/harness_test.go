@@ -46,8 +46,9 @@ type rig struct {
 	opts   app.Options
 	app    *app.App
 	srv    *httptest.Server
-	issuer string
-	offset atomic.Int64
+	issuer string // the public URL (the same for every instance of one deployment)
+	base   string // this instance's own address
+	offset *atomic.Int64
 	logs   *bytes.Buffer
 }
 
@@ -56,9 +57,24 @@ func (r *rig) advance(d time.Duration) { r.offset.Add(int64(d)) }
 
 func newRig(t *testing.T, adjust func(*config.Config)) *rig {
 	t.Helper()
-	r := &rig{t: t, logs: &bytes.Buffer{}}
+	return startRig(t, adjust, "", nil)
+}
+
+// startRig starts an instance whose public URL is issuer (its own address
+// when ""), with a clock offset shared with other instances (a fresh one
+// when nil).
+func startRig(t *testing.T, adjust func(*config.Config), issuer string, offset *atomic.Int64) *rig {
+	t.Helper()
+	if offset == nil {
+		offset = new(atomic.Int64)
+	}
+	r := &rig{t: t, logs: &bytes.Buffer{}, offset: offset}
 	srv := httptest.NewUnstartedServer(nil)
-	r.issuer = "http://" + srv.Listener.Addr().String()
+	r.base = "http://" + srv.Listener.Addr().String()
+	r.issuer = issuer
+	if r.issuer == "" {
+		r.issuer = r.base
+	}
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.PublicURL = r.issuer
@@ -95,7 +111,11 @@ func (r *rig) cli(stdin string, args ...string) string {
 		Open: func(ctx context.Context, cfg config.Config, log *slog.Logger) (*app.App, error) {
 			return app.Open(ctx, cfg, log, r.opts)
 		}}
-	if code := cli.Main(append(args, "--data-dir", r.cfg.DataDir), env); code != 0 {
+	args = append(args, "--data-dir", r.cfg.DataDir)
+	if r.cfg.DatabaseURL != "" {
+		args = append(args, "--database-url", r.cfg.DatabaseURL, "--secret-key", r.cfg.SecretKey)
+	}
+	if code := cli.Main(args, env); code != 0 {
 		r.t.Fatalf("twofold %s: exit %d: %s", strings.Join(args, " "), code, stderr.String())
 	}
 	return stdout.String()
@@ -133,7 +153,7 @@ func (r *rig) api(method, path, token string, body any) (int, map[string]any) {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, r.srv.URL+path, rd)
+	req, _ := http.NewRequest(method, r.base+path, rd)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -251,7 +271,7 @@ func (b *browser) do(req *http.Request) page {
 func (b *browser) get(u string) page {
 	b.r.t.Helper()
 	if strings.HasPrefix(u, "/") {
-		u = b.r.issuer + u
+		u = b.r.base + u
 	}
 	req, _ := http.NewRequest("GET", u, nil)
 	return b.do(req)
@@ -259,7 +279,7 @@ func (b *browser) get(u string) page {
 
 func (b *browser) post(path string, form url.Values) page {
 	b.r.t.Helper()
-	req, _ := http.NewRequest("POST", b.r.issuer+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", b.r.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }
@@ -393,7 +413,7 @@ func (p *rp) finish(a authorization, cb *url.URL) (*oauth2.Token, claims, string
 // secret is given) and returns the status and the JSON answer.
 func (r *rig) tokenCall(path string, clientID, secret string, form url.Values) (int, map[string]any) {
 	r.t.Helper()
-	req, _ := http.NewRequest("POST", r.issuer+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", r.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if secret != "" {
 		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
