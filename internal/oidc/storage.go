@@ -51,6 +51,11 @@ func newRefreshToken() string {
 	return refreshPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// wallExpiry is the expiry op gets for a token that lives ttl. op signs
+// and checks token times against the wall clock, not the injected one
+// Twofold's own records use, so it gets a wall-clock time.
+func wallExpiry(ttl time.Duration) time.Time { return time.Now().Add(ttl) }
+
 // errGrantGone is what a dead grant, code or token answers: invalid_grant.
 func errGrantGone(desc string) *oidc.Error { return oidc.ErrInvalidGrant().WithDescription("%s", desc) }
 
@@ -234,7 +239,7 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 		}
 		s.audit.Record(ctx, store.AuditEvent{ActorUserID: r.grant.UserID, TargetUserID: r.grant.UserID,
 			Event: audit.TokenRefreshed, Outcome: audit.Success, Detail: fmt.Sprintf("client %s grant %s", r.grant.ClientID, r.grant.ID)})
-		return a.ID, next, a.ExpiresAt, nil
+		return a.ID, next, wallExpiry(s.opts.AccessTTL), nil
 	}
 	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 }
@@ -271,7 +276,7 @@ func (s storage) redeem(ctx context.Context, ar *authRequest, withRefresh bool) 
 	s.audit.Record(ctx, store.AuditEvent{ActorUserID: g.UserID, TargetUserID: g.UserID, Event: audit.TokenIssued,
 		Outcome: audit.Success, Detail: fmt.Sprintf("client %s grant %s scopes=%s refresh=%t", g.ClientID, g.ID,
 			strings.Join(g.Scopes, " "), withRefresh)})
-	return a.ID, refresh, a.ExpiresAt, nil
+	return a.ID, refresh, wallExpiry(s.opts.AccessTTL), nil
 }
 
 // TokenRequestByRefreshToken returns the grant of a refresh token that is
