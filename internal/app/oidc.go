@@ -90,3 +90,11 @@ func (s appSignIn) Continue(ctx context.Context, id string, p *signin.Principal,
 	}
 	return prov.Continue(ctx, id, p, c)
 }
+
+func (s appSignIn) Apps(ctx context.Context, userID string) ([]oidc.App, error) {
+	return oidc.Grants{Store: s.a.Store, Audit: s.a.Audit, Now: s.a.Now}.List(ctx, userID)
+}
+
+func (s appSignIn) RevokeApp(ctx context.Context, userID, grantID string, c signin.Client) error {
+	return oidc.Grants{Store: s.a.Store, Audit: s.a.Audit, Now: s.a.Now}.Revoke(ctx, userID, grantID, c)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -186,4 +187,29 @@ func kidOf(t *testing.T, raw string) string {
 	}
 	json.Unmarshal(b, &hd)
 	return hd.Kid
+}
+
+// The security page lists the apps the user signed in to; signing out of
+// one there ends its grant.
+func TestTheSecurityPageListsAppsAndRevokesThem(t *testing.T) {
+	r, p, ph, id, secret := setup(t)
+	b := r.browser()
+	a := p.authorize()
+	tok, _, _ := p.finish(a, b.through(b.get(a.url), "acme", "alice", &ph))
+	pg := b.get("/security")
+	m := regexp.MustCompile(`action="/security/apps/([0-9a-f]{32})/revoke"`).FindStringSubmatch(pg.body)
+	if m == nil || !strings.Contains(pg.body, "App web") || !strings.Contains(pg.body, "Apps you signed in to") {
+		t.Fatalf("security page: %s", pg.body)
+	}
+	pg = b.post("/security/apps/"+m[1]+"/revoke", url.Values{})
+	if !strings.Contains(pg.body, "The app was signed out") || strings.Contains(pg.body, "App web") {
+		t.Fatalf("after revoking: %s", pg.body)
+	}
+	st, resp := r.tokenCall("/oauth2/token", id, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	wantOAuthError(t, "refresh after the user revoked the app", st, resp, 400, "invalid_grant")
+	// Someone else's grant id is refused.
+	pg = b.post("/security/apps/"+strings.Repeat("0", 32)+"/revoke", url.Values{})
+	if pg.status != 400 {
+		t.Errorf("revoking an unknown grant: %d", pg.status)
+	}
 }

@@ -15,6 +15,10 @@ import (
 // what a browser signing in to an app needs next (see oidc.Continue).
 type Apps interface {
 	Continue(ctx context.Context, requestID string, p *signin.Principal, c signin.Client) (oidc.Step, error)
+	// Apps lists the apps the user signed in to that still hold a grant;
+	// RevokeApp ends one of them.
+	Apps(ctx context.Context, userID string) ([]oidc.App, error)
+	RevokeApp(ctx context.Context, userID, grantID string, c signin.Client) error
 }
 
 // requestIDPattern is the shape of an authorization request id (store.NewID).
@@ -33,6 +37,16 @@ func (h *handler) appRoutes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET "+oidc.LoginPath, h.appContinue)
 	mux.HandleFunc("POST "+oidc.LoginPath+"/confirm", h.appConfirm)
+	mux.HandleFunc("POST /security/apps/{id}/revoke", h.authed(h.revokeApp))
+}
+
+// revokeApp ends one app's grant from the security page.
+func (h *handler) revokeApp(w http.ResponseWriter, r *http.Request, p signin.Principal) {
+	if err := h.Apps.RevokeApp(r.Context(), p.User.ID, r.PathValue("id"), h.Client(r)); err != nil {
+		h.securityFailed(w, r, p, "apps", err)
+		return
+	}
+	done(w, r, "apprevoked")
 }
 
 // landing is where a completed sign-in goes: back into the app sign-in

@@ -25,6 +25,7 @@ var notices = map[string]string{
 	"disabled":      "Two-step sign-in is now off for your account.",
 	"revoked":       "That session was signed out.",
 	"revokedothers": "Every other session was signed out.",
+	"apprevoked":    "The app was signed out; it must ask you to sign in again.",
 	"password":      "Your password was changed. Your other sessions were signed out.",
 	"confirmed":     "Confirmed. You can go ahead for the next few minutes without another code.",
 	// Email and text-message methods (sent*.go, confirm*.go).

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/policy"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -18,6 +19,7 @@ type securityPage struct {
 	Overview signin.Overview
 	Policy   policy.Effective
 	Sessions []store.Session
+	Apps     []oidc.App // apps the user signed in to (nil without a provider)
 	Notice   string
 	Err      *formErr
 	Label    string // kept input of the add form
@@ -52,6 +54,11 @@ func (h *handler) securityPageFor(r *http.Request, p *signin.Principal) (securit
 		return securityPage{}, err
 	}
 	pg := securityPage{User: p, Overview: ov, Policy: pol, Sessions: sess, SendMethods: sendMethods(ov)}
+	if h.Apps != nil {
+		if pg.Apps, err = h.Apps.Apps(ctx, p.User.ID); err != nil {
+			return securityPage{}, err
+		}
+	}
 	if !ov.CanDisable {
 		pg.DisableReason = signin.ErrPolicyRequiresMFA.Message
 	}
