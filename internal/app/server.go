@@ -184,8 +184,9 @@ func (a *App) janitor(ctx context.Context) {
 
 // Sweep removes what has expired: sessions a day after they ended, flows an
 // hour after, abandoned pending factors, old sent codes, send counters of
-// past windows, confirmation links a day after they expired, and password
-// counters a day after their last failure (unless still locked). Several
+// past windows, confirmation links a day after they expired, password
+// counters a day after their last failure (unless still locked), and OpenID
+// Connect authorization requests an hour after they expired. Several
 // instances may sweep at once; every delete is idempotent. Failures are
 // logged, not returned: the next sweep tries again.
 func (a *App) Sweep(ctx context.Context) {

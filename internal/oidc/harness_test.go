@@ -41,7 +41,7 @@ const rpCallback = "http://127.0.0.1:9/cb"
 // an offset tests can move forward (for max_age and fresh TOTP steps);
 // signatures and expiry inside zitadel's op use real time.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	cfg    config.Config
 	opts   app.Options
 	app    *app.App
@@ -55,7 +55,7 @@ type rig struct {
 func (r *rig) now() time.Time          { return time.Now().Add(time.Duration(r.offset.Load())) }
 func (r *rig) advance(d time.Duration) { r.offset.Add(int64(d)) }
 
-func newRig(t *testing.T, adjust func(*config.Config)) *rig {
+func newRig(t testing.TB, adjust func(*config.Config)) *rig {
 	t.Helper()
 	return startRig(t, adjust, "", nil)
 }
@@ -63,7 +63,7 @@ func newRig(t *testing.T, adjust func(*config.Config)) *rig {
 // startRig starts an instance whose public URL is issuer (its own address
 // when ""), with a clock offset shared with other instances (a fresh one
 // when nil).
-func startRig(t *testing.T, adjust func(*config.Config), issuer string, offset *atomic.Int64) *rig {
+func startRig(t testing.TB, adjust func(*config.Config), issuer string, offset *atomic.Int64) *rig {
 	t.Helper()
 	if offset == nil {
 		offset = new(atomic.Int64)
