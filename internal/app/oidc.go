@@ -91,6 +91,14 @@ func (s appSignIn) Continue(ctx context.Context, id string, p *signin.Principal,
 	return prov.Continue(ctx, id, p, c)
 }
 
+func (s appSignIn) Consent(ctx context.Context, id string, p *signin.Principal, c signin.Client, allow bool) (oidc.Step, error) {
+	prov, err := s.a.OIDC(ctx)
+	if err != nil {
+		return oidc.Step{}, err
+	}
+	return prov.Consent(ctx, id, p, c, allow)
+}
+
 func (s appSignIn) Apps(ctx context.Context, userID string) ([]oidc.App, error) {
 	return oidc.Grants{Store: s.a.Store, Audit: s.a.Audit, Now: s.a.Now}.List(ctx, userID)
 }

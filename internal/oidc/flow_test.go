@@ -188,3 +188,28 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+func TestPromptConsentShowsWhatTheAppGets(t *testing.T) {
+	r, p, ph, _, _ := setup(t)
+	b := r.browser()
+	a := p.authorize()
+	p.finish(a, b.through(b.get(a.url), "acme", "alice", &ph))
+
+	// Without prompt=consent a first-party app shows no screen (above);
+	// with it, the user sees the scopes and decides.
+	a = p.authorize(oauth2.SetAuthURLParam("prompt", "consent"))
+	pg := b.get(a.url)
+	if !containsAll(pg.body, `id="app-consent-form"`, "your email address", "stay signed in") {
+		t.Fatalf("consent screen: %s", pg.body)
+	}
+	cb := b.through(b.post("/login/app/consent", url.Values{"decision": {"deny"}}), "", "", nil)
+	if cb.Query().Get("error") != "access_denied" || cb.Query().Get("state") != a.state {
+		t.Fatalf("refused consent: %s", cb)
+	}
+	a = p.authorize(oauth2.SetAuthURLParam("prompt", "consent"))
+	b.get(a.url)
+	_, c, _ := p.finish(a, b.through(b.post("/login/app/consent", url.Values{"decision": {"allow"}}), "", "", nil))
+	if c.Username != "alice" {
+		t.Errorf("after consent: %+v", c)
+	}
+}

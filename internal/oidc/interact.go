@@ -36,6 +36,9 @@ const (
 	StepUp
 	// StepEnroll: the app needs a second factor and the user has none yet.
 	StepEnroll
+	// StepConsent: the app asked (prompt=consent) to show the user what it
+	// will get; the user allows or refuses (Consent).
+	StepConsent
 )
 
 // A Step is the portal's next move for an authorization request.
@@ -43,6 +46,7 @@ type Step struct {
 	Kind       StepKind
 	Redirect   string // StepRedirect
 	ClientName string
+	Scopes     []string // what the app asks for (StepConsent)
 }
 
 // authTime is when the session last proved who it is: its second-factor
@@ -63,6 +67,29 @@ func authTime(s store.Session) time.Time {
 // sign-in is within max_age and after the request for prompt=login — the
 // request is completed and the browser is sent back to op.
 func (p *Provider) Continue(ctx context.Context, id string, pr *signin.Principal, c signin.Client) (Step, error) {
+	return p.decide(ctx, id, pr, c, false)
+}
+
+// Consent records the user's answer on the consent screen: a refusal
+// sends access_denied to the app; an approval continues as Continue does,
+// without asking again. First-party clients (all clients today: they are
+// registered by the org's admins) show the screen only for prompt=consent.
+func (p *Provider) Consent(ctx context.Context, id string, pr *signin.Principal, c signin.Client, allow bool) (Step, error) {
+	if !allow {
+		rec, err := p.store.GetAuthRequest(ctx, id)
+		if err != nil || rec.DoneAt != nil || !p.now().Before(rec.ExpiresAt) {
+			return Step{}, ErrRequestGone
+		}
+		ar, err := newAuthRequest(rec)
+		if err != nil {
+			return Step{}, err
+		}
+		return Step{Kind: StepRedirect, Redirect: p.errorRedirect(ar, oidc.ErrAccessDenied().WithDescription("The user refused."))}, nil
+	}
+	return p.decide(ctx, id, pr, c, true)
+}
+
+func (p *Provider) decide(ctx context.Context, id string, pr *signin.Principal, c signin.Client, consented bool) (Step, error) {
 	rec, err := p.store.GetAuthRequest(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Step{}, ErrRequestGone
@@ -133,6 +160,13 @@ func (p *Provider) Continue(ctx context.Context, id string, pr *signin.Principal
 		default:
 			step.Kind = StepLogin
 		}
+		return step, nil
+	}
+	if slices.Contains(ar.p.Prompt, oidc.PromptConsent) && !consented {
+		if none {
+			return fail(&oidc.Error{ErrorType: "consent_required"})
+		}
+		step.Kind, step.Scopes = StepConsent, ar.p.Scopes
 		return step, nil
 	}
 	ok, err := p.store.CompleteAuthRequest(ctx, id, pr.User.ID, pr.Session.ID, pr.Session.AMR, at, now.UTC())

@@ -15,6 +15,8 @@ import (
 // what a browser signing in to an app needs next (see oidc.Continue).
 type Apps interface {
 	Continue(ctx context.Context, requestID string, p *signin.Principal, c signin.Client) (oidc.Step, error)
+	// Consent answers the consent screen (allow or refuse).
+	Consent(ctx context.Context, requestID string, p *signin.Principal, c signin.Client, allow bool) (oidc.Step, error)
 	// Apps lists the apps the user signed in to that still hold a grant;
 	// RevokeApp ends one of them.
 	Apps(ctx context.Context, userID string) ([]oidc.App, error)
@@ -37,6 +39,7 @@ func (h *handler) appRoutes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET "+oidc.LoginPath, h.appContinue)
 	mux.HandleFunc("POST "+oidc.LoginPath+"/confirm", h.appConfirm)
+	mux.HandleFunc("POST "+oidc.LoginPath+"/consent", h.appConsent)
 	mux.HandleFunc("POST /security/apps/{id}/revoke", h.authed(h.revokeApp))
 }
 
@@ -62,8 +65,9 @@ func (h *handler) landing(r *http.Request) string {
 // the browser on, the fresh second factor, or the need to set one up.
 type appPage struct {
 	Client   string
-	Redirect string // the interstitial's destination
-	Kind     string // "continue", "confirm", "enroll"
+	Redirect string   // the interstitial's destination
+	Kind     string   // "continue", "confirm", "enroll", "consent"
+	Scopes   []string // what the app asks for (consent)
 	Err      *formErr
 }
 
@@ -107,6 +111,11 @@ func (h *handler) appContinue(w http.ResponseWriter, r *http.Request) {
 // appStep asks the provider for the next step and shows it.
 func (h *handler) appStep(w http.ResponseWriter, r *http.Request, id string, p *signin.Principal, failed *problem.Error) {
 	step, err := h.Apps.Continue(r.Context(), id, p, h.Client(r))
+	h.showAppStep(w, r, step, err, failed)
+}
+
+// showAppStep shows the step the provider decided on.
+func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, step oidc.Step, err error, failed *problem.Error) {
 	if errors.Is(err, oidc.ErrRequestGone) {
 		h.clearCookie(w, h.cookies.app)
 		h.appGone(w, r)
@@ -138,6 +147,9 @@ func (h *handler) appStep(w http.ResponseWriter, r *http.Request, id string, p *
 		h.renderStatus(w, r, status, "app", pg)
 	case oidc.StepEnroll:
 		pg.Kind = "enroll"
+		h.render(w, r, "app", pg)
+	case oidc.StepConsent:
+		pg.Kind, pg.Scopes = "consent", step.Scopes
 		h.render(w, r, "app", pg)
 	default:
 		h.fail(w, r, errors.New("unknown app sign-in step"))
@@ -172,6 +184,26 @@ func (h *handler) appConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Session = sess
 	h.appStep(w, r, id, &p, nil)
+}
+
+// appConsent takes the answer of the consent screen.
+func (h *handler) appConsent(w http.ResponseWriter, r *http.Request) {
+	id := cookie(r, h.cookies.app)
+	if !requestIDPattern.MatchString(id) {
+		h.appGone(w, r)
+		return
+	}
+	p, err := h.principal(r)
+	if err != nil || p.Lacks != nil {
+		http.Redirect(w, r, oidc.LoginPath, http.StatusSeeOther)
+		return
+	}
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	step, err := h.Apps.Consent(r.Context(), id, &p, h.Client(r), r.PostForm.Get("decision") == "allow")
+	h.showAppStep(w, r, step, err, nil)
 }
 
 func (h *handler) appGone(w http.ResponseWriter, r *http.Request) {
