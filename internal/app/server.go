@@ -185,8 +185,9 @@ func (a *App) janitor(ctx context.Context) {
 // Sweep removes what has expired: sessions a day after they ended, flows an
 // hour after, abandoned pending factors, old sent codes, send counters of
 // past windows, confirmation links a day after they expired, password
-// counters a day after their last failure (unless still locked), and OpenID
-// Connect authorization requests an hour after they expired. Several
+// counters a day after their last failure (unless still locked), OpenID
+// Connect authorization requests an hour after they expired, and grants and
+// tokens a day after they were revoked or expired. Several
 // instances may sweep at once; every delete is idempotent. Failures are
 // logged, not returned: the next sweep tries again.
 func (a *App) Sweep(ctx context.Context) {
@@ -215,4 +216,8 @@ func (a *App) Sweep(ctx context.Context) {
 	warn("password counters", err)
 	_, err = a.Store.DeleteExpiredAuthRequests(ctx, now.Add(-time.Hour))
 	warn("oidc auth requests", err)
+	// A grant ends with its session (24 h by default) and its refresh
+	// tokens within 30 days; what is past both is removed.
+	_, err = a.Store.DeleteOldGrants(ctx, now.Add(-24*time.Hour), now.Add(-31*24*time.Hour))
+	warn("oidc grants", err)
 }

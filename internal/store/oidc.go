@@ -112,6 +112,11 @@ type OIDC interface {
 	// ListUserGrants returns the user's grants that are not revoked, newest
 	// first.
 	ListUserGrants(ctx context.Context, userID string) ([]Grant, error)
+	// DeleteOldGrants removes grants revoked before revokedBefore or created
+	// before createdBefore, with their tokens, and access and refresh
+	// tokens that expired before revokedBefore; it returns how many grants
+	// it removed.
+	DeleteOldGrants(ctx context.Context, revokedBefore, createdBefore time.Time) (int, error)
 	// RevokeGrant marks the grant revoked, keeping an earlier revocation;
 	// an unknown grant is not an error (a code redeemed twice may have no
 	// grant yet).

@@ -237,6 +237,25 @@ func (s *Store) ListUserGrants(ctx context.Context, userID string) ([]store.Gran
 	return list, mapErr("list user grants", err)
 }
 
+// DeleteOldGrants removes old grants with their tokens, and expired tokens.
+func (s *Store) DeleteOldGrants(ctx context.Context, revokedBefore, createdBefore time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM oidc_grants WHERE revoked_at < $1 OR created_at < $2`, ts(revokedBefore), ts(createdBefore))
+		if err != nil {
+			return mapErr("delete old grants", err)
+		}
+		n = tag.RowsAffected()
+		for _, q := range []string{`DELETE FROM oidc_access_tokens WHERE expires_at < $1`, `DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`} {
+			if _, err := tx.Exec(ctx, q, ts(revokedBefore)); err != nil {
+				return mapErr("delete expired tokens", err)
+			}
+		}
+		return nil
+	})
+	return int(n), err
+}
+
 // RevokeGrant marks the grant revoked, keeping an earlier revocation.
 func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time, reason string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE oidc_grants SET revoked_at = $2, revoke_reason = $3

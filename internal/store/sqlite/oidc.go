@@ -293,6 +293,28 @@ func (s *Store) ListUserGrants(ctx context.Context, userID string) ([]store.Gran
 		WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC`, userID)
 }
 
+// DeleteOldGrants removes old grants with their tokens, and expired tokens.
+func (s *Store) DeleteOldGrants(ctx context.Context, revokedBefore, createdBefore time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM oidc_grants WHERE revoked_at < ? OR created_at < ?`,
+			micro(revokedBefore), micro(createdBefore))
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM oidc_access_tokens WHERE expires_at < ?`, `DELETE FROM oidc_refresh_tokens WHERE expires_at < ?`} {
+			if _, err := tx.ExecContext(ctx, q, micro(revokedBefore)); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+	return int(n), err
+}
+
 // RevokeGrant marks the grant revoked, keeping an earlier revocation.
 func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time, reason string) error {
 	_, err := s.exec(ctx, `UPDATE oidc_grants SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`,

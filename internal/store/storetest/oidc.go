@@ -261,6 +261,40 @@ var oidcTests = []subtest{
 			t.Errorf("%d parallel rotations of one refresh token won, want 1", rotWins)
 		}
 	}},
+	{"old and revoked grants and expired tokens are deleted", func(t *testing.T, s store.Store) {
+		root, u := mustFixture(t, s)
+		c := mustClient(t, s, root, "App")
+		redeem := func(code string, created time.Time) store.Grant {
+			r := mustCodeRequest(t, s, c, u, code)
+			g := grantFor(r, u)
+			g.CreatedAt = created
+			rt := store.RefreshToken{ID: store.NewID(), GrantID: g.ID, TokenHash: []byte("rt" + code), ExpiresAt: created.Add(time.Hour)}
+			if ok, err := s.RedeemAuthCode(ctx(t), r.ID, created, g, store.AccessToken{ID: store.NewID(), GrantID: g.ID,
+				ExpiresAt: created.Add(time.Minute)}, &rt); !ok || err != nil {
+				t.Fatalf("RedeemAuthCode = %v, %v", ok, err)
+			}
+			return g
+		}
+		old := redeem("a", at(0))
+		revoked := redeem("b", at(10*time.Hour))
+		live := redeem("c", at(10*time.Hour))
+		noErr(t, "RevokeGrant", s.RevokeGrant(ctx(t), revoked.ID, at(11*time.Hour), "x"))
+		n, err := s.DeleteOldGrants(ctx(t), at(12*time.Hour), at(time.Hour))
+		noErr(t, "DeleteOldGrants", err)
+		if n != 2 {
+			t.Errorf("DeleteOldGrants removed %d grants, want 2", n)
+		}
+		for _, g := range []store.Grant{old, revoked} {
+			_, err := s.GetGrant(ctx(t), g.ID)
+			wantErr(t, "GetGrant(deleted)", err, store.ErrNotFound)
+		}
+		if _, err := s.GetGrant(ctx(t), live.ID); err != nil {
+			t.Errorf("the live grant went: %v", err)
+		}
+		// Its tokens expired before the cutoff and went; the grant stays.
+		_, err = s.GetRefreshToken(ctx(t), []byte("rtc"))
+		wantErr(t, "GetRefreshToken(expired)", err, store.ErrNotFound)
+	}},
 	{"signing keys list newest first and delete", func(t *testing.T, s store.Store) {
 		noErr(t, "CreateSigningKey", s.CreateSigningKey(ctx(t), store.SigningKey{ID: "k1", Alg: "ES256", Sealed: []byte{1}, KeyID: "sb1", CreatedAt: at(0)}))
 		noErr(t, "CreateSigningKey", s.CreateSigningKey(ctx(t), store.SigningKey{ID: "k2", Alg: "RS256", Sealed: []byte{2}, KeyID: "sb1", CreatedAt: at(time.Hour)}))
