@@ -334,6 +334,7 @@ type Store interface {
 	SetupTokens
 	CodeStore
 	APIKeys
+	Directories
 	SignInCompleter
 
 	// Ping reports whether the database is reachable.

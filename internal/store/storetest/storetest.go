@@ -41,6 +41,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SetupTokens", setupTokenTests},
 		{"Codes", codeTests},
 		{"APIKeys", apiKeyTests},
+		{"Directories", directoryTests},
 		{"CompleteSignIn", completeTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
