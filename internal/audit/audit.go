@@ -50,6 +50,9 @@ const (
 	SetupAdmin         = "setup.admin"
 	APIKeyCreated      = "apikey.create"
 	APIKeyRevoked      = "apikey.revoke"
+	DirectorySet       = "directory.set"
+	DirectoryRemoved   = "directory.remove"
+	DirectoryTested    = "directory.test"
 )
 
 // Outcomes.

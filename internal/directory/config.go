@@ -56,7 +56,8 @@ func (c *Config) Defaults() {
 
 // Validate checks c: an ldaps:// URL, or an ldap:// URL with StartTLS (plain
 // ldap:// only to a loopback address), a readable CA certificate, DNs and a
-// filter the LDAP library can parse, and plain attribute names.
+// filter the LDAP library can parse, and plain attribute names. The bind
+// password is not checked (an update may keep the stored one).
 func (c Config) Validate() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
@@ -90,8 +91,8 @@ func (c Config) Validate() error {
 	if c.UserBaseDN == "" {
 		return invalid("user_base_dn", "The user search base is required.")
 	}
-	if c.BindDN == "" || c.BindPassword == "" {
-		return invalid("bind_dn", "A bind DN and password are required: anonymous searches are not supported.")
+	if c.BindDN == "" {
+		return invalid("bind_dn", "A bind DN is required: anonymous searches are not supported.")
 	}
 	for field, a := range map[string]string{"username_attribute": c.UsernameAttribute, "email_attribute": c.EmailAttribute, "name_attribute": c.NameAttribute} {
 		if !attrName.MatchString(a) {

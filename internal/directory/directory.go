@@ -114,15 +114,11 @@ func (s *Service) Resolve(ctx context.Context, chain []store.Org) (store.Directo
 	return store.Directory{}, ErrNoDirectory
 }
 
-// Authenticate finds username in the directory that applies to chain and
-// checks password by binding as the entry. It returns the entry, or
-// ErrNoDirectory, ErrRejected (unknown, ambiguous or disabled entry, wrong
-// or empty password) or ErrUnavailable.
-func (s *Service) Authenticate(ctx context.Context, chain []store.Org, username, password string) (Entry, error) {
-	d, err := s.Resolve(ctx, chain)
-	if err != nil {
-		return Entry{}, err
-	}
+// Authenticate finds username in directory d (see Resolve) and checks
+// password by binding as the entry. It returns the entry, or ErrRejected
+// (unknown, ambiguous or disabled entry, wrong or empty password) or
+// ErrUnavailable.
+func (s *Service) Authenticate(ctx context.Context, d store.Directory, username, password string) (Entry, error) {
 	if password == "" || username == "" {
 		// An empty password would be an unauthenticated bind, which many
 		// servers answer with success.
@@ -330,6 +326,12 @@ func (s *Service) put(key string, conn *ldap.Conn) {
 		return
 	}
 	conn.Close()
+}
+
+// Seal returns the store record of c for org orgID, its bind password
+// sealed with the service's keys.
+func (s *Service) Seal(orgID string, c Config) (store.Directory, error) {
+	return Seal(s.keys, orgID, c)
 }
 
 // Forget closes the pooled connections of org orgID (after its settings

@@ -67,16 +67,25 @@ func setup(t *testing.T, edit func(*directory.Config)) *fixture {
 	return &fixture{srv: srv, st: st, dir: svc, chain: []store.Org{root, child}, ctx: ctx}
 }
 
+// auth resolves the child org's (inherited) directory and authenticates.
+func (f *fixture) auth(user, pw string) (directory.Entry, error) {
+	d, err := f.dir.Resolve(f.ctx, f.chain)
+	if err != nil {
+		return directory.Entry{}, err
+	}
+	return f.dir.Authenticate(f.ctx, d, user, pw)
+}
+
 func TestAuthenticate(t *testing.T) {
 	f := setup(t, nil)
-	e, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw")
+	e, err := f.auth("dana", "dana-pw")
 	if err != nil {
 		t.Fatalf("Authenticate(dana): %v", err)
 	}
 	if e.Username != "dana" || e.Email != "dana@example.org" || e.Name != "Dana Scully" || e.ID == "" || e.Admin {
 		t.Errorf("dana = %+v", e)
 	}
-	erin, err := f.dir.Authenticate(f.ctx, f.chain, "erin", "erin-pw")
+	erin, err := f.auth("erin", "erin-pw")
 	if err != nil || !erin.Admin {
 		t.Errorf("Authenticate(erin) = %+v, %v; want an admin", erin, err)
 	}
@@ -89,34 +98,34 @@ func TestAuthenticate(t *testing.T) {
 		{"the service account is not a user", "twofold", slapdtest.ServicePW},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := f.dir.Authenticate(f.ctx, f.chain, tc.user, tc.pw); !errors.Is(err, directory.ErrRejected) {
+			if _, err := f.auth(tc.user, tc.pw); !errors.Is(err, directory.ErrRejected) {
 				t.Errorf("Authenticate(%q) = %v, want ErrRejected", tc.user, err)
 			}
 		})
 	}
 	// The pooled connection is still the service account's after a failed bind.
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); err != nil {
+	if _, err := f.auth("dana", "dana-pw"); err != nil {
 		t.Errorf("Authenticate after failures: %v", err)
 	}
 }
 
 func TestRenamedEntryKeepsItsID(t *testing.T) {
 	f := setup(t, nil)
-	before, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw")
+	before, err := f.auth("dana", "dana-pw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.srv.Admin(func(c *ldap.Conn) error {
 		return c.ModifyDN(ldap.NewModifyDNRequest("uid=dana,"+slapdtest.PeopleDN, "uid=dana.k", true, ""))
 	})
-	after, err := f.dir.Authenticate(f.ctx, f.chain, "dana.k", "dana-pw")
+	after, err := f.auth("dana.k", "dana-pw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if after.ID != before.ID || after.Username != "dana.k" {
 		t.Errorf("renamed = %+v, want id %s", after, before.ID)
 	}
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); !errors.Is(err, directory.ErrRejected) {
+	if _, err := f.auth("dana", "dana-pw"); !errors.Is(err, directory.ErrRejected) {
 		t.Errorf("old name: %v, want ErrRejected", err)
 	}
 }
@@ -129,7 +138,7 @@ func TestDisabledADAccountIsRejected(t *testing.T) {
 		m.Add("userAccountControl", []string{"514"}) // NORMAL_ACCOUNT | ACCOUNTDISABLE
 		return c.Modify(m)
 	})
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); !errors.Is(err, directory.ErrRejected) {
+	if _, err := f.auth("dana", "dana-pw"); !errors.Is(err, directory.ErrRejected) {
 		t.Errorf("disabled: %v, want ErrRejected", err)
 	}
 	f.srv.Admin(func(c *ldap.Conn) error {
@@ -137,22 +146,22 @@ func TestDisabledADAccountIsRejected(t *testing.T) {
 		m.Replace("userAccountControl", []string{"512"})
 		return c.Modify(m)
 	})
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); err != nil {
+	if _, err := f.auth("dana", "dana-pw"); err != nil {
 		t.Errorf("enabled again: %v", err)
 	}
 }
 
 func TestUnavailableAndRecovery(t *testing.T) {
 	f := setup(t, nil)
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); err != nil {
+	if _, err := f.auth("dana", "dana-pw"); err != nil {
 		t.Fatal(err)
 	}
 	f.srv.Stop()
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); !errors.Is(err, directory.ErrUnavailable) {
+	if _, err := f.auth("dana", "dana-pw"); !errors.Is(err, directory.ErrUnavailable) {
 		t.Fatalf("stopped: %v, want ErrUnavailable", err)
 	}
 	f.srv.Restart()
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); err != nil {
+	if _, err := f.auth("dana", "dana-pw"); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
 }
@@ -161,7 +170,7 @@ func TestPlainLDAPIsRefusedByTheServer(t *testing.T) {
 	// The test server requires TLS: without StartTLS (allowed for loopback)
 	// the service bind fails and the directory counts as unavailable.
 	f := setup(t, func(c *directory.Config) { c.StartTLS = false })
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); !errors.Is(err, directory.ErrUnavailable) {
+	if _, err := f.auth("dana", "dana-pw"); !errors.Is(err, directory.ErrUnavailable) {
 		t.Fatalf("plain: %v, want ErrUnavailable", err)
 	}
 }
@@ -186,7 +195,7 @@ func TestResolveNone(t *testing.T) {
 	if err := f.st.DeleteDirectory(f.ctx, f.chain[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.dir.Authenticate(f.ctx, f.chain, "dana", "dana-pw"); !errors.Is(err, directory.ErrNoDirectory) {
+	if _, err := f.auth("dana", "dana-pw"); !errors.Is(err, directory.ErrNoDirectory) {
 		t.Errorf("no directory: %v", err)
 	}
 }
@@ -209,7 +218,7 @@ func TestValidate(t *testing.T) {
 		{"error/bad attribute", func(c *directory.Config) { c.UsernameAttribute = "uid)(x" }, "username_attribute"},
 		{"error/bad base", func(c *directory.Config) { c.UserBaseDN = "not a dn" }, "user_base_dn"},
 		{"error/bad ca", func(c *directory.Config) { c.CACert = "nope" }, "ca_cert"},
-		{"error/no password", func(c *directory.Config) { c.BindPassword = "" }, "bind_dn"},
+		{"error/no bind dn", func(c *directory.Config) { c.BindDN = "" }, "bind_dn"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok

@@ -60,6 +60,8 @@ type Service struct {
 	codes     store.CodeStore
 	deliver   Delivery
 	bg        *background.Group
+	// dir checks directory users' passwords (nil: no directory sign-in).
+	dir Directory
 }
 
 // Options are the tunable durations of sign-in.
@@ -143,6 +145,9 @@ type Deps struct {
 	// Background runs security notices after the request; nil runs them
 	// in a group of the service's own (tests).
 	Background *background.Group
+	// Directory checks the passwords of directory users; nil turns
+	// directory sign-in off.
+	Directory Directory
 }
 
 // Delivery sends composed messages. Email and SMS return an error when the
@@ -174,6 +179,7 @@ func New(d Deps, o Options) *Service {
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
 		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, backup: d.Backup, now: d.Now, opts: o,
 		codes: d.Codes, deliver: d.Delivery, bg: d.Background,
+		dir: d.Directory,
 	}
 }
 

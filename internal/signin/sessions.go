@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -217,6 +218,9 @@ func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code 
 // current one (counted like a sign-in's) and, when the user has a second
 // factor, a current code. Every other session of the user is revoked.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next, code string, c Client) error {
+	if dir, err := s.isDirectoryUser(ctx, p.User.ID); err != nil || dir {
+		return cmp.Or(err, error(ErrDirectoryPassword))
+	}
 	// The current password is checked on the account's password counter,
 	// like at sign-in: a stolen session cannot guess it faster.
 	pc := s.newPasswordCheck(ctx, userPasswordKey(p.Org, p.User), true)
@@ -244,8 +248,12 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 
 // SetPassword stores a new password for u (checking the length rules),
 // ends every sign-in flow of u (in the same store transaction) and revokes
-// every session of u except keepSession. actorID is who did it.
+// every session of u except keepSession. actorID is who did it. A
+// directory user's password is the directory's: ErrDirectoryPassword.
 func (s *Service) SetPassword(ctx context.Context, actorID string, u store.User, pw, keepSession string, c Client) error {
+	if dir, err := s.isDirectoryUser(ctx, u.ID); err != nil || dir {
+		return cmp.Or(err, error(ErrDirectoryPassword))
+	}
 	if err := CheckPassword(pw); err != nil {
 		return err
 	}

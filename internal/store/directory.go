@@ -57,6 +57,11 @@ type Directories interface {
 	// GetDirectoryUser returns the user of org orgID linked to entryID, or
 	// ErrNotFound.
 	GetDirectoryUser(ctx context.Context, orgID, entryID string) (User, error)
+	// RenameDirectoryUser gives a directory user (its entry was renamed)
+	// a new username, setting UpdatedAt to at, and returns the stored user.
+	// A name taken in the org is ErrConflict; a local user or an unknown
+	// user is ErrNotFound.
+	RenameDirectoryUser(ctx context.Context, userID, username, usernameNorm string, at time.Time) (User, error)
 	// DirectoryEntryOf returns the entry id the user is linked to; a local
 	// user is ErrNotFound.
 	DirectoryEntryOf(ctx context.Context, userID string) (string, error)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -112,4 +113,13 @@ func (s *Store) DirectoryEntryOf(ctx context.Context, userID string) (string, er
 	var id string
 	err := s.pool.QueryRow(ctx, `SELECT entry_id FROM directory_users WHERE user_id = $1`, userID).Scan(&id)
 	return id, mapErr("directory entry of", err)
+}
+
+// RenameDirectoryUser renames a directory user (only one linked to an
+// entry); a taken name is store.ErrConflict.
+func (s *Store) RenameDirectoryUser(ctx context.Context, userID, username, usernameNorm string, at time.Time) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `UPDATE users u SET username = $2, username_norm = $3, updated_at = $4
+		WHERE u.id = $1 AND u.id IN (SELECT user_id FROM directory_users)
+		RETURNING `+userColumns, userID, username, usernameNorm, ts(at)))
+	return u, mapErr("rename directory user", err)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -118,4 +119,23 @@ func (s *Store) DirectoryEntryOf(ctx context.Context, userID string) (string, er
 	var id string
 	err := s.r.QueryRowContext(ctx, `SELECT entry_id FROM directory_users WHERE user_id = ?`, userID).Scan(&id)
 	return id, mapErr(err)
+}
+
+// RenameDirectoryUser renames a directory user (only one linked to an
+// entry); a taken name is store.ErrConflict.
+func (s *Store) RenameDirectoryUser(ctx context.Context, userID, username, usernameNorm string, at time.Time) (store.User, error) {
+	var u store.User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET username = ?, username_norm = ?, updated_at = ?
+			WHERE id = ? AND id IN (SELECT user_id FROM directory_users)`, username, usernameNorm, micro(norm(at)), userID)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, userID))
+		return err
+	})
+	return u, err
 }

@@ -93,6 +93,16 @@ var directoryTests = []subtest{
 			Role: store.RoleMember}, "uuid-1")
 		noErr(t, "CreateDirectoryUser(same entry, other org)", err)
 
+		renamed, err := s.RenameDirectoryUser(ctx(t), u.ID, "Dana.K", "dana.k", at(time.Hour))
+		noErr(t, "RenameDirectoryUser", err)
+		if renamed.ID != u.ID || renamed.Username != "Dana.K" || renamed.UsernameNorm != "dana.k" {
+			t.Errorf("RenameDirectoryUser = %+v", renamed)
+		}
+		sameTime(t, "renamed.UpdatedAt", renamed.UpdatedAt, at(time.Hour))
+		_, err = s.RenameDirectoryUser(ctx(t), u.ID, "local", "local", at(time.Hour))
+		wantErr(t, "RenameDirectoryUser(to a taken name)", err, store.ErrConflict)
+		_, err = s.RenameDirectoryUser(ctx(t), local.ID, "x", "x", at(time.Hour))
+		wantErr(t, "RenameDirectoryUser(a local user)", err, store.ErrNotFound)
 		noErr(t, "DeleteUser", s.DeleteUser(ctx(t), u.ID))
 		_, err = s.GetDirectoryUser(ctx(t), root.ID, "uuid-1")
 		wantErr(t, "GetDirectoryUser(deleted user)", err, store.ErrNotFound)

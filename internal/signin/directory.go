@@ -1,0 +1,261 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/directory"
+	"github.com/twofold-id/twofold/internal/normalize"
+	"github.com/twofold-id/twofold/internal/policy"
+	"github.com/twofold-id/twofold/internal/problem"
+	"github.com/twofold-id/twofold/internal/store"
+)
+
+// Directory checks the passwords of directory users; *directory.Service
+// implements it.
+type Directory interface {
+	// Resolve returns the directory that applies to the last org of chain
+	// (root first), or directory.ErrNoDirectory.
+	Resolve(ctx context.Context, chain []store.Org) (store.Directory, error)
+	// Authenticate finds username in d and binds as it with password;
+	// it returns directory.ErrRejected or directory.ErrUnavailable.
+	Authenticate(ctx context.Context, d store.Directory, username, password string) (directory.Entry, error)
+}
+
+var _ Directory = (*directory.Service)(nil)
+
+// Errors of directory sign-in.
+var (
+	ErrDirectoryPassword = problem.Define(http.StatusForbidden, "directory_password",
+		"Your password is managed by your organization's directory (LDAP / Active Directory). Change it there, or ask your IT team.")
+)
+
+// loginDirectory is the password step for the users of an org with a
+// directory. It answers ok=false, having done nothing that costs time, when
+// the password is not the directory's to check: no directory applies, the
+// org or username cannot exist, or the name belongs to a local user (local
+// and directory users coexist). Otherwise it decides the sign-in:
+//
+//  1. the attempt is reserved on the name's password counter (shared with
+//     local sign-ins: delays, then a lock) before the directory is asked,
+//     so Twofold cannot lock an account out of the directory faster than
+//     its own limits allow; a right password clears it;
+//  2. the directory searches the user with its service account and binds
+//     as the entry; the password is never stored or hashed. A dummy hash
+//     is verified as well, so a directory sign-in takes the time of a local
+//     one whatever the outcome;
+//  3. the entry's stable id finds the account (renamed entries keep it), or
+//     the account is created now, MFA-required when the org chain's policy
+//     says so for new directory users.
+//
+// A directory that cannot be reached answers directory_unavailable and
+// counts against no one: the reserved attempt is given back.
+func (s *Service) loginDirectory(ctx context.Context, req LoginRequest, key string, c Client) (res Result, ok bool, err error) {
+	if s.dir == nil {
+		return Result{}, false, nil
+	}
+	local, org, lerr := s.lookup(ctx, req.Org, req.Username)
+	norm, err := normalize.Username(req.Username)
+	if org.ID == "" || err != nil {
+		return Result{}, false, nil // no such org, or no such username: the local path answers
+	}
+	if lerr == nil {
+		if _, err := s.store.DirectoryEntryOf(ctx, local.ID); errors.Is(err, store.ErrNotFound) {
+			return Result{}, false, nil
+		} else if err != nil {
+			return Result{}, true, err
+		}
+	} else if !errors.Is(lerr, store.ErrNotFound) {
+		return Result{}, true, lerr
+	}
+	chain, err := s.store.OrgChain(ctx, org.ID)
+	if err != nil {
+		return Result{}, true, err
+	}
+	d, err := s.dir.Resolve(ctx, chain)
+	if errors.Is(err, directory.ErrNoDirectory) {
+		return Result{}, false, nil
+	}
+	if err != nil {
+		return Result{}, true, err
+	}
+	fail := store.AuditEvent{OrgID: org.ID, Event: audit.SignInPassword, Outcome: audit.Failure}
+	if lerr == nil {
+		fail.ActorUserID, fail.TargetUserID = local.ID, local.ID
+	}
+	// The attempt is reserved on the name's password counter (the one local
+	// sign-ins use) before the directory is asked.
+	pc := s.newPasswordCheck(ctx, key, true)
+	if err := pc.Enter(); err != nil {
+		fail.Outcome, fail.Detail = audit.Denied, "password step throttled for this name"
+		s.record(ctx, fail, c)
+		return Result{}, true, err
+	}
+	entry, err := s.dir.Authenticate(ctx, d, norm, req.Password)
+	s.hasher.VerifyDummy(ctx, req.Password)
+	switch {
+	case errors.Is(err, directory.ErrUnavailable):
+		s.refundPasswordCheck(ctx, pc)
+		fail.Detail = "directory unavailable"
+		s.record(ctx, fail, c)
+		return Result{}, true, err
+	case errors.Is(err, directory.ErrRejected):
+		fail.Detail = "directory: unknown user, wrong password or disabled entry"
+		s.record(ctx, fail, c)
+		s.passwordFailed(ctx, pc, local, org, c)
+		return Result{}, true, ErrInvalidCredentials
+	case err != nil:
+		s.refundPasswordCheck(ctx, pc)
+	case err != nil:
+		return Result{}, true, err
+	}
+	u, err := s.store.GetDirectoryUser(ctx, org.ID, entry.ID)
+	switch {
+	case err == nil:
+		u, err = s.syncDirectoryUser(ctx, u, entry, d, c)
+	case errors.Is(err, store.ErrNotFound) && lerr == nil:
+		// The name is taken by an account of another entry (one deleted
+		// from the directory, its name since given to someone else).
+		fail.Detail = "directory: the username belongs to the account of another directory entry"
+		s.record(ctx, fail, c)
+		s.passwordFailed(ctx, pc, store.User{}, org, c)
+		return Result{}, true, ErrInvalidCredentials
+	case errors.Is(err, store.ErrNotFound):
+		u, err = s.createDirectoryUser(ctx, org, chain, norm, entry, d, c)
+	}
+	if err != nil {
+		return Result{}, true, err
+	}
+	if u.Disabled {
+		fail.ActorUserID, fail.TargetUserID, fail.Detail = u.ID, u.ID, "account disabled"
+		s.record(ctx, fail, c)
+		s.passwordFailed(ctx, pc, u, org, c)
+		return Result{}, true, ErrInvalidCredentials
+	}
+	pc.Leave(true)
+	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SignInPassword,
+		Outcome: audit.Success, Detail: "directory"}, c)
+	res, err = s.afterPassword(ctx, u, org, c)
+	return res, true, err
+}
+
+// directoryRole is the role the directory gives an entry: admin for members
+// of the admin group, member otherwise. ok is false when the directory does
+// not decide roles (no admin group configured).
+func directoryRole(e directory.Entry, d store.Directory) (role store.Role, ok bool) {
+	if d.AdminGroupDN == "" {
+		return "", false
+	}
+	if e.Admin {
+		return store.RoleAdmin, true
+	}
+	return store.RoleMember, true
+}
+
+// createDirectoryUser creates the account of entry e in org at its first
+// sign-in (just in time).
+func (s *Service) createDirectoryUser(ctx context.Context, org store.Org, chain []store.Org, norm string, e directory.Entry, d store.Directory, c Client) (store.User, error) {
+	name := e.Username
+	nameNorm, err := normalize.Username(name)
+	if err != nil {
+		name, nameNorm = norm, norm
+	}
+	role, ok := directoryRole(e, d)
+	if !ok {
+		role = store.RoleMember
+	}
+	now := s.now().UTC()
+	u := store.User{OrgID: org.ID, Username: name, UsernameNorm: nameNorm, Email: e.Email, Role: role,
+		MFARequired: policy.ForOrg(chain).RequireMFAForNewDirectoryUsers, CreatedAt: now, UpdatedAt: now}
+	u, err = s.store.CreateDirectoryUser(ctx, u, e.ID)
+	if errors.Is(err, store.ErrConflict) {
+		// A concurrent first sign-in of the same entry won the race.
+		return s.store.GetDirectoryUser(ctx, org.ID, e.ID)
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.UserCreated,
+		Outcome: audit.Success, Detail: "directory user created at first sign-in; role=" + string(u.Role) + mfaDetail(u.MFARequired)}, c)
+	return u, nil
+}
+
+func mfaDetail(required bool) string {
+	if required {
+		return "; MFA required (policy for new directory users)"
+	}
+	return ""
+}
+
+// syncDirectoryUser brings the account of entry e up to date with the
+// directory: a renamed entry renames the account (when the new name is
+// free in the org), a changed email changes it, and the admin group decides
+// between member and admin (a superadmin is left alone). Only the columns
+// that differ are written (no stale write-back).
+func (s *Service) syncDirectoryUser(ctx context.Context, u store.User, e directory.Entry, d store.Directory, c Client) (store.User, error) {
+	now := s.now().UTC()
+	if nameNorm, err := normalize.Username(e.Username); err == nil && nameNorm != u.UsernameNorm {
+		renamed, err := s.store.RenameDirectoryUser(ctx, u.ID, e.Username, nameNorm, now)
+		switch {
+		case err == nil:
+			s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.UserUpdated, Outcome: audit.Success,
+				Detail: "directory entry renamed: " + u.Username + " -> " + renamed.Username}, c)
+			u = renamed
+		case !errors.Is(err, store.ErrConflict):
+			return store.User{}, err
+		} // a taken name: keep the old one
+	}
+	var ch store.UserChange
+	if e.Email != "" && e.Email != u.Email {
+		ch.Email = &e.Email
+	}
+	if role, ok := directoryRole(e, d); ok && u.Role != store.RoleSuperadmin && role != u.Role {
+		ch.Role = &role
+	}
+	if ch.Email == nil && ch.Role == nil {
+		return u, nil
+	}
+	before, after, err := s.store.PatchUser(ctx, u.ID, ch, now)
+	if err != nil {
+		return store.User{}, err
+	}
+	if after.Role != before.Role {
+		s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.UserUpdated, Outcome: audit.Success,
+			Detail: "directory group: " + string(before.Role) + " -> " + string(after.Role)}, c)
+	}
+	return after, nil
+}
+
+// isDirectoryUser reports whether the directory holds u's password.
+func (s *Service) isDirectoryUser(ctx context.Context, userID string) (bool, error) {
+	_, err := s.store.DirectoryEntryOf(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// IsDirectoryUser reports whether u signs in with a directory password
+// (and so cannot have a password set in Twofold).
+func (s *Service) IsDirectoryUser(ctx context.Context, u store.User) (bool, error) {
+	return s.isDirectoryUser(ctx, u.ID)
+}
+
+// refundPasswordCheck gives back the attempt pc reserved, when the
+// password could not be checked at all (the directory was unavailable).
+func (s *Service) refundPasswordCheck(ctx context.Context, pc *passwordCheck) {
+	_, err := s.store.UpdatePasswordAttempts(ctx, pc.key, func(a store.Attempts) (store.Attempts, error) {
+		if a.Failures > 0 {
+			a.Failures--
+		}
+		if pc.newlyLocked {
+			a.LockedUntil = nil
+		}
+		return a, nil
+	})
+	if err != nil {
+		s.log.Warn("password counter refund failed", "err", err)
+	}
+}
