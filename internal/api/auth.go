@@ -24,6 +24,7 @@ func (h *Handler) routes() {
 	h.adminRoutes()
 	h.sentRoutes()
 	h.apiKeyRoutes()
+	h.directoryRoutes()
 	h.handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 }
 
