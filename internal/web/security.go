@@ -29,6 +29,9 @@ type securityPage struct {
 	Sent        *sentView
 	// DisableReason says why two-step sign-in cannot be turned off.
 	DisableReason string
+	// DirectoryUser is set for users whose password the org's directory
+	// keeps: the page says where to change it instead of offering a form.
+	DirectoryUser bool
 }
 
 func (securityPage) title() string                   { return "Security" }
@@ -51,7 +54,11 @@ func (h *handler) securityPageFor(r *http.Request, p *signin.Principal) (securit
 	if err != nil {
 		return securityPage{}, err
 	}
-	pg := securityPage{User: p, Overview: ov, Policy: pol, Sessions: sess, SendMethods: sendMethods(ov)}
+	dir, err := h.Signin.IsDirectoryUser(ctx, p.User)
+	if err != nil {
+		return securityPage{}, err
+	}
+	pg := securityPage{User: p, Overview: ov, Policy: pol, Sessions: sess, SendMethods: sendMethods(ov), DirectoryUser: dir}
 	if !ov.CanDisable {
 		pg.DisableReason = signin.ErrPolicyRequiresMFA.Message
 	}
