@@ -210,3 +210,46 @@ func testDirectoryUsers(t *testing.T, dsn string) {
 		t.Fatalf("GET removed directory: %d %s", r.status, r.body)
 	}
 }
+
+// Configuring a directory is scoped to the admin's subtree and sensitive;
+// descendants inherit it without seeing its settings.
+func TestDirectoryAdministrationIsScopedAndSensitive(t *testing.T) {
+	s := newServer(t)
+	s.tree()
+	cfg := map[string]any{"url": "ldaps://ldap.example.org", "bind_dn": "cn=svc,dc=example,dc=org", "bind_password": "s3cret",
+		"user_base_dn": "ou=people,dc=example,dc=org"}
+	dave := s.session("dept", "dave")
+	if r := s.get("/api/v1/orgs/dept/directory", dave); r.status != http.StatusForbidden || r.errorCode(t) != "forbidden" {
+		t.Fatalf("member reads the directory: %d %s", r.status, r.body)
+	}
+	carl := s.session("customer", "carl") // an admin without a second factor
+	if r := s.put("/api/v1/orgs/customer/directory", carl, cfg); r.status != http.StatusForbidden || r.errorCode(t) != "own_factor_required" {
+		t.Fatalf("admin without a factor sets a directory: %d %s", r.status, r.body)
+	}
+	rita := s.adminSession("reseller", "rita")
+	if r := s.put("/api/v1/orgs/reseller2/directory", rita, cfg); r.status != http.StatusNotFound || r.errorCode(t) != "not_found" {
+		t.Fatalf("admin sets a directory outside the subtree: %d %s", r.status, r.body)
+	}
+	if r := s.get("/api/v1/orgs/customer/directory", rita); r.status != http.StatusNotFound || r.errorCode(t) != "directory_not_configured" {
+		t.Fatalf("GET without any directory: %d %s", r.status, r.body)
+	}
+	if r := s.put("/api/v1/orgs/reseller/directory", rita, cfg); r.status != http.StatusOK || strings.Contains(string(r.body), "s3cret") {
+		t.Fatalf("PUT reseller: %d %s", r.status, r.body)
+	}
+	in := s.get("/api/v1/orgs/dept/directory", rita)
+	j := in.json(t)
+	if in.status != http.StatusOK || j["inherited"] != true || j["inherited_from"].(map[string]any)["slug"] != "reseller" || j["url"] != nil {
+		t.Fatalf("GET dept (inherits): %d %s", in.status, in.body)
+	}
+	noPW := map[string]any{"url": "ldaps://ldap.example.org", "bind_dn": "cn=svc,dc=example,dc=org", "user_base_dn": "dc=example,dc=org"}
+	if r := s.put("/api/v1/orgs/customer/directory", rita, noPW); r.status != http.StatusBadRequest || r.errorCode(t) != "invalid_directory" {
+		t.Fatalf("first PUT without a bind password: %d %s", r.status, r.body)
+	}
+	if r := s.do(request{method: http.MethodDelete, path: "/api/v1/orgs/customer/directory", token: rita}); r.status != http.StatusNotFound || r.errorCode(t) != "directory_not_configured" {
+		t.Fatalf("DELETE an inherited directory: %d %s", r.status, r.body)
+	}
+	audit := s.get("/api/v1/audit?event=directory.", rita)
+	if audit.status != http.StatusOK || !strings.Contains(string(audit.body), "directory.set") || strings.Contains(string(audit.body), "s3cret") {
+		t.Fatalf("audit: %d %s", audit.status, audit.body)
+	}
+}

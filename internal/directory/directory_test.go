@@ -3,6 +3,10 @@ package directory_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
 	"path/filepath"
 	"testing"
 	"time"
@@ -236,5 +240,69 @@ func TestValidate(t *testing.T) {
 	plain.URL = "ldap://127.0.0.1:389"
 	if err := plain.Validate(); err != nil {
 		t.Errorf("plain ldap to loopback: %v", err)
+	}
+}
+
+// A directory that accepts connections and never answers holds at most
+// MaxConns operations, each for at most Timeout; the others give up after
+// waiting Timeout for a slot. Every caller gets ErrUnavailable.
+func TestASlowDirectoryHoldsABoundedNumberOfRequests(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var open, most atomic.Int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n := open.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			go func() { // read and never answer
+				io.Copy(io.Discard, c)
+				open.Add(-1)
+			}()
+		}
+	}()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	keys := secretbox.Generate()
+	cfg := directory.Config{URL: "ldap://" + l.Addr().String(), BindDN: "cn=svc,dc=x", BindPassword: "pw", UserBaseDN: "dc=x"}
+	cfg.Defaults()
+	d, err := directory.Seal(keys, "org", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 300 * time.Millisecond
+	svc := directory.New(st, keys, nil, directory.Options{Timeout: timeout, MaxConns: 2})
+	defer svc.Close()
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = svc.Authenticate(context.Background(), d, "dana", "pw") })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for i, err := range errs {
+		if !errors.Is(err, directory.ErrUnavailable) {
+			t.Errorf("caller %d: %v, want ErrUnavailable", i, err)
+		}
+	}
+	if m := most.Load(); m > 2 {
+		t.Errorf("%d connections at once, want at most 2", m)
+	}
+	// Two run (≤ one timeout each, the bind), the rest wait one timeout
+	// for a slot and give up: nobody is held much past two timeouts.
+	if elapsed > 4*timeout {
+		t.Errorf("8 callers took %v, want at most %v", elapsed, 4*timeout)
 	}
 }
