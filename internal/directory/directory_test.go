@@ -5,9 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"path/filepath"
 	"testing"
 	"time"
 
