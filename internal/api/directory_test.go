@@ -117,6 +117,18 @@ func testDirectoryUsers(t *testing.T, dsn string) {
 		t.Fatalf("dana changes her password: %d %s", r.status, r.body)
 	}
 
+	// Key rotation re-encrypts the bind password; the running server
+	// opens it under the new key.
+	if dsn == "" {
+		if out := s.cli("", "keys", "rotate"); !strings.Contains(out, "2 secrets re-encrypted") { // ada's authenticator and the bind password
+			t.Fatalf("keys rotate printed %q", out)
+		}
+		s.app.Directory.Close() // no pooled connection: the next sign-in binds anew
+		if r := s.dirLogin("dana", "dana-pw"); r.status != http.StatusOK {
+			t.Fatalf("dana after key rotation: %d %s", r.status, r.body)
+		}
+	}
+
 	// Wrong password, unknown user and a filter injection all answer alike.
 	for _, c := range [][2]string{{"dana", "wrong"}, {"nobody", "dana-pw"}, {"*)(uid=*", "dana-pw"}, {"*", "dana-pw"}} {
 		if r := s.dirLogin(c[0], c[1]); r.status != http.StatusUnauthorized || r.errorCode(t) != "invalid_credentials" {

@@ -123,14 +123,14 @@ func FromStore(d store.Directory) Config {
 		EmailAttribute: d.EmailAttribute, NameAttribute: d.NameAttribute, AdminGroupDN: d.AdminGroupDN}
 }
 
-// passwordAD is the additional data that binds a sealed bind password to
+// BindPasswordAD is the additional data that binds a sealed bind password to
 // its org, so a sealed value copied to another org's row does not open.
-func passwordAD(orgID string) []byte { return []byte("directory-bind:" + orgID) }
+func BindPasswordAD(orgID string) []byte { return []byte("directory-bind:" + orgID) }
 
 // Seal returns the store record of c for org orgID, the bind password
 // sealed with keys.
 func Seal(keys Keys, orgID string, c Config) (store.Directory, error) {
-	sealed, kid, err := keys.Seal([]byte(c.BindPassword), passwordAD(orgID))
+	sealed, kid, err := keys.Seal([]byte(c.BindPassword), BindPasswordAD(orgID))
 	if err != nil {
 		return store.Directory{}, err
 	}
@@ -142,7 +142,7 @@ func Seal(keys Keys, orgID string, c Config) (store.Directory, error) {
 
 // open returns the settings of d with its bind password opened.
 func open(keys Keys, d store.Directory) (Config, error) {
-	pw, err := keys.Open(d.BindPassword, d.KeyID, passwordAD(d.OrgID))
+	pw, err := keys.Open(d.BindPassword, d.KeyID, BindPasswordAD(d.OrgID))
 	if err != nil {
 		return Config{}, err
 	}
