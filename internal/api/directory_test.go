@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -143,7 +144,8 @@ func testDirectoryUsers(t *testing.T, dsn string) {
 	if res.status != http.StatusOK || res.str(t, "status") != "authenticated" {
 		t.Fatalf("erin: %d %s", res.status, res.body)
 	}
-	if erin := s.me(res.str(t, "session_token")); erin["role"] != "admin" {
+	erinSession := res.str(t, "session_token")
+	if erin := s.me(erinSession); erin["role"] != "admin" {
 		t.Fatalf("erin = %v, want admin", erin)
 	}
 
@@ -155,7 +157,8 @@ func testDirectoryUsers(t *testing.T, dsn string) {
 	if res.status != http.StatusOK {
 		t.Fatalf("dana.k: %d %s", res.status, res.body)
 	}
-	if renamed := s.me(res.str(t, "session_token")); renamed["id"] != dana["id"] || renamed["username"] != "dana.k" {
+	danaSession := res.str(t, "session_token")
+	if renamed := s.me(danaSession); renamed["id"] != dana["id"] || renamed["username"] != "dana.k" {
 		t.Fatalf("renamed = %v, want id %v", renamed, dana["id"])
 	}
 	if r := s.dirLogin("dana", "dana-pw"); r.status != http.StatusUnauthorized {
@@ -169,6 +172,13 @@ func testDirectoryUsers(t *testing.T, dsn string) {
 	if r := s.dirLogin("erin", "erin-pw"); r.status != http.StatusUnauthorized || r.errorCode(t) != "invalid_credentials" {
 		t.Fatalf("deleted erin: %d %s", r.status, r.body)
 	}
+	// Her session ends when it is next refreshed (at most a minute after
+	// its last use); dana's goes on.
+	s.clock.Advance(2 * time.Minute)
+	if r := s.get("/api/v1/me", erinSession); r.status != http.StatusUnauthorized {
+		t.Fatalf("deleted erin's session: %d %s", r.status, r.body)
+	}
+	s.me(danaSession)
 
 	// The directory stops: 503, no lockout, local users unaffected; it
 	// comes back: sign-in works again.
@@ -179,6 +189,9 @@ func testDirectoryUsers(t *testing.T, dsn string) {
 		}
 	}
 	s.login("alice", "authenticated")
+	// An outage does not end sessions.
+	s.clock.Advance(6 * time.Minute)
+	s.me(danaSession)
 	ldapSrv.Restart()
 	if r := s.dirLogin("dana.k", "dana-pw"); r.status != http.StatusOK || r.str(t, "status") != "authenticated" {
 		t.Fatalf("directory back: %d %s", r.status, r.body)

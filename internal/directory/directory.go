@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -124,32 +125,79 @@ func (s *Service) Authenticate(ctx context.Context, d store.Directory, username,
 		// servers answer with success.
 		return Entry{}, ErrRejected
 	}
+	var e Entry
+	err := s.pooled(ctx, d, func(conn *ldap.Conn, cfg Config) (err error) {
+		e, err = s.check(conn, cfg, username, password)
+		return err
+	})
+	return e, err
+}
+
+// Lookup finds the entry with the stable id entryID (see Entry.ID) below
+// the user search base, with the user filter, using the service account.
+// An entry that is gone, moved out of the base or no longer matches the
+// filter is ErrRejected; Disabled reports Active Directory's disabled bit.
+func (s *Service) Lookup(ctx context.Context, d store.Directory, entryID string) (Entry, error) {
+	filter, ok := idFilter(entryID)
+	if !ok {
+		return Entry{}, ErrRejected
+	}
+	var e Entry
+	err := s.pooled(ctx, d, func(conn *ldap.Conn, cfg Config) (err error) {
+		e, err = s.search(conn, cfg, filter)
+		return err
+	})
+	return e, err
+}
+
+// idFilter is the filter that finds an entry by its stable id: entryUUID
+// (a UUID string) or objectGUID (hex of its 16 bytes, escaped byte by byte).
+func idFilter(id string) (string, bool) {
+	if len(id) == 36 && strings.Count(id, "-") == 4 {
+		return "(entryUUID=" + ldap.EscapeFilter(id) + ")", true
+	}
+	raw, err := hex.DecodeString(id)
+	if err != nil || len(raw) != 16 {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString("(objectGUID=")
+	for _, c := range raw {
+		fmt.Fprintf(&b, "\\%02x", c)
+	}
+	b.WriteString(")")
+	return b.String(), true
+}
+
+// pooled runs fn on a pooled connection of d bound as the service account,
+// within a slot. A pooled connection may have died since it was last used
+// (the directory restarted): then fn runs once more on a new one. fn's
+// ErrRejected is an answer; any other error makes the directory
+// unavailable.
+func (s *Service) pooled(ctx context.Context, d store.Directory, fn func(*ldap.Conn, Config) error) error {
 	cfg, err := open(s.keys, d)
 	if err != nil {
-		return Entry{}, fmt.Errorf("directory: open bind password of org %s: %w", d.OrgID, err)
+		return fmt.Errorf("directory: open bind password of org %s: %w", d.OrgID, err)
 	}
 	release, err := s.acquire(ctx)
 	if err != nil {
-		return Entry{}, err
+		return err
 	}
 	defer release()
 	key := poolKey(d)
-	var e Entry
-	// A pooled connection may have died since it was last used (the
-	// directory restarted): then the check runs once more on a new one.
 	for try := 0; ; try++ {
 		conn, pooled, err := s.take(key, cfg)
 		if err != nil {
-			return Entry{}, s.unavailable(d, err)
+			return s.unavailable(d, err)
 		}
-		e, err = s.check(conn, cfg, username, password)
+		err = fn(conn, cfg)
 		if err == nil || errors.Is(err, ErrRejected) {
 			s.put(key, conn)
-			return e, err
+			return err
 		}
 		conn.Close()
 		if !pooled || try > 0 {
-			return Entry{}, s.unavailable(d, err)
+			return s.unavailable(d, err)
 		}
 	}
 }
@@ -219,7 +267,12 @@ func attributes(cfg Config) []string {
 
 // find searches exactly one user entry named username.
 func (s *Service) find(conn *ldap.Conn, cfg Config, username string) (Entry, error) {
-	filter := "(" + cfg.UsernameAttribute + "=" + ldap.EscapeFilter(username) + ")"
+	return s.search(conn, cfg, "("+cfg.UsernameAttribute+"="+ldap.EscapeFilter(username)+")")
+}
+
+// search finds exactly one user entry matching filter (and the user filter)
+// below the user search base.
+func (s *Service) search(conn *ldap.Conn, cfg Config, filter string) (Entry, error) {
 	if cfg.UserFilter != "" {
 		filter = "(&" + cfg.UserFilter + filter + ")"
 	}

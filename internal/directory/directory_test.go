@@ -306,3 +306,36 @@ func TestASlowDirectoryHoldsABoundedNumberOfRequests(t *testing.T) {
 		t.Errorf("8 callers took %v, want at most %v", elapsed, 4*timeout)
 	}
 }
+
+func TestLookupByStableID(t *testing.T) {
+	f := setup(t, nil)
+	dana, err := f.auth("dana", "dana-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.dir.Resolve(f.ctx, f.chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := f.dir.Lookup(f.ctx, d, dana.ID); err != nil || e.Username != "dana" || e.Disabled {
+		t.Fatalf("Lookup(dana) = %+v, %v", e, err)
+	}
+	for _, id := range []string{"*", "not-an-id", "00000000-0000-0000-0000-000000000000", "00112233445566778899aabbccddeeff"} {
+		if _, err := f.dir.Lookup(f.ctx, d, id); !errors.Is(err, directory.ErrRejected) {
+			t.Errorf("Lookup(%q) = %v, want ErrRejected", id, err)
+		}
+	}
+	f.srv.Admin(func(c *ldap.Conn) error {
+		m := ldap.NewModifyRequest("uid=dana,"+slapdtest.PeopleDN, nil)
+		m.Add("objectClass", []string{"twofoldTestADUser"})
+		m.Add("userAccountControl", []string{"514"})
+		return c.Modify(m)
+	})
+	if e, err := f.dir.Lookup(f.ctx, d, dana.ID); err != nil || !e.Disabled {
+		t.Fatalf("Lookup(disabled dana) = %+v, %v", e, err)
+	}
+	f.srv.Admin(func(c *ldap.Conn) error { return c.Del(ldap.NewDelRequest("uid=dana,"+slapdtest.PeopleDN, nil)) })
+	if _, err := f.dir.Lookup(f.ctx, d, dana.ID); !errors.Is(err, directory.ErrRejected) {
+		t.Fatalf("Lookup(deleted dana) = %v, want ErrRejected", err)
+	}
+}

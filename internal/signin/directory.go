@@ -3,7 +3,9 @@ package signin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/directory"
@@ -22,6 +24,9 @@ type Directory interface {
 	// Authenticate finds username in d and binds as it with password;
 	// it returns directory.ErrRejected or directory.ErrUnavailable.
 	Authenticate(ctx context.Context, d store.Directory, username, password string) (directory.Entry, error)
+	// Lookup finds the entry with a stable id with the service account;
+	// a deleted entry is directory.ErrRejected.
+	Lookup(ctx context.Context, d store.Directory, entryID string) (directory.Entry, error)
 }
 
 var _ Directory = (*directory.Service)(nil)
@@ -258,4 +263,67 @@ func (s *Service) refundPasswordCheck(ctx context.Context, pc *passwordCheck) {
 	if err != nil {
 		s.log.Warn("password counter refund failed", "err", err)
 	}
+}
+
+// directoryRecheck is how long a directory user's entry counts as present
+// after the directory last said so.
+const directoryRecheck = 5 * time.Minute
+
+// goneFromDirectory reports whether u is a directory user whose entry the
+// directory no longer has, or has disabled: then its sessions must end.
+// Session use calls it when it refreshes a session (at most once a minute
+// per session); the directory is asked at most every directoryRecheck per
+// user. A directory that cannot be asked keeps sessions alive (it is
+// logged): an outage must not sign everyone out.
+func (s *Service) goneFromDirectory(ctx context.Context, u store.User) bool {
+	if s.dir == nil {
+		return false
+	}
+	s.dirSeenMu.Lock()
+	seen, ok := s.dirSeen[u.ID]
+	s.dirSeenMu.Unlock()
+	if ok && s.now().Sub(seen) < directoryRecheck {
+		return false
+	}
+	entryID, err := s.store.DirectoryEntryOf(ctx, u.ID)
+	if err != nil {
+		return false // a local user, or the store will say so elsewhere
+	}
+	chain, err := s.store.OrgChain(ctx, u.OrgID)
+	if err != nil {
+		return false
+	}
+	d, err := s.dir.Resolve(ctx, chain)
+	if err != nil {
+		return false // no directory any more: nothing to ask
+	}
+	e, err := s.dir.Lookup(ctx, d, entryID)
+	switch {
+	case errors.Is(err, directory.ErrRejected):
+		return true
+	case err != nil:
+		s.log.Warn("directory re-check failed; session kept", "user", u.ID, "err", err)
+		return false
+	case e.Disabled:
+		return true
+	}
+	s.dirSeenMu.Lock()
+	if len(s.dirSeen) > 100000 {
+		clear(s.dirSeen) // a bound, not an eviction policy: entries are only a cache
+	}
+	s.dirSeen[u.ID] = s.now()
+	s.dirSeenMu.Unlock()
+	return false
+}
+
+// endDirectorySessions revokes every session of u, whose entry is gone
+// from the directory or disabled there.
+func (s *Service) endDirectorySessions(ctx context.Context, u store.User) {
+	n, err := s.store.RevokeUserSessions(ctx, u.ID, "", s.now().UTC(), "directory: entry deleted or disabled")
+	if err != nil {
+		s.log.Error("revoking the sessions of a user gone from the directory", "user", u.ID, "err", err)
+		return
+	}
+	s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.SessionRevoked, Outcome: audit.Success,
+		Detail: fmt.Sprintf("%d sessions ended: entry deleted or disabled in the directory", n)}, Client{})
 }

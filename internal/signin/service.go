@@ -20,6 +20,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
@@ -62,6 +63,10 @@ type Service struct {
 	bg        *background.Group
 	// dir checks directory users' passwords (nil: no directory sign-in).
 	dir Directory
+	// dirSeen is when the directory last confirmed a directory user's
+	// entry (goneFromDirectory), by user id.
+	dirSeenMu sync.Mutex
+	dirSeen   map[string]time.Time
 }
 
 // Options are the tunable durations of sign-in.
@@ -179,7 +184,7 @@ func New(d Deps, o Options) *Service {
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
 		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, backup: d.Backup, now: d.Now, opts: o,
 		codes: d.Codes, deliver: d.Delivery, bg: d.Background,
-		dir: d.Directory,
+		dir: d.Directory, dirSeen: map[string]time.Time{},
 	}
 }
 

@@ -80,7 +80,9 @@ func (s *Service) IdleExpiry(sess store.Session) time.Time {
 // session token. The principal's Lacks says whether the session still
 // satisfies the user's current policy (decided now, from current data). It
 // refreshes the session's last-seen time (at most once a minute, to keep
-// writes off the hot path).
+// writes off the hot path); at that refresh a directory user whose entry
+// was deleted or disabled in the directory loses every session
+// (goneFromDirectory).
 func (s *Service) Authenticate(ctx context.Context, tok string) (Principal, error) {
 	if !wellFormed(tok, sessionPrefix) {
 		return Principal{}, ErrUnauthenticated
@@ -112,6 +114,10 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Principal, erro
 		return Principal{}, err
 	}
 	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if s.goneFromDirectory(ctx, u) {
+			s.endDirectorySessions(ctx, u)
+			return Principal{}, ErrUnauthenticated
+		}
 		if err := s.store.TouchSession(ctx, sess.ID, now.UTC()); err != nil {
 			s.log.WarnContext(ctx, "touch session failed", "session", sess.ID, "err", err)
 		} else {
