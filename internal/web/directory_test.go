@@ -52,6 +52,10 @@ func TestAdminConsoleDirectory(t *testing.T) {
 	sec := dana.get("/security")
 	expect(t, sec, 200, "/security", `id="directory-password"`)
 	lacks(t, sec, `id="password-form"`)
+	// The admin sees dana as a directory user, without a password form.
+	danaPage := ria.get("/admin/users/" + p.userID("reseller", "dana"))
+	expect(t, danaPage, 200, "/admin/users/"+p.userID("reseller", "dana"), `id="directory-user"`)
+	lacks(t, danaPage, `id="password-form"`)
 	// Local users of the org are unaffected.
 	expect(t, p.browser().login("reseller", "mia", pw), 200, "/")
 
