@@ -278,3 +278,27 @@ func TestDirectoryAdministrationIsScopedAndSensitive(t *testing.T) {
 		t.Fatalf("audit: %d %s", audit.status, audit.body)
 	}
 }
+
+// The per-account limit is taken before the directory is asked: once it
+// is spent, even a stopped directory answers 429, not 503.
+func TestDirectoryPerAccountLimitComesBeforeTheDirectory(t *testing.T) {
+	s, ldapSrv := directoryServer(t, "")
+	for i := range 10 {
+		if r := s.dirLogin("dana", "wrong"); r.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	ldapSrv.Stop()
+	r := s.dirLogin("dana", "dana-pw")
+	if r.status != http.StatusTooManyRequests || r.errorCode(t) != "rate_limited" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("11th attempt: %d %s, want 429 rate_limited", r.status, r.body)
+	}
+	s.clock.Advance(time.Minute)
+	if r := s.dirLogin("dana", "dana-pw"); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("after a minute, directory stopped: %d %s, want 503", r.status, r.body)
+	}
+	ldapSrv.Restart()
+	if r := s.dirLogin("dana", "dana-pw"); r.status != http.StatusOK {
+		t.Fatalf("directory back: %d %s", r.status, r.body)
+	}
+}
