@@ -93,7 +93,8 @@ func (s *Service) loginDirectory(ctx context.Context, req LoginRequest, key stri
 	// The attempt is reserved on the name's password counter (the one local
 	// sign-ins use) before the directory is asked.
 	pc := s.newPasswordCheck(ctx, key, true)
-	if err := pc.Enter(); err != nil {
+	undo, err := s.reserveUndoable(ctx, pc)
+	if err != nil {
 		fail.Outcome, fail.Detail = audit.Denied, "password step throttled for this name"
 		s.record(ctx, fail, c)
 		return Result{}, true, err
@@ -102,7 +103,7 @@ func (s *Service) loginDirectory(ctx context.Context, req LoginRequest, key stri
 	s.hasher.VerifyDummy(ctx, req.Password)
 	switch {
 	case errors.Is(err, directory.ErrUnavailable):
-		s.refundPasswordCheck(ctx, pc)
+		undo()
 		fail.Detail = "directory unavailable"
 		s.record(ctx, fail, c)
 		return Result{}, true, err
@@ -112,10 +113,10 @@ func (s *Service) loginDirectory(ctx context.Context, req LoginRequest, key stri
 		s.passwordFailed(ctx, pc, local, org, c)
 		return Result{}, true, ErrInvalidCredentials
 	case err != nil:
-		s.refundPasswordCheck(ctx, pc)
-	case err != nil:
+		undo()
 		return Result{}, true, err
 	}
+	// From here on the password was right; a refusal below stays counted.
 	u, err := s.store.GetDirectoryUser(ctx, org.ID, entry.ID)
 	switch {
 	case err == nil:
@@ -248,21 +249,46 @@ func (s *Service) IsDirectoryUser(ctx context.Context, u store.User) (bool, erro
 	return s.isDirectoryUser(ctx, u.ID)
 }
 
-// refundPasswordCheck gives back the attempt pc reserved, when the
-// password could not be checked at all (the directory was unavailable).
-func (s *Service) refundPasswordCheck(ctx context.Context, pc *passwordCheck) {
-	_, err := s.store.UpdatePasswordAttempts(ctx, pc.key, func(a store.Attempts) (store.Attempts, error) {
-		if a.Failures > 0 {
-			a.Failures--
+// reserveUndoable is pc.Enter that can be taken back: undo restores the
+// counter as it was before, unless another check changed it meanwhile
+// (then it only takes this attempt off). It is for a password that could
+// not be checked at all (the directory was unavailable).
+func (s *Service) reserveUndoable(ctx context.Context, pc *passwordCheck) (undo func(), err error) {
+	var prev, next store.Attempts
+	_, err = s.store.UpdatePasswordAttempts(ctx, pc.key, func(a store.Attempts) (store.Attempts, error) {
+		n, locked, err := s.pwLockout.Reserve(a, s.now())
+		pc.newlyLocked = false
+		if err != nil {
+			if locked {
+				pc.refused = passwordRefusal(err)
+				return n, nil
+			}
+			return a, err
 		}
-		if pc.newlyLocked {
-			a.LockedUntil = nil
-		}
-		return a, nil
+		pc.newlyLocked = locked
+		prev, next = a, n
+		return n, nil
 	})
 	if err != nil {
-		s.log.Warn("password counter refund failed", "err", err)
+		pc.refused = passwordRefusal(err)
 	}
+	if pc.refused != nil {
+		return nil, pc.refused
+	}
+	return func() {
+		_, err := s.store.UpdatePasswordAttempts(ctx, pc.key, func(a store.Attempts) (store.Attempts, error) {
+			if a.Failures == next.Failures {
+				return prev, nil
+			}
+			if a.Failures > 0 {
+				a.Failures--
+			}
+			return a, nil
+		})
+		if err != nil {
+			s.log.Warn("password counter undo failed", "err", err)
+		}
+	}, nil
 }
 
 // directoryRecheck is how long a directory user's entry counts as present
