@@ -39,6 +39,7 @@ type Service struct {
 	audit  *audit.Logger
 	log    *slog.Logger
 	now    func() time.Time
+	dir    Directories // nil: directories cannot be configured
 }
 
 // New returns a Service.

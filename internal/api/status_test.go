@@ -28,6 +28,7 @@ var publicStatus = map[string]int{
 	"body_too_large": 413, "unsupported_media_type": 415,
 	"too_many_attempts": 429, "mfa_locked": 429, "signin_locked": 429, "rate_limited": 429, "resend_too_soon": 429, "send_quota_exceeded": 429,
 	"internal_error": 500, "delivery_failed": 502,
+	"directory_unavailable": 503, "directory_password": 403, "directory_not_configured": 404, "invalid_directory": 400,
 }
 
 func TestEveryErrorCodeHasOneStatus(t *testing.T) {

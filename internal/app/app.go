@@ -17,6 +17,7 @@ import (
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/background"
 	"github.com/twofold-id/twofold/internal/config"
+	"github.com/twofold-id/twofold/internal/directory"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/metrics"
@@ -34,16 +35,19 @@ import (
 
 // App is a wired Twofold instance.
 type App struct {
-	Config  config.Config
-	Log     *slog.Logger
-	Store   store.Store
-	Keys    *secretbox.Keyring
-	Hasher  *password.Hasher
-	Audit   *audit.Logger
-	Signin  *signin.Service
-	Admin   *admin.Service
-	Now     func() time.Time
-	Backend string // "sqlite" or "postgres"
+	Config config.Config
+	Log    *slog.Logger
+	Store  store.Store
+	Keys   *secretbox.Keyring
+	Hasher *password.Hasher
+	Audit  *audit.Logger
+	Signin *signin.Service
+	Admin  *admin.Service
+	// Directory checks directory users' passwords (LDAP) and keeps the
+	// pooled connections.
+	Directory *directory.Service
+	Now       func() time.Time
+	Backend   string // "sqlite" or "postgres"
 	// Background owns work that outlives its request (security notices);
 	// Serve's shutdown and Close drain it.
 	Background *background.Group
@@ -184,22 +188,27 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		sealer = &reloadingKeys{path: cfg.KeyFilePath(), ring: keys}
 	}
 	bg := background.New(log, 30*time.Second)
+	dir := directory.New(st, sealer, log, directory.Options{})
 	sg := signin.New(signin.Deps{Background: bg, Store: st, Hasher: hasher, Keys: sealer, Audit: al, Log: log, Lockout: lock,
-		TOTP: totp.Default(), Backup: bp, Now: o.Now, Codes: codes, Delivery: dl},
+		TOTP: totp.Default(), Backup: bp, Now: o.Now, Codes: codes, Delivery: dl, Directory: dir},
 		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow,
 			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour,
 			AdminsNeedMFA: cfg.AdminMFARequired})
+	adm := admin.New(st, sg, al, log, o.Now)
+	adm.UseDirectory(dir)
 	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg, Background: bg,
-		Admin: admin.New(st, sg, al, log, o.Now), Now: o.Now, Backend: backend, Metrics: m, tracer: tr, sealer: sealer}, nil
+		Admin: adm, Directory: dir, Now: o.Now, Backend: backend, Metrics: m, tracer: tr, sealer: sealer}, nil
 }
 
 // Close waits (up to 10 s) for background work such as security notices
 // — a command-line reset must not exit before its notice is sent —, sends
-// the spans still buffered, and then releases the store.
+// the spans still buffered, and then releases the directory connections
+// and the store.
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	a.Background.Drain(ctx)
+	a.Directory.Close()
 	return errors.Join(a.tracer.Shutdown(ctx), a.Store.Close())
 }
 

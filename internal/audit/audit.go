@@ -60,6 +60,9 @@ const (
 	TokenRefused       = "oidc.token_refused"
 	AppAuthorized      = "oidc.authorize" // a user signed in to an app (or was refused)
 	SigningKeyRotated  = "oidc.signing_key_rotate"
+	DirectorySet       = "directory.set"
+	DirectoryRemoved   = "directory.remove"
+	DirectoryTested    = "directory.test"
 )
 
 // Outcomes.

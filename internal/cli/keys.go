@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/directory"
 	"github.com/twofold-id/twofold/internal/secretbox"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -56,6 +58,11 @@ func keysRotate(ctx context.Context, env Env, args []string) error {
 	}
 	defer a.Close()
 	n, err := a.Signin.ResealSecrets(ctx, a.Keys)
+	if err == nil {
+		var m int
+		m, err = resealDirectories(ctx, a.Store, a.Keys)
+		n += m
+	}
 	if err != nil {
 		return fmt.Errorf("new key %s is active, but re-encryption stopped after %d secrets: %w (run `twofold keys rotate` again later)", id, n, err)
 	}
@@ -63,6 +70,34 @@ func keysRotate(ctx context.Context, env Env, args []string) error {
 		Detail: fmt.Sprintf("active key %s, %d secrets re-encrypted", id, n)})
 	fmt.Fprintf(env.Stdout, "active key is now %s; %d secrets re-encrypted\n", id, n)
 	return nil
+}
+
+// resealDirectories re-encrypts the bind passwords of org directories not
+// under the active key.
+func resealDirectories(ctx context.Context, st store.Store, keys *secretbox.Keyring) (int, error) {
+	orgs, err := st.ListOrgs(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range orgs {
+		d, err := st.GetDirectory(ctx, o.ID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && d.KeyID == keys.ActiveKeyID()) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if d.BindPassword, d.KeyID, err = keys.Reseal(d.BindPassword, d.KeyID, directory.BindPasswordAD(o.ID)); err != nil {
+			return n, fmt.Errorf("directory of org %s: %w", o.Slug, err)
+		}
+		d.UpdatedAt = time.Now()
+		if _, err := st.PutDirectory(ctx, d); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // backupDB copies the SQLite database with VACUUM INTO, which gives a

@@ -39,6 +39,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, c Client) (Result
 		s.record(ctx, store.AuditEvent{Event: audit.SignInPassword, Outcome: audit.Denied, Detail: "password step throttled for this name"}, c)
 		return Result{}, err
 	}
+	if res, ok, err := s.loginDirectory(ctx, req, key, c); ok {
+		return res, err // the directory's user: see directory.go
+	}
 	u, org, err := s.lookup(ctx, req.Org, req.Username)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -20,6 +20,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
@@ -60,6 +61,12 @@ type Service struct {
 	codes     store.CodeStore
 	deliver   Delivery
 	bg        *background.Group
+	// dir checks directory users' passwords (nil: no directory sign-in).
+	dir Directory
+	// dirSeen is when the directory last confirmed a directory user's
+	// entry (goneFromDirectory), by user id.
+	dirSeenMu sync.Mutex
+	dirSeen   map[string]time.Time
 }
 
 // Options are the tunable durations of sign-in.
@@ -143,6 +150,9 @@ type Deps struct {
 	// Background runs security notices after the request; nil runs them
 	// in a group of the service's own (tests).
 	Background *background.Group
+	// Directory checks the passwords of directory users; nil turns
+	// directory sign-in off.
+	Directory Directory
 }
 
 // Delivery sends composed messages. Email and SMS return an error when the
@@ -174,6 +184,7 @@ func New(d Deps, o Options) *Service {
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
 		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, backup: d.Backup, now: d.Now, opts: o,
 		codes: d.Codes, deliver: d.Delivery, bg: d.Background,
+		dir: d.Directory, dirSeen: map[string]time.Time{},
 	}
 }
 

@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -79,7 +80,9 @@ func (s *Service) IdleExpiry(sess store.Session) time.Time {
 // session token. The principal's Lacks says whether the session still
 // satisfies the user's current policy (decided now, from current data). It
 // refreshes the session's last-seen time (at most once a minute, to keep
-// writes off the hot path).
+// writes off the hot path); at that refresh a directory user whose entry
+// was deleted or disabled in the directory loses every session
+// (goneFromDirectory).
 func (s *Service) Authenticate(ctx context.Context, tok string) (Principal, error) {
 	if !wellFormed(tok, sessionPrefix) {
 		return Principal{}, ErrUnauthenticated
@@ -111,6 +114,10 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Principal, erro
 		return Principal{}, err
 	}
 	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if s.goneFromDirectory(ctx, u) {
+			s.endDirectorySessions(ctx, u)
+			return Principal{}, ErrUnauthenticated
+		}
 		if err := s.store.TouchSession(ctx, sess.ID, now.UTC()); err != nil {
 			s.log.WarnContext(ctx, "touch session failed", "session", sess.ID, "err", err)
 		} else {
@@ -217,6 +224,9 @@ func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code 
 // current one (counted like a sign-in's) and, when the user has a second
 // factor, a current code. Every other session of the user is revoked.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next, code string, c Client) error {
+	if dir, err := s.isDirectoryUser(ctx, p.User.ID); err != nil || dir {
+		return cmp.Or(err, error(ErrDirectoryPassword))
+	}
 	// The current password is checked on the account's password counter,
 	// like at sign-in: a stolen session cannot guess it faster.
 	pc := s.newPasswordCheck(ctx, userPasswordKey(p.Org, p.User), true)
@@ -244,8 +254,12 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 
 // SetPassword stores a new password for u (checking the length rules),
 // ends every sign-in flow of u (in the same store transaction) and revokes
-// every session of u except keepSession. actorID is who did it.
+// every session of u except keepSession. actorID is who did it. A
+// directory user's password is the directory's: ErrDirectoryPassword.
 func (s *Service) SetPassword(ctx context.Context, actorID string, u store.User, pw, keepSession string, c Client) error {
+	if dir, err := s.isDirectoryUser(ctx, u.ID); err != nil || dir {
+		return cmp.Or(err, error(ErrDirectoryPassword))
+	}
 	if err := CheckPassword(pw); err != nil {
 		return err
 	}

@@ -336,6 +336,7 @@ type Store interface {
 	APIKeys
 	Clients
 	OIDC
+	Directories
 	SignInCompleter
 
 	// Ping reports whether the database is reachable.

@@ -39,6 +39,10 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/orgs/{slug}/rename", a(h.adminRenameOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/move", a(h.adminMoveOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/policy", a(h.adminSetPolicy))
+	mux.HandleFunc("GET /admin/orgs/{slug}/directory", a(h.adminDirectory))
+	mux.HandleFunc("POST /admin/orgs/{slug}/directory", a(h.adminSetDirectory))
+	mux.HandleFunc("POST /admin/orgs/{slug}/directory/remove", a(h.adminRemoveDirectory))
+	mux.HandleFunc("POST /admin/orgs/{slug}/directory/test", a(h.adminTestDirectory))
 
 	mux.HandleFunc("GET /admin/users", a(h.adminUsers))
 	mux.HandleFunc("POST /admin/users", a(h.adminCreateUser))
@@ -107,20 +111,22 @@ func (b adminBase) principal() *signin.Principal { return b.User }
 // adminNotices are the fixed messages a redirect inside the console can ask
 // for with ?msg=key.
 var adminNotices = map[string]string{
-	"orgcreated":   "The organization was created.",
-	"renamed":      "The organization was renamed.",
-	"moved":        "The organization was moved.",
-	"policy":       "The policy was saved.",
-	"usercreated":  "The user was created.",
-	"mfarequired":  "Two-step sign-in is now required for this user.",
-	"mfaoptional":  "Two-step sign-in is no longer required for this user personally (the organization's policy still applies).",
-	"reset":        "Two-step sign-in was reset: the user's authenticators and backup codes were removed and every session signed out.",
-	"unlocked":     "The user's second step was unlocked.",
-	"confirmation": "A new confirmation link was mailed.",
-	"role":         "The role was changed. The user's sessions were signed out.",
-	"disabled":     "The user was disabled and signed out everywhere.",
-	"enabled":      "The user was enabled.",
-	"password":     "The password was set. The user's sessions were signed out.",
+	"orgcreated":       "The organization was created.",
+	"renamed":          "The organization was renamed.",
+	"moved":            "The organization was moved.",
+	"policy":           "The policy was saved.",
+	"usercreated":      "The user was created.",
+	"mfarequired":      "Two-step sign-in is now required for this user.",
+	"mfaoptional":      "Two-step sign-in is no longer required for this user personally (the organization's policy still applies).",
+	"reset":            "Two-step sign-in was reset: the user's authenticators and backup codes were removed and every session signed out.",
+	"unlocked":         "The user's second step was unlocked.",
+	"confirmation":     "A new confirmation link was mailed.",
+	"role":             "The role was changed. The user's sessions were signed out.",
+	"disabled":         "The user was disabled and signed out everywhere.",
+	"enabled":          "The user was enabled.",
+	"password":         "The password was set. The user's sessions were signed out.",
+	"directory":        "The directory was saved.",
+	"directoryremoved": "The directory was removed. Its users can no longer sign in here.",
 }
 
 func adminNotice(r *http.Request) string { return adminNotices[r.URL.Query().Get("msg")] }

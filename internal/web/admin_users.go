@@ -129,6 +129,9 @@ type adminUserPage struct {
 	Self      bool
 	Roles     []choice
 	Err       *formErr
+	// Directory is set for a directory user: the password lives in the
+	// directory, so the page offers no password form.
+	Directory bool
 }
 
 func (pg adminUserPage) title() string { return "Admin · " + pg.U.Username }
@@ -167,6 +170,10 @@ func (h *handler) renderUser(w http.ResponseWriter, r *http.Request, p signin.Pr
 	pg := adminUserPage{adminBase: adminBase{User: &p, Section: "users", Notice: adminNotice(r)}, U: u, Org: org,
 		Overview: ov, Status: statusFromOverview(ov), CanManage: actorOf(p).CanManageUser(u, org), Self: u.ID == p.User.ID,
 		Roles: grantable(p, u.Role), Err: e}
+	if pg.Directory, err = h.Signin.IsDirectoryUser(r.Context(), u); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.renderStatus(w, r, status, "admin_user", pg)
 }
 

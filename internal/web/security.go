@@ -31,6 +31,9 @@ type securityPage struct {
 	Sent        *sentView
 	// DisableReason says why two-step sign-in cannot be turned off.
 	DisableReason string
+	// DirectoryUser is set for users whose password the org's directory
+	// keeps: the page says where to change it instead of offering a form.
+	DirectoryUser bool
 }
 
 func (securityPage) title() string                   { return "Security" }
@@ -53,7 +56,11 @@ func (h *handler) securityPageFor(r *http.Request, p *signin.Principal) (securit
 	if err != nil {
 		return securityPage{}, err
 	}
-	pg := securityPage{User: p, Overview: ov, Policy: pol, Sessions: sess, SendMethods: sendMethods(ov)}
+	dir, err := h.Signin.IsDirectoryUser(ctx, p.User)
+	if err != nil {
+		return securityPage{}, err
+	}
+	pg := securityPage{User: p, Overview: ov, Policy: pol, Sessions: sess, SendMethods: sendMethods(ov), DirectoryUser: dir}
 	if h.Apps != nil {
 		if pg.Apps, err = h.Apps.Apps(ctx, p.User.ID); err != nil {
 			return securityPage{}, err
