@@ -337,6 +337,9 @@ type Store interface {
 	Clients
 	OIDC
 	SignInCompleter
+	FirstFactorConfirmer
+	UserImporter
+	AuditPruner
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

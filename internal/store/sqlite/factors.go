@@ -171,25 +171,28 @@ func scanBackupCode(sc scanner) (store.BackupCode, error) {
 // codes (for userID, whatever their UserID says; ids generated when empty),
 // all in one transaction: on error nothing changes.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, codes []store.BackupCode) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM backup_codes WHERE user_id = ?`, userID); err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return replaceBackupCodes(ctx, tx, userID, codes) })
+}
+
+// replaceBackupCodes is ReplaceBackupCodes inside the transaction tx.
+func replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID string, codes []store.BackupCode) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM backup_codes WHERE user_id = ?`, userID); err != nil {
+		return mapErr(err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO backup_codes (id, user_id, hash, created_at, used_at) VALUES (?,?,?,?,?)`)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer stmt.Close()
+	for _, c := range codes {
+		if c.ID == "" {
+			c.ID = store.NewID()
+		}
+		if _, err := stmt.ExecContext(ctx, c.ID, userID, c.Hash, micro(orNow(c.CreatedAt)), microPtr(c.UsedAt)); err != nil {
 			return mapErr(err)
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO backup_codes (id, user_id, hash, created_at, used_at) VALUES (?,?,?,?,?)`)
-		if err != nil {
-			return mapErr(err)
-		}
-		defer stmt.Close()
-		for _, c := range codes {
-			if c.ID == "" {
-				c.ID = store.NewID()
-			}
-			if _, err := stmt.ExecContext(ctx, c.ID, userID, c.Hash, micro(orNow(c.CreatedAt)), microPtr(c.UsedAt)); err != nil {
-				return mapErr(err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // ListBackupCodes returns the user's unused codes, oldest first.

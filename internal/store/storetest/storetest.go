@@ -43,6 +43,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"APIKeys", apiKeyTests},
 		{"OIDC", oidcTests},
 		{"CompleteSignIn", completeTests},
+		{"ConfirmWithCodes", confirmWithCodesTests},
+		{"Import", importTests},
+		{"AuditRetention", auditRetentionTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
 	}
