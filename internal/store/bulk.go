@@ -51,18 +51,6 @@ type UserImporter interface {
 	ImportUsers(ctx context.Context, users []ImportedUser, events []AuditEvent) error
 }
 
-// FirstFactorConfirmer activates a user's first factor together with its
-// backup codes.
-type FirstFactorConfirmer interface {
-	// ConfirmFactorWithCodes activates a pending factor like ConfirmFactor
-	// and, in the same transaction, replaces the backup codes of the
-	// factor's user with codes and appends events. When the factor is
-	// already confirmed or does not exist it changes nothing and reports
-	// false. A confirmation cut off half-way (a client gone, a crash)
-	// therefore never leaves an active factor without its backup codes.
-	ConfirmFactorWithCodes(ctx context.Context, id string, step int64, at time.Time, codes []BackupCode, events []AuditEvent) (bool, error)
-}
-
 // AuditPruner deletes old audit events.
 type AuditPruner interface {
 	// DeleteAuditBefore deletes at most limit of the oldest events with At

@@ -11,42 +11,9 @@ import (
 )
 
 var (
-	_ store.FirstFactorConfirmer = (*Store)(nil)
 	_ store.UserImporter         = (*Store)(nil)
 	_ store.AuditPruner          = (*Store)(nil)
 )
-
-// errNotPending stops a confirmation transaction whose factor is not pending.
-var errNotPending = errors.New("factor not pending")
-
-// ConfirmFactorWithCodes activates the pending factor id, replaces its
-// user's backup codes with codes and appends events, in one transaction.
-func (s *Store) ConfirmFactorWithCodes(ctx context.Context, id string, step int64, at time.Time, codes []store.BackupCode, events []store.AuditEvent) (bool, error) {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var userID string
-		err := tx.QueryRow(ctx, `UPDATE factors SET confirmed_at = $3, last_step = $2
-			WHERE id = $1 AND confirmed_at IS NULL RETURNING user_id`, id, step, at).Scan(&userID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotPending
-		}
-		if err != nil {
-			return err
-		}
-		if err := replaceBackupCodes(ctx, tx, userID, codes); err != nil {
-			return err
-		}
-		for _, e := range events {
-			if err := insertAudit(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errNotPending) {
-		return false, nil
-	}
-	return err == nil, mapErr("confirm factor with codes", err)
-}
 
 // ImportUsers inserts users and their factors with COPY and appends events,
 // in one transaction.

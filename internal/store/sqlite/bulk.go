@@ -14,43 +14,9 @@ import (
 )
 
 var (
-	_ store.FirstFactorConfirmer = (*Store)(nil)
 	_ store.UserImporter         = (*Store)(nil)
 	_ store.AuditPruner          = (*Store)(nil)
 )
-
-// errNotPending stops a confirmation transaction whose factor is not pending.
-var errNotPending = errors.New("factor not pending")
-
-// ConfirmFactorWithCodes activates the pending factor id, replaces its
-// user's backup codes with codes and appends events, in one transaction on
-// the writer.
-func (s *Store) ConfirmFactorWithCodes(ctx context.Context, id string, step int64, at time.Time, codes []store.BackupCode, events []store.AuditEvent) (bool, error) {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var userID string
-		err := tx.QueryRowContext(ctx, `UPDATE factors SET confirmed_at = ?, last_step = ? WHERE id = ? AND confirmed_at IS NULL RETURNING user_id`,
-			micro(at), step, id).Scan(&userID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errNotPending
-		}
-		if err != nil {
-			return mapErr(err)
-		}
-		if err := replaceBackupCodes(ctx, tx, userID, codes); err != nil {
-			return err
-		}
-		for _, e := range events {
-			if err := insertAudit(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errNotPending) {
-		return false, nil
-	}
-	return err == nil, err
-}
 
 // ImportUsers inserts users with their factors and appends events in one
 // transaction on the writer.

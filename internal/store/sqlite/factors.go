@@ -60,10 +60,11 @@ func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, at tim
 }
 
 // ConfirmFirstFactor activates a pending factor only while its user has no
-// confirmed factor, and then increments the user's security_version and
-// deletes the user's flows except keepFlow (brought up to date), in one
-// transaction on the writer.
-func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string) (bool, error) {
+// confirmed factor, and then increments the user's security_version,
+// deletes the user's flows except keepFlow (brought up to date), replaces
+// the user's backup codes with codes (unless nil) and appends events, in
+// one transaction on the writer.
+func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string, codes []store.BackupCode, events []store.AuditEvent) (bool, error) {
 	won := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var userID string
@@ -78,9 +79,25 @@ func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, a
 			return mapErr(err)
 		}
 		won = true
-		return firstFactorEndsSignIns(ctx, tx, userID, keepFlow)
+		if err := firstFactorEndsSignIns(ctx, tx, userID, keepFlow); err != nil {
+			return err
+		}
+		if codes != nil {
+			if err := replaceBackupCodes(ctx, tx, userID, codes); err != nil {
+				return err
+			}
+		}
+		for _, e := range events {
+			if err := insertAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return won, err
+	if err != nil {
+		return false, err
+	}
+	return won, nil
 }
 
 // firstFactorEndsSignIns increments the user's security_version and deletes

@@ -8,17 +8,19 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
+// confirmWithCodesTests cover what ConfirmFirstFactor stores beside the
+// factor: the backup codes and the audit events, all or nothing.
 var confirmWithCodesTests = []subtest{
-	{"confirm with codes activates the factor, stores the codes and the events", func(t *testing.T, s store.Store) {
+	{"first factor with codes activates the factor, stores the codes and the events", func(t *testing.T, s store.Store) {
 		org, u := mustFixture(t, s)
 		f := mustFactor(t, s, u, "k", at(0))
 		noErr(t, "ReplaceBackupCodes(stale)", s.ReplaceBackupCodes(ctx(t), u.ID, backupCodes(u, 2)))
 		codes := backupCodes(u, 10)
 		ev := []store.AuditEvent{{At: at(time.Minute), TargetUserID: u.ID, OrgID: org.ID, Event: "factor.confirm", Outcome: "success"}}
-		ok, err := s.ConfirmFactorWithCodes(ctx(t), f.ID, 77, at(time.Minute), codes, ev)
-		noErr(t, "ConfirmFactorWithCodes", err)
+		ok, err := s.ConfirmFirstFactor(ctx(t), f.ID, 77, at(time.Minute), "", codes, ev)
+		noErr(t, "ConfirmFirstFactor", err)
 		if !ok {
-			t.Fatal("ConfirmFactorWithCodes on a pending factor reported false")
+			t.Fatal("ConfirmFirstFactor on a pending factor reported false")
 		}
 		got, _ := s.GetFactor(ctx(t), f.ID)
 		if !got.Confirmed() || got.LastStep != 77 {
@@ -31,18 +33,18 @@ var confirmWithCodesTests = []subtest{
 			t.Errorf("audit = %+v", evs)
 		}
 	}},
-	{"confirm with codes of a confirmed or unknown factor changes nothing", func(t *testing.T, s store.Store) {
+	{"first factor with codes of a confirmed or unknown factor changes nothing", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
 		f := mustFactor(t, s, u, "k", at(0))
 		first := backupCodes(u, 3)
-		ok, err := s.ConfirmFactorWithCodes(ctx(t), f.ID, 5, at(time.Minute), first, nil)
-		noErr(t, "ConfirmFactorWithCodes", err)
+		ok, err := s.ConfirmFirstFactor(ctx(t), f.ID, 5, at(time.Minute), "", first, nil)
+		noErr(t, "ConfirmFirstFactor", err)
 		if !ok {
 			t.Fatal("first confirmation reported false")
 		}
-		ok, err = s.ConfirmFactorWithCodes(ctx(t), f.ID, 9, at(2*time.Minute), backupCodes(u, 4),
+		ok, err = s.ConfirmFirstFactor(ctx(t), f.ID, 9, at(2*time.Minute), "", backupCodes(u, 4),
 			[]store.AuditEvent{{At: at(0), TargetUserID: u.ID, Event: "x", Outcome: "success"}})
-		noErr(t, "ConfirmFactorWithCodes(again)", err)
+		noErr(t, "ConfirmFirstFactor(again)", err)
 		if ok {
 			t.Error("second confirmation reported true")
 		}
@@ -55,18 +57,18 @@ var confirmWithCodesTests = []subtest{
 		if evs, _ := s.ListAudit(ctx(t), store.AuditFilter{UserID: u.ID}); len(evs) != 0 {
 			t.Errorf("a refused confirmation logged %d events", len(evs))
 		}
-		ok, err = s.ConfirmFactorWithCodes(ctx(t), store.NewID(), 1, at(0), backupCodes(u, 1), nil)
+		ok, err = s.ConfirmFirstFactor(ctx(t), store.NewID(), 1, at(0), "", backupCodes(u, 1), nil)
 		if ok || err != nil {
-			t.Errorf("ConfirmFactorWithCodes(unknown) = %v, %v; want false, nil", ok, err)
+			t.Errorf("ConfirmFirstFactor(unknown) = %v, %v; want false, nil", ok, err)
 		}
 	}},
-	{"confirm with codes is all or nothing", func(t *testing.T, s store.Store) {
+	{"first factor with codes is all or nothing", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
 		f := mustFactor(t, s, u, "k", at(0))
 		bad := backupCodes(u, 3)
 		bad[2].ID = bad[0].ID // the third insert fails
-		if _, err := s.ConfirmFactorWithCodes(ctx(t), f.ID, 5, at(time.Minute), bad, nil); err == nil {
-			t.Fatal("ConfirmFactorWithCodes with duplicate code ids succeeded")
+		if _, err := s.ConfirmFirstFactor(ctx(t), f.ID, 5, at(time.Minute), "", bad, nil); err == nil {
+			t.Fatal("ConfirmFirstFactor with duplicate code ids succeeded")
 		}
 		got, _ := s.GetFactor(ctx(t), f.ID)
 		if got.Confirmed() {
@@ -76,7 +78,7 @@ var confirmWithCodesTests = []subtest{
 			t.Errorf("%d backup codes after a failed confirmation", len(list))
 		}
 	}},
-	{"confirm with codes: of 20 racing confirmations exactly one wins", func(t *testing.T, s store.Store) {
+	{"first factor with codes: of 20 racing confirmations exactly one wins", func(t *testing.T, s store.Store) {
 		_, u := mustFixture(t, s)
 		f := mustFactor(t, s, u, "k", at(0))
 		var wg sync.WaitGroup
@@ -86,9 +88,9 @@ var confirmWithCodesTests = []subtest{
 		for i := range 20 {
 			codes := backupCodes(u, 2)
 			wg.Go(func() {
-				ok, err := s.ConfirmFactorWithCodes(ctx(t), f.ID, int64(i+1), at(time.Minute), codes, nil)
+				ok, err := s.ConfirmFirstFactor(ctx(t), f.ID, int64(i+1), at(time.Minute), "", codes, nil)
 				if err != nil {
-					t.Errorf("ConfirmFactorWithCodes: %v", err)
+					t.Errorf("ConfirmFirstFactor: %v", err)
 				}
 				if ok {
 					mu.Lock()
