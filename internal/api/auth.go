@@ -25,6 +25,7 @@ func (h *Handler) routes() {
 	h.sentRoutes()
 	h.apiKeyRoutes()
 	h.clientRoutes()
+	h.importRoutes()
 	h.handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 }
 
