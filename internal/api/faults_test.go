@@ -136,8 +136,8 @@ func TestAnOversizedBodyIs413BeforeAnythingIsReadEvenWithExpectContinue(t *testi
 	big := make([]byte, 3<<20)
 	for _, c := range []struct {
 		name, path, ctype string
-		expect           bool
-		wantJSON         bool
+		expect            bool
+		wantJSON          bool
 	}{
 		{"API with Expect: 100-continue", "/api/v1/auth/login", "application/json", true, true},
 		{"API without Expect", "/api/v1/auth/login", "application/json", false, true},
