@@ -15,8 +15,13 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// MaxImport is the most users one ImportUsers call takes.
-const MaxImport = 1000
+// ImportOptions change how ImportUsers treats problems.
+type ImportOptions struct {
+	// Partial imports the good entries even when others have problems.
+	Partial bool
+	// DryRun checks every entry and writes nothing.
+	DryRun bool
+}
 
 // ErrImportRejected is the answer to an import with bad entries when
 // partial imports were not asked for: nothing was written.
@@ -64,16 +69,17 @@ type ImportResult struct {
 // username already taken is a problem, never a way to add a factor to an
 // existing account.
 //
-// Every entry is checked first. With problems and partial false, nothing is
-// written and the error is ErrImportRejected (the result lists them); with
-// partial true the good entries are imported. The users are written in one
-// transaction, each with an audit event.
-func (s *Service) ImportUsers(ctx context.Context, a access.Actor, in []ImportUser, partial bool, c signin.Client) (ImportResult, error) {
+// Every entry is checked first. With problems and o.Partial false, nothing
+// is written and the error is ErrImportRejected (the result lists them);
+// with o.Partial the good entries are imported. The users are written in
+// one transaction, each with an audit event; callers bound the size of a
+// call (the API takes 1000 users at most, the command line sends batches).
+func (s *Service) ImportUsers(ctx context.Context, a access.Actor, in []ImportUser, o ImportOptions, c signin.Client) (ImportResult, error) {
 	if !a.IsAdmin() {
 		return ImportResult{}, ErrForbidden
 	}
-	if len(in) == 0 || len(in) > MaxImport {
-		return ImportResult{}, ErrInvalid.WithMessage(fmt.Sprintf("An import holds 1 to %d users.", MaxImport)).WithField("users")
+	if len(in) == 0 {
+		return ImportResult{}, ErrInvalid.WithMessage("An import holds at least one user.").WithField("users")
 	}
 	if err := s.requireStepUp(ctx, a); err != nil {
 		return ImportResult{}, err
@@ -106,10 +112,10 @@ func (s *Service) ImportUsers(ctx context.Context, a access.Actor, in []ImportUs
 			IP: c.IP, UserAgent: c.UserAgent, Event: audit.UserImported, Outcome: audit.Success,
 			Detail: fmt.Sprintf("role=%s password_hash=%s authenticator_apps=%d", u.User.Role, kind, len(u.Factors))})
 	}
-	if len(res.Problems) > 0 && !partial {
+	if len(res.Problems) > 0 && !o.Partial {
 		return res, ErrImportRejected
 	}
-	if len(batch) == 0 {
+	if len(batch) == 0 || o.DryRun {
 		return res, nil
 	}
 	if err := s.store.ImportUsers(ctx, batch, events); err != nil {

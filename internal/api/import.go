@@ -2,12 +2,16 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/store"
 )
+
+// MaxImport is the most users one import request takes.
+const MaxImport = 1000
 
 // importRoutes registers the bulk import of users with their credentials.
 func (h *Handler) importRoutes() {
@@ -54,6 +58,9 @@ func (h *Handler) importUsers(w http.ResponseWriter, r *http.Request, a access.A
 	if len(req.Users) == 0 {
 		return errMissing.WithMessage(`Field "users" is required.`).WithField("users")
 	}
+	if len(req.Users) > MaxImport {
+		return admin.ErrInvalid.WithMessage(fmt.Sprintf("An import holds at most %d users; send more in several requests.", MaxImport)).WithField("users")
+	}
 	in := make([]admin.ImportUser, len(req.Users))
 	for i, u := range req.Users {
 		org := u.Org
@@ -66,7 +73,7 @@ func (h *Handler) importUsers(w http.ResponseWriter, r *http.Request, a access.A
 			in[i].TOTP = append(in[i].TOTP, admin.ImportTOTP{Secret: t.Secret, Label: t.Label})
 		}
 	}
-	res, err := h.admin.ImportUsers(r.Context(), a, in, req.Partial, h.clients(r))
+	res, err := h.admin.ImportUsers(r.Context(), a, in, admin.ImportOptions{Partial: req.Partial}, h.clients(r))
 	problems := make([]importProblemJSON, len(res.Problems))
 	for i, p := range res.Problems {
 		problems[i] = importProblemJSON{Index: p.Index, Code: p.Code, Field: p.Field, Message: p.Message}

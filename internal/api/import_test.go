@@ -155,3 +155,45 @@ func TestImportIsASensitiveAdminAction(t *testing.T) {
 		t.Fatalf("an empty import: %d %s", r.status, r.body)
 	}
 }
+
+func TestUserImportAtTheCommandLineReportsBadLinesByNumber(t *testing.T) {
+	s := newServer(t)
+	s.cli("", "org", "create", "--slug", "acme", "--name", "Acme Corp")
+	hash, _ := password.HashWith(password.TestParams(), testPassword)
+	secret, _ := totp.GenerateSecret()
+	file := strings.Join([]string{
+		`{"username":"ann","password_hash":"` + hash + `","totp":[{"secret":"` + totp.EncodeSecret(secret) + `"}]}`,
+		`# a comment`,
+		`{"username":"ben","password_hash":"plaintext!"}`,
+		`{"username":"cy","org":"nowhere"}`,
+		`not json`,
+		`{"username":"ANN"}`,
+		`{"username":"dee","password_hash":"` + hash + `"}`,
+	}, "\n")
+	out, errOut, code := s.runCLI(file, "user", "import", "--org", "acme")
+	if code == 0 {
+		t.Fatalf("an import with bad lines succeeded: %s", out)
+	}
+	for _, want := range []string{"line 3: password_hash", "line 4: org", "line 5: not a JSON object", "line 6: username: the same user as line 1", "nothing was imported"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "line 1:") || strings.Contains(errOut, "line 7:") {
+		t.Errorf("good lines reported:\n%s", errOut)
+	}
+	if _, err := s.app.Store.GetUserByName(t.Context(), mustOrgID(t, s, "acme"), "ann"); err == nil {
+		t.Fatal("a rejected import wrote a user")
+	}
+
+	out = s.cli(file, "user", "import", "--org", "acme", "--partial")
+	if !strings.Contains(out, "imported 2 users; skipped 4 bad lines") {
+		t.Fatalf("partial import printed %q", out)
+	}
+	flow := s.signIn("acme", "ann", "mfa_required")["flow_token"].(string)
+	s.clock.Advance(30 * time.Second)
+	v := s.post("/api/v1/auth/verify", "", map[string]string{"flow_token": flow, "method": "totp", "code": phone{secret: secret, v: totp.Default()}.code(s.clock.Now())})
+	if v.status != http.StatusOK {
+		t.Fatalf("imported ann verifies: %d %s", v.status, v.body)
+	}
+}
