@@ -82,6 +82,7 @@ func commands() []command {
 		{"keys rotate", "make a new key active and re-encrypt every stored secret under it", keysRotate},
 		{"keys rotate-signing", "make new OpenID Connect signing keys active (the old ones stay in the key set)", keysRotateSigning},
 		{"backup", "--out FILE: copy the SQLite database consistently while it runs", backupDB},
+		{"loadtest", "--url U --token T [--mode signin|verify|flood] [--clients C] [--duration D]: drive a server over HTTP and report", loadtestCmd},
 	}
 }
 
