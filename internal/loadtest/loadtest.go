@@ -545,4 +545,3 @@ func (h *healthProbe) stop() {
 		<-h.done
 	})
 }
-

@@ -41,17 +41,17 @@ type Report struct {
 	RatioToBound float64 `json:"ratio_to_bound"`
 	// PrepSeconds is how long the verify mode took to sign users in with
 	// their passwords before the timed verifications.
-	PrepSeconds float64       `json:"prep_s,omitempty"`
-	Steps       []StepStats   `json:"steps"`
-	Answers     []Outcome     `json:"answers"`
-	Errors      []Outcome     `json:"errors"`
-	ErrorCount  int           `json:"error_count"`
-	Healthz     StepStats     `json:"healthz"`
-	Server      *ServerStats  `json:"server,omitempty"`
-	Client      ClientStats   `json:"client"`
-	UserWaits   int           `json:"user_pool_waits"`
-	Notes       []string      `json:"notes,omitempty"`
-	ExpectedAns []string      `json:"expected_answers"`
+	PrepSeconds float64      `json:"prep_s,omitempty"`
+	Steps       []StepStats  `json:"steps"`
+	Answers     []Outcome    `json:"answers"`
+	Errors      []Outcome    `json:"errors"`
+	ErrorCount  int          `json:"error_count"`
+	Healthz     StepStats    `json:"healthz"`
+	Server      *ServerStats `json:"server,omitempty"`
+	Client      ClientStats  `json:"client"`
+	UserWaits   int          `json:"user_pool_waits"`
+	Notes       []string     `json:"notes,omitempty"`
+	ExpectedAns []string     `json:"expected_answers"`
 }
 
 // StepStats are the latencies of one step, in milliseconds.
