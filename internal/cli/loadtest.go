@@ -30,6 +30,7 @@ func loadtestCmd(ctx context.Context, env Env, args []string) error {
 	fs.DurationVar(&cfg.Duration, "duration", 0, "measured phase (default 30s)")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "unmeasured phase before it (signin, flood)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "verify: verifications per second (default 1000)")
+	fs.DurationVar(&cfg.FlowTTL, "flow-ttl", 0, "verify: the server's --flow-ttl; flows are prepared within 3/4 of it (default 5m)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server when it runs on this machine: report its memory and CPU")
 	memory := fs.Uint("argon-memory-kib", uint(def.Memory), "the server's argon2id memory (for seeded hashes and the bound)")
 	iterations := fs.Uint("argon-time", uint(def.Time), "the server's argon2id iterations")

@@ -53,6 +53,7 @@ type Config struct {
 	Duration         time.Duration // the measured phase
 	Warmup           time.Duration // before it, not measured (signin and flood)
 	Rate             float64       // verify: verifications per second
+	FlowTTL          time.Duration // verify: the server's --flow-ttl (default 5m)
 	ServerPID        int           // server process on this machine, 0 when elsewhere
 	// HashParams are the server's argon2id parameters: seeded hashes use
 	// them (so a sign-in costs the server exactly one verification, no
@@ -85,6 +86,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Mode == "verify" && c.Rate <= 0 {
 		c.Rate = 1000
+	}
+	if c.FlowTTL <= 0 {
+		c.FlowTTL = 5 * time.Minute
 	}
 	if c.BoundTime <= 0 {
 		c.BoundTime = 2 * time.Second
@@ -258,7 +262,7 @@ func Run(ctx context.Context, cfg Config) (r Report, err error) {
 	case "verify":
 		r.Rate = cfg.Rate
 		var prep time.Duration
-		prep, measured, err = runVerify(ctx, c, sf.Org, sf.Password, p, cfg, rec, begin)
+		prep, measured, err = runVerify(ctx, c, sf.Org, sf.Password, p, cfg, rec, begin, &r.Notes)
 		if err != nil {
 			return r, err
 		}
@@ -287,6 +291,9 @@ func Run(ctx context.Context, cfg Config) (r Report, err error) {
 	}
 	if bound := (r.Bound.PerSecond + r.BoundAfter.PerSecond) / 2; r.Mode == "signin" && bound > 0 {
 		r.RatioToBound = r.PerSecond / bound
+	}
+	if par := (r.Bound.ParallelPerSecond + r.BoundAfter.ParallelPerSecond) / 2; r.Mode == "signin" && par > 0 {
+		r.RatioToParallel = r.PerSecond / par
 	}
 	for _, step := range []string{"login", "verify", "sign-in"} {
 		if ds, ok := rec.lat[step]; ok {
@@ -386,7 +393,7 @@ func runFlood(ctx context.Context, c *client, org string, p *pool, cfg Config, r
 // scheduled instant whatever the server's pace (open loop), and measures
 // each from that instant. It returns how long the preparation and the
 // measured phase took.
-func runVerify(ctx context.Context, c *client, org, pw string, p *pool, cfg Config, rec *recorder, begin func(from, to time.Time)) (time.Duration, time.Duration, error) {
+func runVerify(ctx context.Context, c *client, org, pw string, p *pool, cfg Config, rec *recorder, begin func(from, to time.Time), notes *[]string) (time.Duration, time.Duration, error) {
 	n := int(math.Ceil(cfg.Rate * cfg.Duration.Seconds()))
 	if n > len(p.users) {
 		return 0, 0, fmt.Errorf("the verify mode sends %d verifications (rate × duration), each for a user of its own; there are %d users (seed more with --users)", n, len(p.users))
@@ -412,12 +419,15 @@ func runVerify(ctx context.Context, c *client, org, pw string, p *pool, cfg Conf
 	flows := make([]flow, n)
 	prepStart := time.Now()
 	cfg.progress("signing %d users in with their passwords, to verify them later …", n)
+	// Flows expire (--flow-ttl on the server): preparation stops in time
+	// for the first flow to be verified before it does.
+	prepUntil := prepStart.Add(cfg.FlowTTL * 3 / 4)
 	var next atomic.Int64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	for range cfg.Clients {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(prepUntil) {
 				i := int(next.Add(1) - 1)
 				if i >= n {
 					return
@@ -444,6 +454,17 @@ func runVerify(ctx context.Context, c *client, org, pw string, p *pool, cfg Conf
 	}
 	if ctx.Err() != nil {
 		return prep, 0, ctx.Err()
+	}
+	ready := flows[:0]
+	for _, f := range flows {
+		if f.token != "" {
+			ready = append(ready, f)
+		}
+	}
+	if flows = ready; len(flows) < n {
+		*notes = append(*notes, fmt.Sprintf("only %d of %d flows could be prepared within 3/4 of the flow lifetime (%s); the schedule was cut to %.1fs",
+			len(flows), n, cfg.FlowTTL, float64(len(flows))/cfg.Rate))
+		n = len(flows)
 	}
 	cfg.progress("sending %d verifications at %.0f/s …", n, cfg.Rate)
 	start := time.Now().Add(100 * time.Millisecond)
