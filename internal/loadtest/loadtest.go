@@ -295,6 +295,9 @@ func Run(ctx context.Context, cfg Config) (r Report, err error) {
 	if par := (r.Bound.ParallelPerSecond + r.BoundAfter.ParallelPerSecond) / 2; r.Mode == "signin" && par > 0 {
 		r.RatioToParallel = r.PerSecond / par
 	}
+	if r.Mode == "signin" && r.Server != nil && r.Server.CPUMSPerOp > 0 {
+		r.CPURatio = (r.Bound.OneHashCPUMS + r.BoundAfter.OneHashCPUMS) / 2 / r.Server.CPUMSPerOp
+	}
 	for _, step := range []string{"login", "verify", "sign-in"} {
 		if ds, ok := rec.lat[step]; ok {
 			r.Steps = append(r.Steps, stats(step, ds))

@@ -128,8 +128,8 @@ func TestLoadtestDrivesARealServerInEveryMode(t *testing.T) {
 	if r.Seeding.Users != 60 || r.Seeding.Hashes == 0 || r.Seeding.Hashes > 2 || r.Seeding.FromFile != "" {
 		t.Errorf("seeding: %+v (want one hash per batch of users)", r.Seeding)
 	}
-	if r.RatioToBound <= 0 || r.Clients != 4 {
-		t.Errorf("ratio %.3f, clients %d", r.RatioToBound, r.Clients)
+	if r.RatioToBound <= 0 || r.RatioToParallel <= 0 || r.CPURatio <= 0 || r.Bound.OneHashCPUMS <= 0 || r.Clients != 4 {
+		t.Errorf("ratios %.3f %.3f %.3f, one hash %.3f ms of CPU, clients %d", r.RatioToBound, r.RatioToParallel, r.CPURatio, r.Bound.OneHashCPUMS, r.Clients)
 	}
 	if r.Answers[0].Status != 200 {
 		t.Errorf("answers: %+v", r.Answers)

@@ -44,6 +44,12 @@ type Report struct {
 	// of the cores from the server and the measurement alike, it is the
 	// fairer comparison.
 	RatioToParallel float64 `json:"ratio_to_parallel"`
+	// CPURatio is the CPU time of one hash over the server's CPU time per
+	// sign-in (with --server-pid): the share of the server's work that is
+	// the password hash, whatever else runs on the machine. At 1.0 the
+	// server spends nothing beside the hash; its throughput on idle cores
+	// would be the bound times this ratio.
+	CPURatio float64 `json:"cpu_ratio,omitempty"`
 	// PrepSeconds is how long the verify mode took to sign users in with
 	// their passwords before the timed verifications.
 	PrepSeconds float64      `json:"prep_s,omitempty"`
@@ -228,6 +234,10 @@ func (r Report) Print(w io.Writer) {
 		r.Bound.ParallelPerSecond, r.BoundAfter.ParallelPerSecond)
 	if r.Mode == "signin" {
 		fmt.Fprintf(tw, "ratio\t%.2f of the bound (%.2f of what all cores hashing at once achieved)\n", r.RatioToBound, r.RatioToParallel)
+		if r.CPURatio > 0 {
+			fmt.Fprintf(tw, "CPU ratio\t%.2f: one hash takes %.1f ms of CPU, the server spent %.1f ms of CPU per sign-in\n",
+				r.CPURatio, (r.Bound.OneHashCPUMS+r.BoundAfter.OneHashCPUMS)/2, r.Server.CPUMSPerOp)
+		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
