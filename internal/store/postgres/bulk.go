@@ -11,8 +11,8 @@ import (
 )
 
 var (
-	_ store.UserImporter         = (*Store)(nil)
-	_ store.AuditPruner          = (*Store)(nil)
+	_ store.UserImporter = (*Store)(nil)
+	_ store.AuditPruner  = (*Store)(nil)
 )
 
 // ImportUsers inserts users and their factors with COPY and appends events,

@@ -14,8 +14,8 @@ import (
 )
 
 var (
-	_ store.UserImporter         = (*Store)(nil)
-	_ store.AuditPruner          = (*Store)(nil)
+	_ store.UserImporter = (*Store)(nil)
+	_ store.AuditPruner  = (*Store)(nil)
 )
 
 // ImportUsers inserts users with their factors and appends events in one
