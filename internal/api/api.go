@@ -88,6 +88,13 @@ func New(d Deps) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.ContentLength > MaxBody {
+		// Refused before a byte of the body is read, so that Go never
+		// answers "Expect: 100-continue": the client learns the outcome
+		// before it sends the body, instead of losing it mid-upload.
+		h.fail(w, r, errTooLarge)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -175,7 +182,15 @@ var (
 	errRateLimited = problem.Define(http.StatusTooManyRequests, "rate_limited", "Too many requests from your address. Please wait.")
 	errNotFound    = problem.Define(http.StatusNotFound, "not_found", "No such endpoint.")
 	errInternal    = problem.Define(http.StatusInternalServerError, "internal_error", "Something went wrong on our side. It has been logged.")
+	errUnavailable = problem.Define(http.StatusServiceUnavailable, "unavailable", "The service cannot reach its database just now. Please try again in a moment.")
 )
+
+// statusClientClosed is what the metrics record for a request whose client
+// went away before the answer (nginx's 499); nobody receives it.
+const statusClientClosed = 499
+
+// unavailableRetry is the Retry-After of a 503 unavailable answer.
+const unavailableRetry = 2 * time.Second
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -188,13 +203,25 @@ type errorDetail struct {
 	RetryAfter int    `json:"retry_after,omitempty"`
 }
 
-// fail writes err as a JSON error. Errors without a public face are logged
-// and answered with a generic 500.
+// fail writes err as a JSON error. Errors without a public face are
+// answered by what caused them: a client that went away gets nothing (it is
+// logged as such, not as a failure), an unreachable database a 503
+// unavailable, and anything else a generic 500, logged as an error.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problem.As(err)
 	if p == nil {
-		h.log.ErrorContext(r.Context(), "api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-		p = errInternal
+		switch {
+		case r.Context().Err() != nil:
+			h.log.InfoContext(r.Context(), "api: request cancelled: the client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+			w.WriteHeader(statusClientClosed)
+			return
+		case store.Unavailable(err):
+			h.log.WarnContext(r.Context(), "api: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+			p = errUnavailable.WithRetry(unavailableRetry)
+		default:
+			h.log.ErrorContext(r.Context(), "api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+			p = errInternal
+		}
 	}
 	status := p.HTTPStatus()
 	body := errorBody{Error: errorDetail{Code: p.Code, Message: p.Message, Field: p.Field}}

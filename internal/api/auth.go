@@ -26,6 +26,7 @@ func (h *Handler) routes() {
 	h.apiKeyRoutes()
 	h.clientRoutes()
 	h.directoryRoutes()
+	h.importRoutes()
 	h.handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 }
 

@@ -116,21 +116,31 @@ func recoverer(a *App, h http.Handler) http.Handler {
 	})
 }
 
+// HTTPServer returns the HTTP server of the whole surface (Handler), with
+// the configured timeouts: a client gets ReadHeaderTimeout to send its
+// headers and ReadTimeout for the whole request, and a keep-alive
+// connection closes after IdleTimeout without a request, so slow clients
+// (slowloris) cannot hold connections. Its own errors (TLS handshakes,
+// malformed requests) go to the structured log.
+func (a *App) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: a.Config.ReadHeaderTimeout,
+		ReadTimeout:       a.Config.ReadTimeout,
+		WriteTimeout:      a.Config.WriteTimeout,
+		IdleTimeout:       a.Config.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+}
+
 // Serve serves the public handler on ln, and the metrics on
 // --metrics-listen when it is set, until ctx is done; then it shuts both
 // down gracefully (in-flight requests get up to 15 s). The servers' own
 // errors (TLS handshakes, malformed requests) go to the structured log.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errLog := slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          errLog,
-	}
+	srv := a.HTTPServer()
 	servers := []*http.Server{srv}
 	listeners := []net.Listener{ln}
 	if a.Config.MetricsListen != "" {
@@ -187,7 +197,8 @@ func (a *App) janitor(ctx context.Context) {
 // past windows, confirmation links a day after they expired, password
 // counters a day after their last failure (unless still locked), OpenID
 // Connect authorization requests an hour after they expired, and grants and
-// tokens a day after they were revoked or expired. Several
+// tokens a day after they were revoked or expired, and audit events older
+// than the retention (--audit-retention), in batches. Several
 // instances may sweep at once; every delete is idempotent. Failures are
 // logged, not returned: the next sweep tries again.
 func (a *App) Sweep(ctx context.Context) {
@@ -220,4 +231,37 @@ func (a *App) Sweep(ctx context.Context) {
 	// tokens within 30 days; what is past both is removed.
 	_, err = a.Store.DeleteOldGrants(ctx, now.Add(-24*time.Hour), now.Add(-31*24*time.Hour))
 	warn("oidc grants", err)
+	if a.Config.AuditRetention > 0 {
+		_, err = a.PruneAudit(ctx, now.Add(-a.Config.AuditRetention))
+		warn("audit retention", err)
+	}
+}
+
+// Audit retention works in batches of auditBatch events, one short
+// transaction each, with auditPause between them so that sign-ins waiting
+// for the database (SQLite has one writer) get their turn; one sweep
+// deletes at most auditBatches batches, the next sweep goes on.
+const (
+	auditBatch   = 1000
+	auditBatches = 100
+	auditPause   = 20 * time.Millisecond
+)
+
+// PruneAudit deletes audit events older than cutoff in batches and returns
+// how many it deleted (see auditBatch).
+func (a *App) PruneAudit(ctx context.Context, cutoff time.Time) (int, error) {
+	total := 0
+	for range auditBatches {
+		n, err := a.Store.DeleteAuditBefore(ctx, cutoff, auditBatch)
+		total += n
+		if err != nil || n < auditBatch {
+			return total, err
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(auditPause):
+		}
+	}
+	return total, nil
 }

@@ -28,6 +28,7 @@ const (
 	OrgDeleted         = "org.delete"
 	PolicyUpdated      = "org.policy"
 	UserCreated        = "user.create"
+	UserImported       = "user.import" // created with credentials from elsewhere
 	UserUpdated        = "user.update"
 	UserDeleted        = "user.delete"
 	PasswordChanged    = "user.password"

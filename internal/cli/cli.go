@@ -70,6 +70,7 @@ func commands() []command {
 		{"user factors", "--org S --username U [--json]", userFactors},
 		{"user reset-mfa", "--org S --username U", userResetMFA},
 		{"user unlock", "--org S --username U", userUnlock},
+		{"user import", "[--file F] [--org S] [--partial]: users with their password hashes and authenticator-app secrets, as JSON Lines", userImport},
 		{"apikey create", "--org S --name N [--role admin|member] [--expires 720h] [--json]: prints the token once", apikeyCreate},
 		{"apikey list", "[--org S] [--json]", apikeyList},
 		{"apikey revoke", "--id ID [--json]", apikeyRevoke},
@@ -85,6 +86,7 @@ func commands() []command {
 		{"keys rotate", "make a new key active and re-encrypt every stored secret under it", keysRotate},
 		{"keys rotate-signing", "make new OpenID Connect signing keys active (the old ones stay in the key set)", keysRotateSigning},
 		{"backup", "--out FILE: copy the SQLite database consistently while it runs", backupDB},
+		{"loadtest", "--url U --token T [--mode signin|verify|flood] [--clients C] [--duration D]: drive a server over HTTP and report", loadtestCmd},
 	}
 }
 

@@ -90,6 +90,18 @@ type Config struct {
 	// Observability.
 	MetricsListen string // host:port of the Prometheus listener; empty = no metrics
 	OTelEndpoint  string // OTLP/HTTP endpoint for traces; empty = no tracing
+
+	// HTTP server timeouts: for reading a request's headers, the whole
+	// request, writing the answer, and an idle keep-alive connection. They
+	// keep slow clients (slowloris) from holding connections.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+
+	// AuditRetention is how long audit events are kept; older ones are
+	// deleted by the background sweep. 0 keeps them forever.
+	AuditRetention time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -115,6 +127,12 @@ func Default() Config {
 		UserSendsPerHour: 10,
 		OrgSendsPerHour:  1000,
 		AdminMFARequired: true,
+
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		AuditRetention:    400 * 24 * time.Hour,
 	}
 }
 
@@ -168,6 +186,12 @@ func (c Config) validate() []error {
 	}
 	if !strings.EqualFold(c.ProxyHeader, clientip.XForwardedFor) && !strings.EqualFold(c.ProxyHeader, clientip.Forwarded) {
 		errs = append(errs, errors.New("proxy-header must be X-Forwarded-For or Forwarded"))
+	}
+	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 {
+		errs = append(errs, errors.New("read-header-timeout, read-timeout, write-timeout and idle-timeout must be positive"))
+	}
+	if c.AuditRetention < 0 || c.AuditRetention > 0 && c.AuditRetention < 24*time.Hour {
+		errs = append(errs, errors.New("audit-retention must be 0 (keep forever) or at least 1d"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

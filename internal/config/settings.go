@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -179,5 +180,45 @@ var fields = func() []field {
 	add("metrics-listen", "address of a separate listener for Prometheus /metrics (empty = no metrics; never the public port)", s, g)
 	s, g = str(func(c *Config) *string { return &c.OTelEndpoint })
 	add("otel-endpoint", "OpenTelemetry OTLP/HTTP endpoint for traces, e.g. http://127.0.0.1:4318 (empty = no tracing)", s, g)
+	for _, tf := range []struct {
+		name, usage string
+		p           func(*Config) *time.Duration
+	}{
+		{"read-header-timeout", "time a client has to send a request's headers", func(c *Config) *time.Duration { return &c.ReadHeaderTimeout }},
+		{"read-timeout", "time a client has to send a whole request", func(c *Config) *time.Duration { return &c.ReadTimeout }},
+		{"write-timeout", "time to write an answer", func(c *Config) *time.Duration { return &c.WriteTimeout }},
+		{"idle-timeout", "how long an idle keep-alive connection stays open", func(c *Config) *time.Duration { return &c.IdleTimeout }},
+	} {
+		s, g = dur(tf.p)
+		add(tf.name, tf.usage, s, g)
+	}
+	s, g = days(func(c *Config) *time.Duration { return &c.AuditRetention })
+	add("audit-retention", "how long audit events are kept, e.g. 400d or 9600h (0 keeps them forever)", s, g)
 	return f
 }()
+
+// days is dur that also takes whole days ("400d") and prints them so.
+func days(p func(*Config) *time.Duration) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			if n, ok := strings.CutSuffix(v, "d"); ok {
+				d, err := strconv.Atoi(n)
+				if err != nil || d < 0 || d > 100*366 {
+					return fmt.Errorf("%q is not a number of days", v)
+				}
+				*p(c) = time.Duration(d) * 24 * time.Hour
+				return nil
+			}
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return err
+			}
+			*p(c) = d
+			return nil
+		},
+		func(c *Config) string {
+			if d := *p(c); d%(24*time.Hour) == 0 && d > 0 {
+				return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+			}
+			return p(c).String()
+		}
+}

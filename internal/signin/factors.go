@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/twofold-id/twofold/internal/audit"
@@ -227,15 +228,40 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 	// confirmed only while it is still the first (store.ConfirmFirstFactor
 	// decides that atomically, and ends every other sign-in in flight); in
 	// self-service, losing that race just makes f an additional factor.
-	var lost error
+	// A first factor comes with backup codes: the factor, the codes and
+	// their audit events are stored in that same transaction, so a
+	// confirmation cut off half-way — the client gone, the process killed —
+	// leaves the factor pending, never active without its backup codes.
+	var (
+		lost  error
+		codes []string
+	)
+	confirmed := store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.FactorConfirmed, Outcome: audit.Success,
+		Detail: fmt.Sprintf("%s factor %s (%q)", f.Kind, f.ID, f.Label)}
 	confirm := func(step int64) (bool, error) {
 		now := s.now().UTC()
 		if !first {
 			return s.store.ConfirmFactor(ctx, f.ID, step, now)
 		}
-		won, err := s.store.ConfirmFirstFactor(ctx, f.ID, step, now, flowID)
-		if err != nil || won {
-			return won, err
+		plain, recs, err := s.backupBatch(u, now)
+		if err != nil {
+			return false, err
+		}
+		events := []store.AuditEvent{confirmed, {ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID,
+			Event: audit.BackupRegenerated, Outcome: audit.Success, Detail: fmt.Sprintf("%d backup codes issued", len(plain))}}
+		for i := range events {
+			events[i].At, events[i].IP, events[i].UserAgent = now, c.IP, c.UserAgent
+		}
+		won, err := s.store.ConfirmFirstFactor(ctx, f.ID, step, now, flowID, recs, events)
+		if err != nil {
+			return false, err
+		}
+		if won {
+			for _, e := range events {
+				s.audit.Prepare(ctx, e) // the log line; the store has the event
+			}
+			codes = plain
+			return true, nil
 		}
 		if !s.hasConfirmedFactor(ctx, u.ID) {
 			return false, nil // not pending any more
@@ -263,13 +289,11 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 	if err != nil {
 		return nil, err
 	}
-	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.FactorConfirmed, Outcome: audit.Success,
-		Detail: fmt.Sprintf("%s factor %s (%q)", f.Kind, f.ID, f.Label)}, c)
-	s.notify(ctx, u, notice.FactorAdded, f.Label, c)
 	if !first {
-		return nil, nil
+		s.record(ctx, confirmed, c)
 	}
-	return s.newBackupCodes(ctx, u, c)
+	s.notify(ctx, u, notice.FactorAdded, f.Label, c)
+	return codes, nil
 }
 
 // checkPending checks a code against a pending factor and confirms it with
@@ -300,17 +324,26 @@ func (s *Service) checkPending(ctx context.Context, u store.User, f store.Factor
 	return err
 }
 
-// newBackupCodes replaces the user's backup codes with a fresh batch and
-// returns the plaintext codes (shown once).
-func (s *Service) newBackupCodes(ctx context.Context, u store.User, c Client) ([]string, error) {
+// backupBatch makes a fresh batch of backup codes: the plaintext codes
+// (shown once) and the records to store.
+func (s *Service) backupBatch(u store.User, now time.Time) ([]string, []store.BackupCode, error) {
 	codes, hashes, err := backup.Generate(s.backup)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	now := s.now().UTC()
 	recs := make([]store.BackupCode, len(hashes))
 	for i, h := range hashes {
 		recs[i] = store.BackupCode{UserID: u.ID, Hash: h, CreatedAt: now}
+	}
+	return codes, recs, nil
+}
+
+// newBackupCodes replaces the user's backup codes with a fresh batch and
+// returns the plaintext codes (shown once).
+func (s *Service) newBackupCodes(ctx context.Context, u store.User, c Client) ([]string, error) {
+	codes, recs, err := s.backupBatch(u, s.now().UTC())
+	if err != nil {
+		return nil, err
 	}
 	if err := s.store.ReplaceBackupCodes(ctx, u.ID, recs); err != nil {
 		return nil, err

@@ -338,6 +338,8 @@ type Store interface {
 	OIDC
 	Directories
 	SignInCompleter
+	UserImporter
+	AuditPruner
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
@@ -478,7 +480,11 @@ type Factors interface {
 	// sign-in in flight must go on, so in the same transaction it
 	// increments the user's SecurityVersion and deletes the user's flows
 	// except keepFlow ("" for none), whose UserVersion it brings up to date.
-	ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string) (bool, error)
+	// In the same transaction too it replaces the user's backup codes with
+	// codes (unless codes is nil) and appends events, so a confirmation cut
+	// off half-way (a client gone, a crash) never leaves an active first
+	// factor without its backup codes or its audit record.
+	ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string, codes []BackupCode, events []AuditEvent) (bool, error)
 	// AdvanceStep atomically sets LastStep = step and LastUsedAt = at only if
 	// step > LastStep; it reports whether it did. This is the TOTP replay guard.
 	AdvanceStep(ctx context.Context, id string, step int64, at time.Time) (bool, error)

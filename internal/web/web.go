@@ -28,6 +28,7 @@ import (
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/signin"
+	"github.com/twofold-id/twofold/internal/store"
 )
 
 // MaxBody bounds every request body the portal reads.
@@ -100,7 +101,7 @@ func New(d Deps) http.Handler {
 			Message: "This form was sent from another site, so it was refused. Go back, reload the page and try again.",
 		})
 	}))
-	return headers(cop.Handler(limitBody(mux)))
+	return headers(cop.Handler(h.limitBody(mux)))
 }
 
 // routes registers every page. Handlers that need a session are wrapped by
@@ -166,9 +167,15 @@ func headers(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody bounds every request body to MaxBody.
-func limitBody(next http.Handler) http.Handler {
+// limitBody bounds every request body to MaxBody. A body declared larger
+// is refused before any of it is read, so that a client sending "Expect:
+// 100-continue" hears 413 instead of "100 Continue".
+func (h *handler) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBody {
+			h.renderStatus(w, r, http.StatusRequestEntityTooLarge, "error", errorPage{Title: "Request too large", Message: errTooLarge.Message})
+			return
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		}
@@ -182,6 +189,7 @@ var (
 	errBadForm     = problem.Define(http.StatusBadRequest, "invalid_request", "The form could not be read. Please try again.")
 	errRateLimited = problem.Define(http.StatusTooManyRequests, "rate_limited", "Too many attempts from your address. Please wait a moment and try again.")
 	errInternal    = problem.Define(http.StatusInternalServerError, "internal_error", "Something went wrong on our side. It has been logged; please try again.")
+	errUnavailable = problem.Define(http.StatusServiceUnavailable, "unavailable", "The service cannot reach its database just now. Please try again in a moment.")
 )
 
 // parseForm reads a bounded form body. Its errors are public.
@@ -202,8 +210,15 @@ func (h *handler) public(r *http.Request, err error) *problem.Error {
 	if p := problem.As(err); p != nil {
 		return p
 	}
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case r.Context().Err() != nil || errors.Is(err, context.Canceled):
+		// The browser went away (a closed tab, a second click): nothing
+		// failed on our side, and nobody will see the page.
+		h.Log.InfoContext(r.Context(), "web: request cancelled: the client went away", "method", r.Method, "path", r.URL.Path, "err", err)
 		return errInternal
+	case store.Unavailable(err):
+		h.Log.WarnContext(r.Context(), "web: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		return errUnavailable
 	}
 	h.Log.ErrorContext(r.Context(), "web: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	return errInternal

@@ -13,26 +13,29 @@ import (
 // codes (IDs generated when empty, CreatedAt defaulting to now), in one
 // transaction. An unknown user is store.ErrNotFound.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, codes []store.BackupCode) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM backup_codes WHERE user_id = $1`, userID); err != nil {
-			return err
-		}
-		now := ts(time.Now())
-		rows := make([][]any, 0, len(codes))
-		for _, c := range codes {
-			if c.ID == "" {
-				c.ID = store.NewID()
-			}
-			if c.CreatedAt.IsZero() {
-				c.CreatedAt = now
-			}
-			rows = append(rows, []any{c.ID, userID, c.Hash, c.CreatedAt, c.UsedAt})
-		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"backup_codes"},
-			[]string{"id", "user_id", "hash", "created_at", "used_at"}, pgx.CopyFromRows(rows))
-		return err
-	})
+	err := s.inTx(ctx, func(tx pgx.Tx) error { return replaceBackupCodes(ctx, tx, userID, codes) })
 	return mapErr("replace backup codes", err)
+}
+
+// replaceBackupCodes is ReplaceBackupCodes inside the transaction tx.
+func replaceBackupCodes(ctx context.Context, tx pgx.Tx, userID string, codes []store.BackupCode) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM backup_codes WHERE user_id = $1`, userID); err != nil {
+		return err
+	}
+	now := ts(time.Now())
+	rows := make([][]any, 0, len(codes))
+	for _, c := range codes {
+		if c.ID == "" {
+			c.ID = store.NewID()
+		}
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = now
+		}
+		rows = append(rows, []any{c.ID, userID, c.Hash, c.CreatedAt, c.UsedAt})
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"backup_codes"},
+		[]string{"id", "user_id", "hash", "created_at", "used_at"}, pgx.CopyFromRows(rows))
+	return err
 }
 
 // ListBackupCodes returns the user's unused codes, oldest first.

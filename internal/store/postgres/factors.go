@@ -95,10 +95,11 @@ func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, at tim
 
 // ConfirmFirstFactor activates a pending factor only while its user has no
 // confirmed factor, and then increments the user's security_version and
-// deletes the user's flows except keepFlow (brought up to date), in one
+// deletes the user's flows except keepFlow (brought up to date), replaces
+// the user's backup codes with codes (unless nil) and appends events, in one
 // transaction. The user's row is locked first, so that of concurrent first
 // confirmations the later ones see the winner's factor.
-func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string) (bool, error) {
+func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string, codes []store.BackupCode, events []store.AuditEvent) (bool, error) {
 	won := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var userID string
@@ -122,9 +123,21 @@ func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, a
 		if _, err := tx.Exec(ctx, `DELETE FROM flows WHERE user_id = $1 AND id <> $2`, userID, keepFlow); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE flows SET user_version = (SELECT security_version FROM users WHERE id = $1)
-			WHERE id = $2 AND user_id = $1`, userID, keepFlow)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE flows SET user_version = (SELECT security_version FROM users WHERE id = $1)
+			WHERE id = $2 AND user_id = $1`, userID, keepFlow); err != nil {
+			return err
+		}
+		if codes != nil {
+			if err := replaceBackupCodes(ctx, tx, userID, codes); err != nil {
+				return err
+			}
+		}
+		for _, e := range events {
+			if err := insertAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return false, mapErr("confirm first factor", err)

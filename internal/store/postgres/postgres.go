@@ -40,6 +40,10 @@ var migrations embed.FS
 // lock (advisory locks are per database).
 const migrateLockID int64 = 0x7477_6f66_6f6c_64 // "twofold"
 
+// connectTimeout bounds each attempt to open a connection, unless the DSN
+// sets connect_timeout.
+const connectTimeout = 5 * time.Second
+
 // A Store is a store.Store kept in PostgreSQL. It is safe for concurrent use
 // by many goroutines and by many processes sharing the database.
 type Store struct {
@@ -76,6 +80,12 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
 		})
 		return nil
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// Without a bound, a request waits as long as the operating system
+		// tries to connect to a server that does not answer; with one, it
+		// fails (503 unavailable) and the next request tries again.
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -169,10 +179,31 @@ func mapErr(op string, err error) error {
 			return fmt.Errorf("postgres: %s: %w (%s)", op, store.ErrNotFound, pgErr.ConstraintName)
 		}
 	}
+	if unreachable(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrUnavailable, err)
+	}
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotEmpty) {
 		return err
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// unreachable reports whether err means the server could not be reached or
+// went away: a failed connect, a broken connection, or the server shutting
+// down (SQLSTATE class 08, and 57P01–57P03). A cancelled context is not.
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || store.Unavailable(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return false
 }
 
 // isForeignKeyViolation reports whether err is SQLSTATE 23503.

@@ -60,10 +60,11 @@ func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, at tim
 }
 
 // ConfirmFirstFactor activates a pending factor only while its user has no
-// confirmed factor, and then increments the user's security_version and
-// deletes the user's flows except keepFlow (brought up to date), in one
-// transaction on the writer.
-func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string) (bool, error) {
+// confirmed factor, and then increments the user's security_version,
+// deletes the user's flows except keepFlow (brought up to date), replaces
+// the user's backup codes with codes (unless nil) and appends events, in
+// one transaction on the writer.
+func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, at time.Time, keepFlow string, codes []store.BackupCode, events []store.AuditEvent) (bool, error) {
 	won := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var userID string
@@ -78,9 +79,25 @@ func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, a
 			return mapErr(err)
 		}
 		won = true
-		return firstFactorEndsSignIns(ctx, tx, userID, keepFlow)
+		if err := firstFactorEndsSignIns(ctx, tx, userID, keepFlow); err != nil {
+			return err
+		}
+		if codes != nil {
+			if err := replaceBackupCodes(ctx, tx, userID, codes); err != nil {
+				return err
+			}
+		}
+		for _, e := range events {
+			if err := insertAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return won, err
+	if err != nil {
+		return false, err
+	}
+	return won, nil
 }
 
 // firstFactorEndsSignIns increments the user's security_version and deletes
@@ -171,25 +188,28 @@ func scanBackupCode(sc scanner) (store.BackupCode, error) {
 // codes (for userID, whatever their UserID says; ids generated when empty),
 // all in one transaction: on error nothing changes.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, codes []store.BackupCode) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM backup_codes WHERE user_id = ?`, userID); err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return replaceBackupCodes(ctx, tx, userID, codes) })
+}
+
+// replaceBackupCodes is ReplaceBackupCodes inside the transaction tx.
+func replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID string, codes []store.BackupCode) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM backup_codes WHERE user_id = ?`, userID); err != nil {
+		return mapErr(err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO backup_codes (id, user_id, hash, created_at, used_at) VALUES (?,?,?,?,?)`)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer stmt.Close()
+	for _, c := range codes {
+		if c.ID == "" {
+			c.ID = store.NewID()
+		}
+		if _, err := stmt.ExecContext(ctx, c.ID, userID, c.Hash, micro(orNow(c.CreatedAt)), microPtr(c.UsedAt)); err != nil {
 			return mapErr(err)
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO backup_codes (id, user_id, hash, created_at, used_at) VALUES (?,?,?,?,?)`)
-		if err != nil {
-			return mapErr(err)
-		}
-		defer stmt.Close()
-		for _, c := range codes {
-			if c.ID == "" {
-				c.ID = store.NewID()
-			}
-			if _, err := stmt.ExecContext(ctx, c.ID, userID, c.Hash, micro(orNow(c.CreatedAt)), microPtr(c.UsedAt)); err != nil {
-				return mapErr(err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // ListBackupCodes returns the user's unused codes, oldest first.

@@ -32,7 +32,7 @@ var factorTests = []subtest{
 		other := mustFlow(t, s, u, "other", at(time.Hour))
 		bobs := mustFlow(t, s, bob, "bobs", at(time.Hour))
 
-		ok, err := s.ConfirmFirstFactor(ctx(t), f1.ID, 7, at(time.Minute), mine.ID)
+		ok, err := s.ConfirmFirstFactor(ctx(t), f1.ID, 7, at(time.Minute), mine.ID, nil, nil)
 		noErr(t, "ConfirmFirstFactor", err)
 		if !ok {
 			t.Fatal("the first factor was not confirmed")
@@ -55,7 +55,7 @@ var factorTests = []subtest{
 			t.Errorf("another user's flow went: %v", err)
 		}
 
-		ok, err = s.ConfirmFirstFactor(ctx(t), f2.ID, 8, at(time.Minute), "")
+		ok, err = s.ConfirmFirstFactor(ctx(t), f2.ID, 8, at(time.Minute), "", nil, nil)
 		noErr(t, "ConfirmFirstFactor(second)", err)
 		if ok {
 			t.Error("a second factor was confirmed as the first")
@@ -63,7 +63,7 @@ var factorTests = []subtest{
 		if got, _ := s.GetFactor(ctx(t), f2.ID); got.Confirmed() {
 			t.Error("the refused factor is confirmed")
 		}
-		ok, err = s.ConfirmFirstFactor(ctx(t), store.NewID(), 1, at(0), "")
+		ok, err = s.ConfirmFirstFactor(ctx(t), store.NewID(), 1, at(0), "", nil, nil)
 		if ok || err != nil {
 			t.Errorf("ConfirmFirstFactor(unknown) = %v, %v; want false, nil", ok, err)
 		}
@@ -76,7 +76,7 @@ var factorTests = []subtest{
 			for i := range fs {
 				fs[i] = mustFactor(t, s, u, "k", at(0))
 			}
-			wins := countWins(t, racers, func(i int) (bool, error) { return s.ConfirmFirstFactor(ctx(t), fs[i].ID, 1, at(0), "") })
+			wins := countWins(t, racers, func(i int) (bool, error) { return s.ConfirmFirstFactor(ctx(t), fs[i].ID, 1, at(0), "", nil, nil) })
 			if wins != 1 {
 				t.Fatalf("round %d: %d of %d first factors were confirmed, want 1", r, wins, racers)
 			}

@@ -44,6 +44,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"OIDC", oidcTests},
 		{"Directories", directoryTests},
 		{"CompleteSignIn", completeTests},
+		{"ConfirmWithCodes", confirmWithCodesTests},
+		{"Import", importTests},
+		{"AuditRetention", auditRetentionTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
 	}
