@@ -8,7 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/app"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -93,9 +95,10 @@ func clientList(ctx context.Context, env Env, args []string) error {
 	return tw.Flush()
 }
 
-// clientDelete removes a client; every token issued to it stops working.
-func clientDelete(ctx context.Context, env Env, args []string) error {
-	fs, parse := flags("client delete", env)
+// onClient parses the --id of the command name, opens the database as the
+// operator and runs act on that client.
+func onClient(ctx context.Context, env Env, name string, args []string, act func(a *app.App, sys access.Actor, id string) error) error {
+	fs, parse := flags(name, env)
 	id := fs.String("id", "", "the client_id (see `twofold client list`)")
 	cfg, err := parse(args)
 	if err != nil {
@@ -109,35 +112,30 @@ func clientDelete(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.Admin.DeleteClient(ctx, sys, *id, cliClient); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "deleted client %s\n", *id)
-	return nil
+	return act(a, sys, *id)
+}
+
+// clientDelete removes a client; every token issued to it stops working.
+func clientDelete(ctx context.Context, env Env, args []string) error {
+	return onClient(ctx, env, "client delete", args, func(a *app.App, sys access.Actor, id string) error {
+		if err := a.Admin.DeleteClient(ctx, sys, id, cliClient); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "deleted client %s\n", id)
+		return nil
+	})
 }
 
 // clientRotateSecret gives a web client a new secret and prints it once.
 func clientRotateSecret(ctx context.Context, env Env, args []string) error {
-	fs, parse := flags("client rotate-secret", env)
-	id := fs.String("id", "", "the client_id (see `twofold client list`)")
-	cfg, err := parse(args)
-	if err != nil {
-		return err
-	}
-	if *id == "" {
-		return errors.New("--id is required")
-	}
-	a, sys, err := openAsOperator(ctx, env, cfg)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	_, secret, err := a.Admin.RotateClientSecret(ctx, sys, *id, cliClient)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "new client_secret for %s (shown only now; the old one no longer works):\n%s\n", *id, secret)
-	return nil
+	return onClient(ctx, env, "client rotate-secret", args, func(a *app.App, sys access.Actor, id string) error {
+		_, secret, err := a.Admin.RotateClientSecret(ctx, sys, id, cliClient)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "new client_secret for %s (shown only now; the old one no longer works):\n%s\n", id, secret)
+		return nil
+	})
 }
 
 // keysRotateSigning makes new OpenID Connect signing keys active. Running
