@@ -3,10 +3,12 @@ package admin
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/policy"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
@@ -260,13 +262,16 @@ func checkPolicy(ancestors []store.Org, old, next store.OrgPolicy) error {
 	}
 	for _, m := range next.AllowedMethods {
 		if !slices.Contains(policy.AllMethods, m) {
-			return ErrInvalid.WithMessage("Unknown method " + m + "; allowed methods are totp, email and sms.").WithField("allowed_methods")
+			return ErrInvalid.WithMessage("Unknown method " + m + "; allowed methods are " + strings.Join(policy.AllMethods, ", ") + ".").WithField("allowed_methods")
 		}
 	}
 	if next.AllowedMethods != nil && len(next.AllowedMethods) == 0 {
 		return ErrInvalid.WithMessage("At least one method must be allowed.").WithField("allowed_methods")
 	}
-	if slices.Contains(next.AllowedMethods, "sms") && len(next.AllowedMethods) == 1 {
+	if len(next.AllowedMethods) > 0 && !slices.ContainsFunc(next.AllowedMethods, func(m string) bool {
+		t, _ := methods.Default.TraitsOf(m)
+		return !t.Restricted
+	}) {
 		return ErrInvalid.WithMessage("Text messages are a restricted method: allow at least one other method beside sms.").WithField("allowed_methods")
 	}
 	if next.EnrollmentGrace < 0 || next.EnrollmentGrace > 90*24*time.Hour {

@@ -49,6 +49,8 @@ type Handler struct {
 	codeIP  *ratelimit.IPLimiter
 	clients ClientFunc
 	mux     *http.ServeMux
+	// patterns are the registered route patterns, in order.
+	patterns []string
 }
 
 // ClientFunc tells where a request came from.
@@ -108,6 +110,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type authedFunc func(w http.ResponseWriter, r *http.Request, p signin.Principal) error
 
 func (h *Handler) handle(pattern string, f handlerFunc) {
+	h.patterns = append(h.patterns, pattern)
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := f(w, r); err != nil {
 			h.fail(w, r, err)

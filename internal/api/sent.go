@@ -4,20 +4,28 @@ import (
 	"net/http"
 
 	"github.com/twofold-id/twofold/internal/access"
+	"github.com/twofold-id/twofold/internal/factor"
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/signin"
 )
 
 // Routes for codes sent by email and text message, and email confirmation.
 func (h *Handler) sentRoutes() {
 	h.handle("POST /api/v1/auth/challenge", h.challenge)
-	h.handle("POST /api/v1/auth/enroll/email", h.enrollEmail)
-	h.handle("POST /api/v1/auth/enroll/sms", h.enrollSMS)
+	// Every method whose code is sent has its enrollment routes:
+	// …/auth/enroll/email, …/auth/enroll/sms, …/me/factors/email, ….
+	for _, kind := range methods.Default.Kinds(factor.Sent) {
+		h.handle("POST /api/v1/auth/enroll/"+kind, func(w http.ResponseWriter, r *http.Request) error {
+			return h.enrollSent(w, r, kind)
+		})
+		h.authed("POST /api/v1/me/factors/"+kind, func(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
+			return h.startSent(w, r, p, kind)
+		})
+	}
 	h.handle("POST /api/v1/auth/enroll/resend", h.enrollResend)
 	h.handle("POST /api/v1/auth/enroll/confirm", h.enrollConfirm)
 	h.handle("POST /api/v1/auth/confirm-email", h.confirmEmail)
 	h.authed("POST /api/v1/me/codes", h.requestCode)
-	h.authed("POST /api/v1/me/factors/email", h.startEmail)
-	h.authed("POST /api/v1/me/factors/sms", h.startSMS)
 	h.authed("POST /api/v1/me/factors/{id}/resend", h.resendFactorCode)
 	h.authed("POST /api/v1/me/email-confirmation", h.confirmOwnEmail)
 	h.handle("POST /api/v1/users/{id}/email-confirmation", h.admined(h.resendConfirmation))
@@ -73,7 +81,7 @@ func (h *Handler) enrollSent(w http.ResponseWriter, r *http.Request, kind string
 	if err := require([2]string{"flow_token", req.FlowToken}); err != nil {
 		return err
 	}
-	if kind == signin.MethodSMS {
+	if needsPhone(kind) {
 		if err := require([2]string{"phone", req.Phone}); err != nil {
 			return err
 		}
@@ -84,14 +92,6 @@ func (h *Handler) enrollSent(w http.ResponseWriter, r *http.Request, kind string
 	}
 	writeSent(w, http.StatusCreated, sent)
 	return nil
-}
-
-func (h *Handler) enrollEmail(w http.ResponseWriter, r *http.Request) error {
-	return h.enrollSent(w, r, signin.MethodEmail)
-}
-
-func (h *Handler) enrollSMS(w http.ResponseWriter, r *http.Request) error {
-	return h.enrollSent(w, r, signin.MethodSMS)
 }
 
 func (h *Handler) enrollResend(w http.ResponseWriter, r *http.Request) error {
@@ -164,7 +164,7 @@ func (h *Handler) startSent(w http.ResponseWriter, r *http.Request, p signin.Pri
 	if err := optionalBody(w, r, &req); err != nil {
 		return err
 	}
-	if kind == signin.MethodSMS {
+	if needsPhone(kind) {
 		if err := require([2]string{"phone", req.Phone}); err != nil {
 			return err
 		}
@@ -175,14 +175,6 @@ func (h *Handler) startSent(w http.ResponseWriter, r *http.Request, p signin.Pri
 	}
 	writeSent(w, http.StatusCreated, sent)
 	return nil
-}
-
-func (h *Handler) startEmail(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	return h.startSent(w, r, p, signin.MethodEmail)
-}
-
-func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
-	return h.startSent(w, r, p, signin.MethodSMS)
 }
 
 func (h *Handler) resendFactorCode(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
@@ -221,4 +213,10 @@ func (h *Handler) resendConfirmations(w http.ResponseWriter, r *http.Request, a 
 	}
 	writeJSON(w, http.StatusAccepted, map[string]int{"sent": res.Sent, "throttled": res.Throttled, "failed": res.Failed})
 	return nil
+}
+
+// needsPhone says whether adding a factor of kind takes a phone number.
+func needsPhone(kind string) bool {
+	t, _ := methods.Default.TraitsOf(kind)
+	return t.Channel == factor.BySMS
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/metrics"
 	"github.com/twofold-id/twofold/internal/password"
+	"github.com/twofold-id/twofold/internal/policy"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/reqid"
 	"github.com/twofold-id/twofold/internal/secretbox"
@@ -226,7 +227,7 @@ func (a *App) EnsureRoot(ctx context.Context) (store.Org, bool, error) {
 	}
 	now := a.Now().UTC()
 	root, err = a.Store.CreateOrg(ctx, store.Org{Slug: RootSlug, Name: "Platform", CreatedAt: now, UpdatedAt: now,
-		Policy: store.OrgPolicy{MFA: store.MFAOptional, AllowedMethods: []string{"totp", "email", "sms"}}})
+		Policy: store.OrgPolicy{MFA: store.MFAOptional, AllowedMethods: policy.AllMethods}})
 	if errors.Is(err, store.ErrConflict) {
 		// Another instance created it at the same moment.
 		root, err = a.Store.RootOrg(ctx)

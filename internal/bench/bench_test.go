@@ -169,7 +169,7 @@ func BenchmarkVerifyTOTP(b *testing.B) {
 				for pb.Next() {
 					i := int(next.Add(1) - 1)
 					start := time.Now()
-					r, err := a.Signin.Verify(ctx, flows[i], signin.MethodTOTP, f.code(i), client)
+					r, err := a.Signin.Verify(ctx, flows[i], totp.Kind, f.code(i), client)
 					lat.add(time.Since(start))
 					if err != nil || r.Status != signin.StatusAuthenticated {
 						errs.Add(1)
@@ -205,7 +205,7 @@ func BenchmarkFullSignIn(b *testing.B) {
 					i := int(next.Add(1) - 1)
 					r, err := a.Signin.Login(ctx, signin.LoginRequest{Org: f.org.Slug, Username: f.users[i].Username, Password: benchPassword}, client)
 					if err == nil {
-						r, err = a.Signin.Verify(ctx, r.FlowToken, signin.MethodTOTP, f.code(i), client)
+						r, err = a.Signin.Verify(ctx, r.FlowToken, totp.Kind, f.code(i), client)
 					}
 					if err != nil || r.Status != signin.StatusAuthenticated {
 						errs.Add(1)
@@ -310,7 +310,7 @@ func TestSQLiteServes64ConcurrentClientsWithoutErrors(t *testing.T) {
 		wg.Go(func() {
 			r, err := a.Signin.Login(ctx, signin.LoginRequest{Org: f.org.Slug, Username: f.users[i].Username, Password: benchPassword}, client)
 			if err == nil {
-				r, err = a.Signin.Verify(ctx, r.FlowToken, signin.MethodTOTP, f.code(i), client)
+				r, err = a.Signin.Verify(ctx, r.FlowToken, totp.Kind, f.code(i), client)
 			}
 			var p signin.Principal
 			if err == nil {

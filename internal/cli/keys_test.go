@@ -75,7 +75,7 @@ func TestKeysRotateReencryptsSecretsWhileAServerKeepsRunning(t *testing.T) {
 		t.Fatalf("login after rotation: %v %q", err, r.Status)
 	}
 	// The next step's code: within the ±1 window, and not a replay.
-	if _, err := a.Signin.Verify(ctx, r.FlowToken, signin.MethodTOTP, v.Code(secret, v.Step(now)+1), signin.Client{}); err != nil {
+	if _, err := a.Signin.Verify(ctx, r.FlowToken, totp.Kind, v.Code(secret, v.Step(now)+1), signin.Client{}); err != nil {
 		t.Fatalf("verify after rotation on the running server: %v", err)
 	}
 	evs, _ := a.Store.ListAudit(ctx, store.AuditFilter{Event: "keys.rotate"})

@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/factor"
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -171,7 +173,8 @@ func (m *Metrics) sent(kind string, e store.AuditEvent) {
 	}
 	channel := "email" // confirmation links go by mail
 	if kind == "code" {
-		channel = oneOf(firstWord(e.Detail), "email", "sms") // "sms code for signin", "email delivery failed"
+		// "sms code for signin", "email delivery failed": the method sent.
+		channel = oneOf(firstWord(e.Detail), methods.Default.Kinds(factor.Sent)...)
 	}
 	m.messagesSent.WithLabelValues(kind, channel, outcomeLabel(e.Outcome)).Inc()
 }
@@ -194,7 +197,10 @@ func outcomeLabel(o string) string { return oneOf(o, audit.Success, audit.Failur
 func detailMethod(detail string) string {
 	for _, f := range strings.Fields(detail) {
 		if v, ok := strings.CutPrefix(f, "method="); ok {
-			return oneOf(v, "totp", "backup_code", "email", "sms", "any")
+			if _, ok := methods.Default.Lookup(v); ok || v == "any" {
+				return v
+			}
+			return unknown
 		}
 	}
 	return unknown

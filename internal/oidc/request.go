@@ -8,6 +8,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -49,9 +50,10 @@ func acrOf(amr []string) string {
 	return acrPwd
 }
 
-// amrOut maps a session's amr to RFC 8176 values: codes from an
-// authenticator app, by email and backup codes are all one-time passwords
-// ("otp"), texted codes are "sms".
+// amrOut maps a session's amr to RFC 8176 values: "pwd" and "mfa" as they
+// are, each method's value as its traits say (codes from an authenticator
+// app, by email and backup codes are all one-time passwords, "otp"; texted
+// codes are "sms").
 func amrOut(amr []string) []string {
 	out := []string{}
 	add := func(v string) {
@@ -60,11 +62,15 @@ func amrOut(amr []string) []string {
 		}
 	}
 	for _, m := range amr {
-		switch m {
-		case "pwd", "otp", "sms", "mfa":
+		if m == "pwd" || m == "mfa" {
 			add(m)
-		case "email", "backup_code":
-			add("otp")
+			continue
+		}
+		for _, meth := range methods.Default.All() {
+			if t := meth.Traits(); t.AMR == m {
+				add(t.RFC8176)
+				break
+			}
 		}
 	}
 	return out

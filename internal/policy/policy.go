@@ -25,11 +25,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/factor"
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// Methods every policy knows, in the order they are offered.
-var AllMethods = []string{"totp", "email", "sms"}
+// AllMethods are the methods a policy allows or forbids, in the order they
+// are offered: every registered method but the recovery ones.
+var AllMethods = methods.Default.Kinds(factor.Selectable)
 
 // DefaultOTPCodeTTL is how long an emailed or texted code lives unless an
 // org says otherwise; MaxOTPCodeTTL is the ceiling no org can exceed.

@@ -71,8 +71,9 @@ func (s *Service) Resume(ctx context.Context, p Principal, c Client) (Result, er
 // already stood for this user after the password.
 func (s *Service) markFirstFactor(ctx context.Context, p Principal, method string) error {
 	amr := slices.Clone(p.Session.AMR)
-	for _, m := range []string{"mfa", amrFor(method)} {
-		if !slices.Contains(amr, m) {
+	t, _ := s.methods.TraitsOf(method)
+	for _, m := range []string{"mfa", t.AMR} {
+		if m != "" && !slices.Contains(amr, m) {
 			amr = append(amr, m)
 		}
 	}

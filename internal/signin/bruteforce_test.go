@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/factor/backup"
+	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -13,14 +15,14 @@ import (
 // guess makes one wrong TOTP guess at sign-in on a fresh flow.
 func (w *world) guess(a authenticator) error {
 	w.t.Helper()
-	_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, wrongCode(a, w.clock.Now()), client)
+	_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, wrongCode(a, w.clock.Now()), client)
 	return err
 }
 
 // right signs in with a current code on a fresh flow.
 func (w *world) right(a authenticator) error {
 	w.t.Helper()
-	_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+	_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, a.code(w.clock.Now(), 0), client)
 	return err
 }
 
@@ -83,7 +85,7 @@ func TestAHundredConsecutiveFailuresLockTheSecondFactorUntilTheCooldown(t *testi
 	if d := problem.As(err).RetryAfter; d <= 0 || d > lock.Cooldown {
 		t.Fatalf("lock RetryAfter = %s, want within (0, %s]", d, lock.Cooldown)
 	}
-	_, err = w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodBackupCode, codes[0], client)
+	_, err = w.signin.Verify(w.ctx, w.flow("acme", "alice"), backup.Kind, codes[0], client)
 	wantCode(t, err, "mfa_locked")
 	ov, _ := w.signin.Overview(w.ctx, u)
 	if !ov.Locked {
@@ -193,7 +195,7 @@ func TestAParallelBurstOfWrongCodesGetsNoMoreThanTheFreeGuesses(t *testing.T) {
 	}
 	bad := wrongCode(a, w.clock.Now())
 	results := parallel(len(flows), func(i int) error {
-		_, err := w.signin.Verify(w.ctx, flows[i], signin.MethodTOTP, bad, client)
+		_, err := w.signin.Verify(w.ctx, flows[i], totp.Kind, bad, client)
 		return err
 	})
 	free := ratelimit.DefaultLockout().FreeFailures
@@ -214,13 +216,13 @@ func TestAFlowDiesAfterFiveWrongCodes(t *testing.T) {
 	_, a, _ := w.enrolledUser("acme", "alice")
 	flow := w.flow("acme", "alice")
 	for i := 1; i <= 5; i++ {
-		_, err := w.signin.Verify(w.ctx, flow, signin.MethodTOTP, wrongCode(a, w.clock.Now()), client)
+		_, err := w.signin.Verify(w.ctx, flow, totp.Kind, wrongCode(a, w.clock.Now()), client)
 		wantCode(t, err, "invalid_code")
 		// Step past the account delay so only the flow limit is in play.
 		w.clock.Advance(2 * time.Second)
 	}
 	w.clock.Advance(time.Minute)
-	_, err := w.signin.Verify(w.ctx, flow, signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+	_, err := w.signin.Verify(w.ctx, flow, totp.Kind, a.code(w.clock.Now(), 0), client)
 	wantCode(t, err, "invalid_flow")
 	// A new sign-in with the same code works: the dead flow did not use it.
 	if err := w.right(a); err != nil {
@@ -234,12 +236,12 @@ func TestAFlowExpiresAfterItsLifetime(t *testing.T) {
 	_, a, _ := w.enrolledUser("acme", "alice")
 	flow := w.flow("acme", "alice")
 	w.clock.Advance(w.signin.Options().FlowTTL)
-	_, err := w.signin.Verify(w.ctx, flow, signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+	_, err := w.signin.Verify(w.ctx, flow, totp.Kind, a.code(w.clock.Now(), 0), client)
 	wantCode(t, err, "invalid_flow")
 
 	fresh := w.flow("acme", "alice")
 	w.clock.Advance(w.signin.Options().FlowTTL - time.Second)
-	if _, err := w.signin.Verify(w.ctx, fresh, signin.MethodTOTP, a.code(w.clock.Now(), 0), client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, fresh, totp.Kind, a.code(w.clock.Now(), 0), client); err != nil {
 		t.Fatalf("one second before expiry: %v", err)
 	}
 }
@@ -249,10 +251,10 @@ func TestAConsumedFlowCannotBeUsedAgain(t *testing.T) {
 	w.org("acme")
 	_, a, _ := w.enrolledUser("acme", "alice")
 	flow := w.flow("acme", "alice")
-	if _, err := w.signin.Verify(w.ctx, flow, signin.MethodTOTP, a.code(w.clock.Now(), 0), client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, flow, totp.Kind, a.code(w.clock.Now(), 0), client); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.Advance(30 * time.Second)
-	_, err := w.signin.Verify(w.ctx, flow, signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+	_, err := w.signin.Verify(w.ctx, flow, totp.Kind, a.code(w.clock.Now(), 0), client)
 	wantCode(t, err, "invalid_flow")
 }

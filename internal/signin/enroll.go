@@ -61,9 +61,11 @@ func (s *Service) EnrollConfirm(ctx context.Context, flowTok, factorID, code str
 		return Result{}, err
 	}
 	now := s.now().UTC()
-	amr := []string{"pwd", "mfa", "otp"}
-	if fac, err := s.store.GetFactor(ctx, factorID); err == nil && fac.Kind != MethodTOTP {
-		amr[2] = amrFor(fac.Kind)
+	amr := []string{"pwd", "mfa"}
+	if fac, err := s.store.GetFactor(ctx, factorID); err == nil {
+		if t, ok := s.methods.TraitsOf(fac.Kind); ok {
+			amr = append(amr, t.AMR)
+		}
 	}
 	newDevice := s.isNewDevice(ctx, u, c)
 	tok, rec := s.newSession(u, amr, &now, c)

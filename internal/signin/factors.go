@@ -5,13 +5,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/factor"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/notice"
@@ -120,7 +120,7 @@ func (s *Service) startTOTP(ctx context.Context, u store.User, org store.Org, la
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	if !pol.CanEnroll(MethodTOTP) {
+	if !pol.CanEnroll(totp.Kind) {
 		return TOTPEnrollment{}, ErrMethodNotAllowed
 	}
 	label, err = cleanLabel(label)
@@ -137,7 +137,7 @@ func (s *Service) startTOTP(ctx context.Context, u store.User, org store.Org, la
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	f, err := s.store.CreateFactor(ctx, store.Factor{ID: id, UserID: u.ID, Kind: MethodTOTP, Label: label,
+	f, err := s.store.CreateFactor(ctx, store.Factor{ID: id, UserID: u.ID, Kind: totp.Kind, Label: label,
 		Secret: sealed, KeyID: keyID, CreatedAt: s.now().UTC()})
 	if err != nil {
 		return TOTPEnrollment{}, err
@@ -273,16 +273,13 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 		first = false
 		return s.store.ConfirmFactor(ctx, f.ID, step, now)
 	}
+	if _, ok := s.methods.Lookup(f.Kind); !ok {
+		return nil, ErrFactorNotPending
+	}
 	// The confirmation code is a code check like any other: it goes through
 	// the account's failure counter.
-	switch f.Kind {
-	case MethodTOTP:
-		err = s.checkPending(ctx, u, f, raw, confirm, c)
-	case MethodEmail, MethodSMS:
-		err = s.confirmSent(ctx, u, f, raw, flowID, confirm, c)
-	default:
-		err = ErrFactorNotPending
-	}
+	_, _, err = s.check(ctx, u, codeCheck{method: f.Kind, raw: raw, event: audit.CodeChecked,
+		scope: factor.Scope{FlowID: flowID, Purpose: store.PurposeConfirm}, pending: &f, confirm: confirm}, c)
 	if lost != nil {
 		return nil, lost
 	}
@@ -294,34 +291,6 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 	}
 	s.notify(ctx, u, notice.FactorAdded, f.Label, c)
 	return codes, nil
-}
-
-// checkPending checks a code against a pending factor and confirms it with
-// confirm, which reports false when the factor is no longer pending.
-func (s *Service) checkPending(ctx context.Context, u store.User, f store.Factor, raw string, confirm func(step int64) (bool, error), c Client) error {
-	// Reuse the shared path: reserve, compare, reset. compare only looks at
-	// confirmed factors, so the pending one is checked here.
-	var confirmErr error
-	err := s.attempt(ctx, u, MethodTOTP, raw, c, audit.CodeChecked, func(_, code string) (bool, error) {
-		secret, err := s.keys.Open(f.Secret, f.KeyID, FactorAD(u.ID, f.ID))
-		if err != nil {
-			return false, err
-		}
-		defer clear(secret)
-		step, ok := s.totp.Match(secret, code, s.now(), math.MinInt64)
-		if !ok {
-			return false, nil
-		}
-		won, err := confirm(step)
-		if err == nil && !won {
-			confirmErr = ErrFactorNotPending
-		}
-		return won, err
-	})
-	if confirmErr != nil {
-		return confirmErr
-	}
-	return err
 }
 
 // backupBatch makes a fresh batch of backup codes: the plaintext codes

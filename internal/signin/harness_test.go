@@ -232,7 +232,7 @@ func (w *world) flow(org, name string) string {
 // fullSession signs in with password and a current code.
 func (w *world) fullSession(org, name string, a authenticator) signin.Result {
 	w.t.Helper()
-	r, err := w.signin.Verify(w.ctx, w.flow(org, name), signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+	r, err := w.signin.Verify(w.ctx, w.flow(org, name), totp.Kind, a.code(w.clock.Now(), 0), client)
 	if err != nil {
 		w.t.Fatalf("verify: %v", err)
 	}

@@ -37,6 +37,6 @@ func (s *Service) ImportedTOTP(userID, secretB32, label string) (store.Factor, e
 		return store.Factor{}, err
 	}
 	now := s.now().UTC()
-	return store.Factor{ID: id, UserID: userID, Kind: MethodTOTP, Label: label, Secret: sealed, KeyID: keyID,
+	return store.Factor{ID: id, UserID: userID, Kind: totp.Kind, Label: label, Secret: sealed, KeyID: keyID,
 		LastStep: s.totp.Step(now), ConfirmedAt: &now, CreatedAt: now}, nil
 }

@@ -3,11 +3,11 @@ package signin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/factor"
 	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/policy"
@@ -161,16 +161,12 @@ func (s *Service) afterPassword(ctx context.Context, u store.User, org store.Org
 	return s.startFlow(ctx, u, org, store.FlowEnroll, s.enrollMethods(u, pol), deadline, c)
 }
 
-// enrollable lists the factor kinds this server can set up.
+// enrollable lists the factor kinds this server can set up: every method
+// users add themselves whose challenge this server can deliver.
 func (s *Service) enrollable() []string {
-	m := []string{MethodTOTP}
-	if s.codes != nil && s.deliver != nil {
-		m = append(m, MethodEmail)
-		if s.deliver.SMSConfigured() {
-			m = append(m, MethodSMS)
-		}
-	}
-	return m
+	return s.methods.Kinds(func(t factor.Traits) bool {
+		return factor.Selectable(t) && s.canSend(t.Channel) == nil
+	})
 }
 
 // enrollMethods lists the methods u may set up under pol on this server.
@@ -190,16 +186,15 @@ func (s *Service) enrollMethods(u store.User, pol policy.Effective) []string {
 // order they are offered.
 func (s *Service) challengeMethods(ctx context.Context, u store.User, factors []store.Factor) []string {
 	var m []string
-	for _, f := range factors {
-		if f.Confirmed() && !slices.Contains(m, f.Kind) {
-			m = append(m, f.Kind)
+	primary := false
+	for _, meth := range s.methods.All() {
+		if ok, err := meth.Usable(ctx, s.env(), u, factors); err == nil && ok {
+			m = append(m, meth.Kind())
+			primary = primary || !meth.Traits().Recovery
 		}
 	}
-	if len(m) == 0 {
-		return nil
-	}
-	if codes, err := s.store.ListBackupCodes(ctx, u.ID); err == nil && len(codes) > 0 {
-		m = append(m, MethodBackupCode)
+	if !primary {
+		return nil // recovery methods only beside another factor
 	}
 	return m
 }
@@ -297,18 +292,11 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	if err != nil {
 		return Result{}, err
 	}
-	switch method {
-	case MethodTOTP, MethodBackupCode, MethodEmail, MethodSMS:
-	default:
+	if _, ok := s.methods.Lookup(method); !ok {
 		return Result{}, ErrMethodUnavailable.WithField("method")
 	}
-	var got checked
-	checkedEv, err := s.attemptThen(ctx, u, method, code, c, audit.SignInSecondFactor, func(method, code string) (bool, error) {
-		var ok bool
-		var err error
-		got, ok, err = s.compare(ctx, u, scope{flowID: f.ID, purpose: store.PurposeSignIn}, method, code)
-		return ok, err
-	}, false)
+	got, checkedEv, err := s.check(ctx, u, codeCheck{method: method, raw: code, event: audit.SignInSecondFactor,
+		scope: factor.Scope{FlowID: f.ID, Purpose: store.PurposeSignIn}, deferFinish: true}, c)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCode) {
 			if _, ferr := s.store.AddFlowFailure(ctx, f.ID); ferr != nil {
@@ -326,11 +314,11 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	// commit instead of five on the hot path.
 	now := s.now().UTC()
 	newDevice := s.isNewDevice(ctx, u, c)
-	tok, rec := s.newSession(u, []string{"pwd", "mfa", amrFor(got.method)}, &now, c)
+	tok, rec := s.newSession(u, []string{"pwd", "mfa", got.amr()}, &now, c)
 	events := []store.AuditEvent{checkedEv}
-	if got.method == MethodBackupCode {
-		events = append(events, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: audit.BackupCodeUsed,
-			Outcome: audit.Success, Detail: fmt.Sprintf("%d backup codes left", got.backupLeft)})
+	if got.Event != "" {
+		events = append(events, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: got.Event,
+			Outcome: audit.Success, Detail: got.Detail})
 	}
 	events = append(events, completedEvent(u, rec.ID))
 	for i := range events {
@@ -347,8 +335,8 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	if newDevice {
 		s.notify(ctx, u, notice.NewDevice, "", c) // only once the sign-in is committed
 	}
-	if got.method == MethodBackupCode {
-		s.notify(ctx, u, notice.BackupUsed, fmt.Sprintf("%d backup codes left", got.backupLeft), c)
+	if got.Notice != "" {
+		s.notify(ctx, u, got.Notice, got.Detail, c)
 	}
 	return Result{Status: StatusAuthenticated, SessionToken: tok, Session: sess, User: u, Org: org}, nil
 }

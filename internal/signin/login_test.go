@@ -7,6 +7,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/signin"
 )
 
@@ -68,13 +69,13 @@ func TestUsernamesThatNormalizeAlikeAreOneAccountWithOneFailureCounter(t *testin
 	// one counter, so the sixth attempt is delayed whatever the spelling.
 	spellings := []string{"alice", "ALICE", "ａｌｉｃｅ", "Alice", "aLiCe"}
 	for _, name := range spellings {
-		_, err := w.signin.Verify(w.ctx, w.flow("acme", name), signin.MethodTOTP, wrongCode(a, w.clock.Now()), client)
+		_, err := w.signin.Verify(w.ctx, w.flow("acme", name), totp.Kind, wrongCode(a, w.clock.Now()), client)
 		wantCode(t, err, "invalid_code")
 	}
 	if got := w.attempts(u).Failures; got != len(spellings) {
 		t.Fatalf("failures = %d, want %d on one shared counter", got, len(spellings))
 	}
-	_, err := w.signin.Verify(w.ctx, w.flow("acme", "ＡＬＩＣＥ"), signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+	_, err := w.signin.Verify(w.ctx, w.flow("acme", "ＡＬＩＣＥ"), totp.Kind, a.code(w.clock.Now(), 0), client)
 	wantCode(t, err, "too_many_attempts")
 }
 

@@ -61,14 +61,14 @@ func TestASealedSecretCopiedToAnotherFactorDoesNotOpen(t *testing.T) {
 		t.Fatalf("tamper: %v %v", ok, err)
 	}
 	for name, a := range map[string]authenticator{"alice's phone": alice, "bob's phone": bob} {
-		r, err := w.signin.Verify(w.ctx, w.flow("acme", "bob"), signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+		r, err := w.signin.Verify(w.ctx, w.flow("acme", "bob"), totp.Kind, a.code(w.clock.Now(), 0), client)
 		t.Logf("%s: %v", name, err)
 		if err == nil || r.SessionToken != "" {
 			t.Fatalf("%s's code signed Bob in with a moved ciphertext", name)
 		}
 	}
 	// Alice's own factor is untouched.
-	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, alice.code(w.clock.Now(), 0), client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, alice.code(w.clock.Now(), 0), client); err != nil {
 		t.Fatalf("alice: %v", err)
 	}
 }
@@ -94,10 +94,10 @@ func TestTheAuditLogTellsTheStoryOfASignInWithoutItsSecrets(t *testing.T) {
 
 	flow := w.flow("acme", "alice")
 	bad := wrongCode(a, w.clock.Now())
-	_, err = w.signin.Verify(w.ctx, flow, signin.MethodTOTP, bad, client)
+	_, err = w.signin.Verify(w.ctx, flow, totp.Kind, bad, client)
 	wantCode(t, err, "invalid_code")
 	good := a.code(w.clock.Now(), 0)
-	r, err := w.signin.Verify(w.ctx, flow, signin.MethodTOTP, good, client)
+	r, err := w.signin.Verify(w.ctx, flow, totp.Kind, good, client)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/factor"
 	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/problem"
@@ -39,14 +40,34 @@ type Sent struct {
 	Notice    string        // said once when a restricted method (sms) is set up
 }
 
+// sentEnabled refuses a method whose codes are not sent, and sending on a
+// server without a code store or delivery.
 func (s *Service) sentEnabled(kind string) error {
 	if s.codes == nil || s.deliver == nil {
 		return ErrNoDelivery
 	}
-	if kind != MethodEmail && kind != MethodSMS {
+	if t, ok := s.methods.TraitsOf(kind); !ok || !factor.Sent(t) {
 		return ErrMethodUnavailable.WithField("method")
 	}
 	return nil
+}
+
+// canSend says whether this server can deliver challenges over ch (nil) or
+// why not; methods whose challenge is not sent always can.
+func (s *Service) canSend(ch factor.Channel) error {
+	if ch == factor.NotSent {
+		return nil
+	}
+	if s.codes == nil || s.deliver == nil || (ch == factor.BySMS && !s.deliver.SMSConfigured()) {
+		return ErrNoDelivery
+	}
+	return nil
+}
+
+// channel is how codes of kind are sent.
+func (s *Service) channel(kind string) factor.Channel {
+	t, _ := s.methods.TraitsOf(kind)
+	return t.Channel
 }
 
 // codeHash is the stored form of a sent code, bound to its challenge.
@@ -65,12 +86,12 @@ func sixDigits() string {
 // earlier code of that scope. It refuses while the last code of the scope
 // is younger than the resend interval, and when the account's or the org's
 // hourly quota is spent (both counted before sending, so failures count too).
-func (s *Service) sendCode(ctx context.Context, u store.User, org store.Org, f store.Factor, sc scope, c Client) (Sent, error) {
+func (s *Service) sendCode(ctx context.Context, u store.User, org store.Org, f store.Factor, sc factor.Scope, c Client) (Sent, error) {
 	if err := s.sentEnabled(f.Kind); err != nil {
 		return Sent{}, err
 	}
 	now := s.now().UTC()
-	if prev, err := s.codes.GetChallenge(ctx, u.ID, sc.flowID, sc.purpose); err == nil {
+	if prev, err := s.codes.GetChallenge(ctx, u.ID, sc.FlowID, sc.Purpose); err == nil {
 		if wait := prev.CreatedAt.Add(s.opts.ResendInterval).Sub(now); wait > 0 {
 			return Sent{}, ErrResendTooSoon.WithRetry(wait)
 		}
@@ -97,8 +118,8 @@ func (s *Service) sendCode(ctx context.Context, u store.User, org store.Org, f s
 		return Sent{}, err
 	}
 	ttl := pol.OTPCodeTTL
-	if !sc.until.IsZero() {
-		ttl = min(ttl, sc.until.Sub(now).Truncate(time.Second))
+	if !sc.Until.IsZero() {
+		ttl = min(ttl, sc.Until.Sub(now).Truncate(time.Second))
 		if ttl <= 0 {
 			return Sent{}, ErrInvalidFlow
 		}
@@ -106,8 +127,8 @@ func (s *Service) sendCode(ctx context.Context, u store.User, org store.Org, f s
 	code := sixDigits()
 	id := store.NewID()
 	var sendErr error
-	if f.Kind == MethodEmail {
-		sendErr = s.deliver.Email(ctx, f.Target, notice.CodeEmail(org.Name, code, ttl, sc.purpose))
+	if s.channel(f.Kind) == factor.ByEmail {
+		sendErr = s.deliver.Email(ctx, f.Target, notice.CodeEmail(org.Name, code, ttl, sc.Purpose))
 	} else {
 		sendErr = s.deliver.SMS(ctx, f.Target, notice.CodeSMS(org.Name, code, ttl, s.host()))
 	}
@@ -120,17 +141,17 @@ func (s *Service) sendCode(ctx context.Context, u store.User, org store.Org, f s
 		}
 		return Sent{}, ErrDelivery.WithCause(sendErr)
 	}
-	if _, err := s.codes.PutChallenge(ctx, store.Challenge{ID: id, UserID: u.ID, FactorID: f.ID, FlowID: sc.flowID, Purpose: sc.purpose,
+	if _, err := s.codes.PutChallenge(ctx, store.Challenge{ID: id, UserID: u.ID, FactorID: f.ID, FlowID: sc.FlowID, Purpose: sc.Purpose,
 		CodeHash: codeHash(id, code), CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 		return Sent{}, err
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.CodeSent, Outcome: audit.Success,
-		Detail: f.Kind + " code for " + sc.purpose}, c)
-	return Sent{SentTo: mask(f), ExpiresIn: ttl, ResendIn: s.opts.ResendInterval, FactorID: f.ID}, nil
+		Detail: f.Kind + " code for " + sc.Purpose}, c)
+	return Sent{SentTo: s.mask(f), ExpiresIn: ttl, ResendIn: s.opts.ResendInterval, FactorID: f.ID}, nil
 }
 
-func mask(f store.Factor) string {
-	if f.Kind == MethodEmail {
+func (s *Service) mask(f store.Factor) string {
+	if s.channel(f.Kind) == factor.ByEmail {
 		return normalize.MaskEmail(f.Target)
 	}
 	return normalize.MaskPhone(f.Target)
@@ -146,49 +167,49 @@ func (s *Service) host() string {
 }
 
 // compareSent checks code against the live sent code of scope sc, whose
-// factor must be of kind (any kind when kind is ""). A wrong code counts
+// factor must be of kind (factor.Env.CompareSent). A wrong code counts
 // against that code's tries; the right one is consumed atomically.
-func (s *Service) compareSent(ctx context.Context, u store.User, sc scope, kind, code string) (checked, bool, error) {
+func (s *Service) compareSent(ctx context.Context, u store.User, sc factor.Scope, kind, code string) (factor.Match, bool, error) {
 	if s.codes == nil {
-		return checked{}, false, nil
+		return factor.Match{}, false, nil
 	}
-	ch, err := s.codes.GetChallenge(ctx, u.ID, sc.flowID, sc.purpose)
+	ch, err := s.codes.GetChallenge(ctx, u.ID, sc.FlowID, sc.Purpose)
 	if errors.Is(err, store.ErrNotFound) {
-		return checked{}, false, nil
+		return factor.Match{}, false, nil
 	}
 	if err != nil {
-		return checked{}, false, err
+		return factor.Match{}, false, err
 	}
 	f, err := s.store.GetFactor(ctx, ch.FactorID)
 	if errors.Is(err, store.ErrNotFound) {
-		return checked{}, false, nil
+		return factor.Match{}, false, nil
 	}
 	if err != nil {
-		return checked{}, false, err
+		return factor.Match{}, false, err
 	}
-	if f.UserID != u.ID || (kind != "" && f.Kind != kind) || (sc.purpose != store.PurposeConfirm && !f.Confirmed()) {
-		return checked{}, false, nil
+	if f.UserID != u.ID || f.Kind != kind || (sc.Purpose != store.PurposeConfirm && !f.Confirmed()) {
+		return factor.Match{}, false, nil
 	}
 	now := s.now()
 	if ch.UsedAt != nil || !now.Before(ch.ExpiresAt) || ch.Attempts >= s.opts.CodeMaxAttempts {
-		return checked{}, false, nil
+		return factor.Match{}, false, nil
 	}
 	if subtle.ConstantTimeCompare(codeHash(ch.ID, code), ch.CodeHash) != 1 {
 		if _, err := s.codes.AddChallengeAttempt(ctx, ch.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return checked{}, false, err
+			return factor.Match{}, false, err
 		}
-		return checked{}, false, nil
+		return factor.Match{}, false, nil
 	}
 	won, err := s.codes.UseChallenge(ctx, ch.ID, now, s.opts.CodeMaxAttempts)
 	if err != nil || !won {
-		return checked{}, false, err
+		return factor.Match{}, false, err
 	}
 	if f.Confirmed() {
 		if err := s.store.TouchFactor(ctx, f.ID, now.UTC()); err != nil {
-			return checked{}, false, err
+			return factor.Match{}, false, err
 		}
 	}
-	return checked{method: f.Kind, factor: &f}, true, nil
+	return factor.Match{Factor: &f}, true, nil
 }
 
 // confirmedFactor returns the user's first confirmed factor of kind, or the
@@ -225,7 +246,7 @@ func (s *Service) Challenge(ctx context.Context, tok, method, factorID string, c
 	if err != nil {
 		return Sent{}, err
 	}
-	return s.sendCode(ctx, u, org, fac, scope{flowID: f.ID, purpose: store.PurposeSignIn, until: f.ExpiresAt}, c)
+	return s.sendCode(ctx, u, org, fac, factor.Scope{FlowID: f.ID, Purpose: store.PurposeSignIn, Until: f.ExpiresAt}, c)
 }
 
 // RequestCode sends a code by email or text message to a signed-in user,
@@ -242,9 +263,9 @@ func (s *Service) RequestCode(ctx context.Context, p Principal, method, factorID
 	return s.sendCode(ctx, p.User, p.Org, fac, selfService, c)
 }
 
-// smsNotice is said to every user who sets up text messages (NIST calls SMS
-// a restricted authenticator).
-const smsNotice = "Text messages can be intercepted or redirected by phone-number theft. An authenticator app is safer; keep one as well if you can."
+// restrictedNotice is said to every user who sets up a restricted method:
+// text messages (NIST calls SMS a restricted authenticator).
+const restrictedNotice = "Text messages can be intercepted or redirected by phone-number theft. An authenticator app is safer; keep one as well if you can."
 
 // StartSentFactor begins adding an email or text-message factor for a
 // signed-in user: email uses the user's confirmed address, sms the given
@@ -268,20 +289,21 @@ func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, ki
 		return Sent{}, ErrMethodNotAllowed
 	}
 	var target string
-	if kind == MethodEmail {
+	t, _ := s.methods.TraitsOf(kind)
+	if t.Channel == factor.ByEmail {
 		if u.Email == "" || u.EmailConfirmedAt == nil {
 			return Sent{}, ErrEmailUnconfirmed
 		}
 		target = u.Email
 		if label == "" {
-			label = "Email"
+			label = t.DefaultLabel
 		}
 	} else {
 		if target, err = normalize.Phone(phone); err != nil {
 			return Sent{}, ErrInvalidPhone.WithField("phone")
 		}
 		if label == "" {
-			label = "Text message"
+			label = t.DefaultLabel
 		}
 	}
 	if label, err = cleanLabel(label); err != nil {
@@ -293,7 +315,7 @@ func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, ki
 	}
 	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.FactorAdded, Outcome: audit.Success,
 		Detail: kind + " factor " + f.ID + " pending confirmation"}, c)
-	sent, err := s.sendCode(ctx, u, org, f, scope{flowID: flow.ID, purpose: store.PurposeConfirm, until: flow.ExpiresAt}, c)
+	sent, err := s.sendCode(ctx, u, org, f, factor.Scope{FlowID: flow.ID, Purpose: store.PurposeConfirm, Until: flow.ExpiresAt}, c)
 	if err != nil {
 		// Nothing was sent: the pending factor could never be confirmed.
 		if derr := s.store.DeleteFactor(ctx, f.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
@@ -301,8 +323,8 @@ func (s *Service) startSent(ctx context.Context, u store.User, org store.Org, ki
 		}
 		return Sent{}, err
 	}
-	if kind == MethodSMS {
-		sent.Notice = smsNotice
+	if t.Restricted {
+		sent.Notice = restrictedNotice
 	}
 	return sent, nil
 }
@@ -320,28 +342,8 @@ func (s *Service) resendConfirmation(ctx context.Context, u store.User, org stor
 	if err != nil {
 		return Sent{}, err
 	}
-	if f.Confirmed() || (f.Kind != MethodEmail && f.Kind != MethodSMS) || s.now().Sub(f.CreatedAt) > s.opts.PendingFactorTTL {
+	if f.Confirmed() || s.channel(f.Kind) == factor.NotSent || s.now().Sub(f.CreatedAt) > s.opts.PendingFactorTTL {
 		return Sent{}, ErrFactorNotPending
 	}
-	return s.sendCode(ctx, u, org, f, scope{flowID: flow.ID, purpose: store.PurposeConfirm, until: flow.ExpiresAt}, c)
-}
-
-// confirmSent activates a pending email or sms factor with its code.
-func (s *Service) confirmSent(ctx context.Context, u store.User, f store.Factor, raw, flowID string, confirm func(step int64) (bool, error), c Client) error {
-	var notPending error
-	err := s.attempt(ctx, u, f.Kind, raw, c, audit.CodeChecked, func(_, code string) (bool, error) {
-		res, ok, err := s.compareSent(ctx, u, scope{flowID: flowID, purpose: store.PurposeConfirm}, f.Kind, code)
-		if err != nil || !ok || res.factor.ID != f.ID {
-			return false, err
-		}
-		won, err := confirm(0)
-		if err == nil && !won {
-			notPending = ErrFactorNotPending
-		}
-		return won, err
-	})
-	if notPending != nil {
-		return notPending
-	}
-	return err
+	return s.sendCode(ctx, u, org, f, factor.Scope{FlowID: flow.ID, Purpose: store.PurposeConfirm, Until: flow.ExpiresAt}, c)
 }

@@ -25,7 +25,9 @@ import (
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/background"
+	"github.com/twofold-id/twofold/internal/factor"
 	"github.com/twofold-id/twofold/internal/factor/backup"
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/password"
@@ -55,12 +57,14 @@ type Service struct {
 	// pwLockout throttles the password step per account name.
 	pwLockout ratelimit.Lockout
 	totp      totp.Verifier
-	backup    backup.Params
-	now       func() time.Time
-	opts      Options
-	codes     store.CodeStore
-	deliver   Delivery
-	bg        *background.Group
+	// methods are the second-factor methods, checking TOTP with totp.
+	methods *factor.Registry
+	backup  backup.Params
+	now     func() time.Time
+	opts    Options
+	codes   store.CodeStore
+	deliver Delivery
+	bg      *background.Group
 	// dir checks directory users' passwords (nil: no directory sign-in).
 	dir Directory
 	// dirSeen is when the directory last confirmed a directory user's
@@ -182,7 +186,7 @@ func New(d Deps, o Options) *Service {
 	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
-		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, backup: d.Backup, now: d.Now, opts: o,
+		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, methods: methods.New(d.TOTP), backup: d.Backup, now: d.Now, opts: o,
 		codes: d.Codes, deliver: d.Delivery, bg: d.Background,
 		dir: d.Directory, dirSeen: map[string]time.Time{},
 	}

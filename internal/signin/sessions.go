@@ -189,9 +189,7 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, p Principal, c Client
 // time (when the password was checked) and absolute expiry, so step-ups
 // never keep a session alive past its absolute timeout.
 func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code string, c Client) (Result, error) {
-	switch method {
-	case MethodAny, MethodTOTP, MethodBackupCode, MethodEmail, MethodSMS:
-	default:
+	if _, ok := s.methods.Lookup(method); !ok && method != MethodAny {
 		return Result{}, ErrMethodUnavailable.WithField("method")
 	}
 	if !s.hasConfirmedFactor(ctx, p.User.ID) {
@@ -206,7 +204,7 @@ func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code 
 	}
 	now := s.now().UTC()
 	amr := append([]string{}, p.Session.AMR...)
-	for _, m := range []string{"mfa", amrFor(got.method)} {
+	for _, m := range []string{"mfa", got.amr()} {
 		if !slices.Contains(amr, m) {
 			amr = append(amr, m)
 		}

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/factor/backup"
+	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/signin"
 )
 
@@ -123,7 +125,7 @@ func TestResetMFARemovesFactorsAndBackupCodesAndRevokesSessions(t *testing.T) {
 	// Password alone now signs in (MFA is optional here), and the old
 	// backup codes are worthless.
 	r := w.mustLogin("acme", "alice", signin.StatusAuthenticated)
-	_, err = w.signin.Reauthenticate(w.ctx, w.principal(r.SessionToken), signin.MethodBackupCode, codes[0], client)
+	_, err = w.signin.Reauthenticate(w.ctx, w.principal(r.SessionToken), backup.Kind, codes[0], client)
 	wantCode(t, err, "no_factor")
 }
 
@@ -160,7 +162,7 @@ func TestAReauthenticationReplacesTheSessionToken(t *testing.T) {
 	w.org("acme")
 	_, a, _ := w.enrolledUser("acme", "alice")
 	s := w.fullSession("acme", "alice", a)
-	r, err := w.signin.Reauthenticate(w.ctx, w.principal(s.SessionToken), signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+	r, err := w.signin.Reauthenticate(w.ctx, w.principal(s.SessionToken), totp.Kind, a.code(w.clock.Now(), 0), client)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/factor/backup"
+	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/signin"
 )
@@ -15,7 +17,7 @@ func TestARightCodeGivesASessionThatRecordsOTP(t *testing.T) {
 	w := newWorld(t)
 	w.org("acme")
 	u, a, _ := w.enrolledUser("acme", "alice")
-	r, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, a.code(w.clock.Now(), 0), client)
+	r, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, a.code(w.clock.Now(), 0), client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,11 +51,11 @@ func TestACodeIsAcceptedOnlyOnce(t *testing.T) {
 	w.org("acme")
 	_, a, _ := w.enrolledUser("acme", "bob")
 	code := a.code(w.clock.Now(), 0)
-	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "bob"), signin.MethodTOTP, code, client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "bob"), totp.Kind, code, client); err != nil {
 		t.Fatal(err)
 	}
 	// A new sign-in with the same code, still inside its step.
-	_, err := w.signin.Verify(w.ctx, w.flow("acme", "bob"), signin.MethodTOTP, code, client)
+	_, err := w.signin.Verify(w.ctx, w.flow("acme", "bob"), totp.Kind, code, client)
 	wantCode(t, err, "invalid_code")
 }
 
@@ -63,11 +65,11 @@ func TestAnEarlierStepsCodeIsRefusedAfterALaterOneWasAccepted(t *testing.T) {
 	_, a, _ := w.enrolledUser("acme", "alice")
 	now := w.clock.Now()
 	// The phone runs a step ahead; its code is accepted (±1 step).
-	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, a.code(now, +1), client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, a.code(now, +1), client); err != nil {
 		t.Fatalf("code of the next step: %v", err)
 	}
 	for _, off := range []int64{0, -1, +1} {
-		_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, a.code(now, off), client)
+		_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, a.code(now, off), client)
 		wantCode(t, err, "invalid_code")
 	}
 }
@@ -78,17 +80,17 @@ func TestSpacedAndDashedSpellingsOfAUsedCodeCannotSlipPastReplay(t *testing.T) {
 	_, a, _ := w.enrolledUser("acme", "alice")
 	code := a.code(w.clock.Now(), 0)
 	spaced := code[:3] + " " + code[3:]
-	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, spaced, client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, spaced, client); err != nil {
 		t.Fatalf("%q: %v", spaced, err)
 	}
 	for _, c := range []string{code, code[:3] + "-" + code[3:], " " + code + " ", code[:2] + " " + code[2:4] + "-" + code[4:]} {
-		_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, c, client)
+		_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, c, client)
 		wantCode(t, err, "invalid_code")
 	}
 	// Dashed works as well as spaced for a fresh code.
 	w.clock.Advance(30 * time.Second)
 	next := a.code(w.clock.Now(), 0)
-	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, next[:3]+"-"+next[3:], client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, next[:3]+"-"+next[3:], client); err != nil {
 		t.Fatalf("dashed code: %v", err)
 	}
 }
@@ -102,14 +104,14 @@ func TestNonASCIIDigitsAreRefusedAndCounted(t *testing.T) {
 	arabicIndic := toDigits(code, '٠')
 	devanagari := toDigits(code, '०')
 	for i, c := range []string{fullWidth, arabicIndic, devanagari} {
-		_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, c, client)
+		_, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, c, client)
 		wantCode(t, err, "invalid_code")
 		if got := w.attempts(u).Failures; got != i+1 {
 			t.Fatalf("after %q failures = %d, want %d", c, got, i+1)
 		}
 	}
 	// The ASCII code itself was never consumed by those attempts.
-	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodTOTP, code, client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), totp.Kind, code, client); err != nil {
 		t.Fatalf("ASCII code after the refused spellings: %v", err)
 	}
 }
@@ -178,7 +180,7 @@ func fiftyParallelVerifications(t *testing.T, w *world) {
 	}
 	code := a.code(w.clock.Now(), 0)
 	results := parallel(len(flows), func(i int) error {
-		_, err := w.signin.Verify(w.ctx, flows[i], signin.MethodTOTP, code, client)
+		_, err := w.signin.Verify(w.ctx, flows[i], totp.Kind, code, client)
 		return err
 	})
 	if n := count(results, ""); n != 1 {
@@ -195,7 +197,7 @@ func TestABackupCodeWorksOnceAndTheCountGoesDown(t *testing.T) {
 	w := newWorld(t)
 	w.org("acme")
 	u, _, codes := w.enrolledUser("acme", "alice")
-	r, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodBackupCode, codes[0], client)
+	r, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), backup.Kind, codes[0], client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,13 +211,13 @@ func TestABackupCodeWorksOnceAndTheCountGoesDown(t *testing.T) {
 	if ov.BackupCodesLeft != 9 {
 		t.Fatalf("backup codes left = %d, want 9", ov.BackupCodesLeft)
 	}
-	_, err = w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodBackupCode, codes[0], client)
+	_, err = w.signin.Verify(w.ctx, w.flow("acme", "alice"), backup.Kind, codes[0], client)
 	wantCode(t, err, "invalid_code")
 	// Typed differently (upper case, without the dash) it is the same used code.
-	_, err = w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodBackupCode, strings.ToUpper(strings.ReplaceAll(codes[0], "-", "")), client)
+	_, err = w.signin.Verify(w.ctx, w.flow("acme", "alice"), backup.Kind, strings.ToUpper(strings.ReplaceAll(codes[0], "-", "")), client)
 	wantCode(t, err, "invalid_code")
 	// Another one still works, typed in upper case with spaces.
-	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), signin.MethodBackupCode, " "+strings.ToUpper(strings.ReplaceAll(codes[1], "-", " "))+" ", client); err != nil {
+	if _, err := w.signin.Verify(w.ctx, w.flow("acme", "alice"), backup.Kind, " "+strings.ToUpper(strings.ReplaceAll(codes[1], "-", " "))+" ", client); err != nil {
 		t.Fatalf("second backup code: %v", err)
 	}
 	if ov, _ := w.signin.Overview(w.ctx, u); ov.BackupCodesLeft != 8 {
@@ -240,7 +242,7 @@ func fiftyParallelBackupCodes(t *testing.T, w *world) {
 		flows[i] = w.flow("acme", "alice")
 	}
 	results := parallel(len(flows), func(i int) error {
-		_, err := w.signin.Verify(w.ctx, flows[i], signin.MethodBackupCode, codes[3], client)
+		_, err := w.signin.Verify(w.ctx, flows[i], backup.Kind, codes[3], client)
 		return err
 	})
 	if n := count(results, ""); n != 1 {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/factor"
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -39,7 +41,7 @@ type enrollPage struct {
 func (enrollPage) title() string { return "Set up two-step sign-in" }
 
 // enrollable are the methods the portal can set up.
-var enrollable = []string{signin.MethodTOTP, signin.MethodEmail, signin.MethodSMS}
+var enrollable = methods.Default.Kinds(factor.Selectable)
 
 func enrollPageFor(info signin.FlowInfo) enrollPage {
 	pg := enrollPage{Username: info.User.Username, OrgName: info.Org.Name, Deadline: info.Deadline}
@@ -47,7 +49,7 @@ func enrollPageFor(info signin.FlowInfo) enrollPage {
 		if !slices.Contains(enrollable, m) {
 			continue
 		}
-		if m == signin.MethodEmail {
+		if byEmail(m) {
 			u := info.User
 			switch {
 			case u.Email == "":

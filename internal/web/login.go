@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/factor"
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -183,8 +185,8 @@ type verifyPage struct {
 }
 
 // challengeable are the methods the portal's second step can answer,
-// besides backup codes.
-var challengeable = []string{signin.MethodTOTP, signin.MethodEmail, signin.MethodSMS}
+// besides recovery (backup) codes.
+var challengeable = methods.Default.Kinds(factor.Selectable)
 
 func (verifyPage) title() string { return "Two-step sign-in" }
 
@@ -198,21 +200,21 @@ func verifyPageFor(info signin.FlowInfo, method string) verifyPage {
 	pg := verifyPage{Username: info.User.Username, OrgName: info.Org.Name, ExpiresAt: info.ExpiresAt}
 	for _, m := range info.Methods {
 		switch {
-		case m == signin.MethodBackupCode:
+		case m == recoveryKind:
 			pg.HasBackup = true
 		case slices.Contains(challengeable, m):
 			pg.Choices = append(pg.Choices, m)
 		}
 	}
 	switch {
-	case method == signin.MethodBackupCode && pg.HasBackup:
+	case method == recoveryKind && pg.HasBackup:
 		pg.Method = method
 	case slices.Contains(pg.Choices, method):
 		pg.Method = method
 	case len(pg.Choices) == 1:
 		pg.Method = pg.Choices[0]
 	case len(pg.Choices) == 0 && pg.HasBackup:
-		pg.Method = signin.MethodBackupCode
+		pg.Method = recoveryKind
 	case len(pg.Choices) == 0:
 		pg.None = true
 	default:

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
@@ -300,15 +301,8 @@ func roleName(r store.Role) string {
 
 // methodName is the name people see for a sign-in method.
 func methodName(m string) string {
-	switch m {
-	case signin.MethodTOTP:
-		return "Authenticator app"
-	case signin.MethodBackupCode:
-		return "Backup code"
-	case "email":
-		return "Email"
-	case "sms":
-		return "Text message (SMS)"
+	if t, ok := methods.Default.TraitsOf(m); ok {
+		return t.Name
 	}
 	return m
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/policy"
 	"github.com/twofold-id/twofold/internal/problem"
@@ -139,7 +140,7 @@ func (h *handler) addTOTP(w http.ResponseWriter, r *http.Request, p signin.Princ
 func (h *handler) startTOTP(w http.ResponseWriter, r *http.Request, p signin.Principal, label string) {
 	e, err := h.Signin.StartTOTP(r.Context(), p, label, h.Client(r))
 	if errors.Is(err, signin.ErrReauthRequired) {
-		h.render(w, r, "reauth", h.reauthPageFor(r, p, reauthPage{Label: label, Kind: signin.MethodTOTP}))
+		h.render(w, r, "reauth", h.reauthPageFor(r, p, reauthPage{Label: label, Kind: totp.Kind}))
 		return
 	}
 	if err != nil {

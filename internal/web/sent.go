@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/twofold-id/twofold/internal/factor"
+	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
@@ -19,7 +21,7 @@ import (
 // the second step's "send the code" and "send a new code".
 
 // isSent reports whether method is answered with a code the server sends.
-func isSent(method string) bool { return method == signin.MethodEmail || method == signin.MethodSMS }
+func isSent(method string) bool { return factor.Sent(traitsOf(method)) }
 
 // sentView is what a page says about the last code sent: where it went,
 // how long it is valid, and when a new one may be asked for. Between
@@ -75,10 +77,10 @@ func sentFromForm(f url.Values, now time.Time) *sentView {
 
 // maskTarget is the masked address or number of an email or sms factor.
 func maskTarget(f store.Factor) string {
-	switch f.Kind {
-	case signin.MethodEmail:
+	switch traitsOf(f.Kind).Channel {
+	case factor.ByEmail:
 		return normalize.MaskEmail(f.Target)
-	case signin.MethodSMS:
+	case factor.BySMS:
 		return normalize.MaskPhone(f.Target)
 	}
 	return ""
@@ -163,9 +165,9 @@ func (pg verifyPage) SentHint() string { return sentHintText(pg.Method) }
 
 func sendToText(method, to string) string {
 	switch {
-	case method == signin.MethodEmail && to != "":
+	case byEmail(method) && to != "":
 		return "We send a code to " + to + "."
-	case method == signin.MethodEmail:
+	case byEmail(method):
 		return "We send a code to your email address."
 	case to != "":
 		return "We text a code to " + to + "."
@@ -174,7 +176,7 @@ func sendToText(method, to string) string {
 }
 
 func sentHintText(method string) string {
-	if method == signin.MethodEmail {
+	if byEmail(method) {
 		return "Check your inbox for a mail from Twofold with a 6-digit code. If it does not arrive or has expired, send a new one."
 	}
 	return "Check your phone for a text message with a 6-digit code. If it does not arrive or has expired, send a new one."
@@ -196,7 +198,7 @@ type sentPage struct {
 }
 
 func (pg sentPage) title() string {
-	if pg.Method == signin.MethodEmail {
+	if byEmail(pg.Method) {
 		return "Confirm your email address"
 	}
 	return "Confirm your phone number"
@@ -213,7 +215,7 @@ func (pg sentPage) SentHint() string { return sentHintText(pg.Method) }
 func sentPageFrom(r *http.Request, now time.Time) sentPage {
 	m := r.PostForm.Get("method")
 	if !isSent(m) {
-		m = signin.MethodSMS
+		m = methods.Default.Kinds(bySMSTraits)[0]
 	}
 	return sentPage{Method: m, FactorID: r.PostForm.Get("factor_id"), Sent: sentFromForm(r.PostForm, now)}
 }
@@ -242,14 +244,15 @@ func phoneInput(id string, fe *fieldError, value string) phoneField {
 func (h *handler) sentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/verify/send", h.verifySend)
 
-	mux.HandleFunc("POST /login/enroll/email", h.enrollSent(signin.MethodEmail))
-	mux.HandleFunc("POST /login/enroll/sms", h.enrollSent(signin.MethodSMS))
+	// Every method whose code is sent: /login/enroll/email, /security/sms …
+	for _, kind := range methods.Default.Kinds(factor.Sent) {
+		mux.HandleFunc("POST /login/enroll/"+kind, h.enrollSent(kind))
+		mux.HandleFunc("POST /security/"+kind, h.authed(h.addSent(kind)))
+	}
 	mux.HandleFunc("POST /login/enroll/code", h.enrollCode)
 	mux.HandleFunc("POST /login/enroll/resend", h.enrollResend)
 	mux.HandleFunc("POST /login/enroll/confirm-email", h.enrollReconfirm)
 
-	mux.HandleFunc("POST /security/email", h.authed(h.addSent(signin.MethodEmail)))
-	mux.HandleFunc("POST /security/sms", h.authed(h.addSent(signin.MethodSMS)))
 	mux.HandleFunc("GET /security/factors/{id}/confirm", h.authed(h.confirmSentForm))
 	mux.HandleFunc("POST /security/factors/{id}/confirm", h.authed(h.confirmSent))
 	mux.HandleFunc("POST /security/factors/{id}/resend", h.authed(h.resendSent))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -36,7 +37,7 @@ func (pg securityPage) Allows(method string) bool {
 // HasEmailFactor reports whether codes by email are set up already.
 func (pg securityPage) HasEmailFactor() bool {
 	return slices.ContainsFunc(pg.Overview.Factors, func(f store.Factor) bool {
-		return f.Kind == signin.MethodEmail && f.Confirmed()
+		return byEmail(f.Kind) && f.Confirmed()
 	})
 }
 
@@ -253,7 +254,7 @@ func (h *handler) reauthSend(w http.ResponseWriter, r *http.Request, p signin.Pr
 func reauthPageFrom(r *http.Request) reauthPage {
 	kind := r.PostForm.Get("kind")
 	if !isSent(kind) {
-		kind = signin.MethodTOTP
+		kind = totp.Kind
 	}
 	return reauthPage{Label: r.PostForm.Get("label"), Kind: kind, Phone: strings.TrimSpace(r.PostForm.Get("phone"))}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/signin"
 )
 
@@ -39,7 +40,7 @@ func TestVerifyPagePicksTheMethod(t *testing.T) {
 
 func TestSeveralMethodsLetTheUserChoose(t *testing.T) {
 	old := challengeable
-	challengeable = []string{signin.MethodTOTP, "email"}
+	challengeable = []string{totp.Kind, "email"}
 	defer func() { challengeable = old }()
 	pg := verifyPageFor(signin.FlowInfo{Methods: []string{"totp", "email", "backup_code"}}, "")
 	if !pg.Choose || pg.Method != "" || !slices.Equal(pg.Choices, []string{"totp", "email"}) {

@@ -7,7 +7,8 @@
 // left: Match hashes the input once and compares the result with every stored
 // hash in constant time.
 //
-// The package is pure: it neither stores nor reads anything. A code is used
+// Apart from Method (method.go), which adapts it to factor.Method over the
+// store, the package is pure: it neither stores nor reads anything. A code is used
 // up only when the caller marks it used with the store's atomic
 // store.BackupCodes.UseBackupCode; a caller that loses that race must treat
 // the attempt as failed. Codes are never logged or formatted into errors by

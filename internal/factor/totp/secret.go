@@ -2,7 +2,8 @@
 // one-time passwords as specified by RFC 6238 (built on the HOTP algorithm of
 // RFC 4226), with the key URI and QR code that enroll a secret in an app.
 //
-// The package is pure: it neither stores nor reads anything. Verification
+// Apart from Method (method.go), which adapts it to factor.Method over the
+// store, the package is pure: it neither stores nor reads anything. Verification
 // reports the time step a code matched; the caller makes that step the
 // factor's new last accepted step with one atomic store operation
 // (store.Factors.AdvanceStep, or ConfirmFactor at enrollment), which is the

@@ -1,0 +1,21 @@
+package web
+
+import (
+	"github.com/twofold-id/twofold/internal/factor"
+	"github.com/twofold-id/twofold/internal/factor/methods"
+)
+
+// traitsOf returns the traits of a method kind (zero for an unknown one).
+func traitsOf(kind string) factor.Traits {
+	t, _ := methods.Default.TraitsOf(kind)
+	return t
+}
+
+// byEmail reports whether codes of kind are mailed.
+func byEmail(kind string) bool { return traitsOf(kind).Channel == factor.ByEmail }
+
+func bySMSTraits(t factor.Traits) bool { return t.Channel == factor.BySMS }
+
+// recoveryKind is the method of backup codes: offered beside the others as
+// "use a backup code".
+var recoveryKind = methods.Default.Kinds(func(t factor.Traits) bool { return t.Recovery })[0]
