@@ -38,7 +38,7 @@ func (s *Service) NewSetupToken(ctx context.Context) (string, error) {
 // moment a platform admin exists, however that admin was made. The token
 // works once; input errors (checked first) and a taken username leave it
 // unspent.
-func (s *Service) CompleteSetup(ctx context.Context, h hasher, token string, n NewUser, c signin.Client) (store.User, error) {
+func (s *Service) CompleteSetup(ctx context.Context, token string, n NewUser, c signin.Client) (store.User, error) {
 	root, err := s.store.RootOrg(ctx)
 	if err != nil {
 		return store.User{}, err
@@ -47,7 +47,7 @@ func (s *Service) CompleteSetup(ctx context.Context, h hasher, token string, n N
 		return store.User{}, err
 	}
 	n.OrgSlug, n.Role = root.Slug, store.RoleSuperadmin
-	rec, err := s.newUserRecord(ctx, h, root, n)
+	rec, err := s.newUserRecord(ctx, root, n)
 	if err != nil {
 		return store.User{}, err
 	}

@@ -24,13 +24,9 @@ type NewUser struct {
 }
 
 // hasher is the part of the password hasher CreateUser needs.
-type hasher interface {
-	Hash(ctx context.Context, password string) (string, error)
-}
-
 // CreateUser creates a user in an org of the actor's subtree, with a role no
 // higher than the actor's.
-func (s *Service) CreateUser(ctx context.Context, a access.Actor, h hasher, n NewUser, c signin.Client) (store.User, error) {
+func (s *Service) CreateUser(ctx context.Context, a access.Actor, n NewUser, c signin.Client) (store.User, error) {
 	org, err := s.Org(ctx, a, n.OrgSlug)
 	if err != nil {
 		return store.User{}, err
@@ -50,7 +46,7 @@ func (s *Service) CreateUser(ctx context.Context, a access.Actor, h hasher, n Ne
 			return store.User{}, err
 		}
 	}
-	rec, err := s.newUserRecord(ctx, h, org, n)
+	rec, err := s.newUserRecord(ctx, org, n)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -64,7 +60,7 @@ func (s *Service) CreateUser(ctx context.Context, a access.Actor, h hasher, n Ne
 
 // newUserRecord checks n (username, email, password rules) and returns the
 // record to store for it in org, with the password hashed.
-func (s *Service) newUserRecord(ctx context.Context, h hasher, org store.Org, n NewUser) (store.User, error) {
+func (s *Service) newUserRecord(ctx context.Context, org store.Org, n NewUser) (store.User, error) {
 	norm, err := normalize.Username(n.Username)
 	if err != nil {
 		return store.User{}, ErrInvalid.WithMessage("A username is 1 to 128 characters without spaces or control characters.").WithField("username")
@@ -80,7 +76,7 @@ func (s *Service) newUserRecord(ctx context.Context, h hasher, org store.Org, n 
 		if err := signin.CheckPassword(n.Password); err != nil {
 			return store.User{}, err
 		}
-		if hash, err = h.Hash(ctx, n.Password); err != nil {
+		if hash, err = s.signin.HashPassword(ctx, n.Password); err != nil {
 			return store.User{}, err
 		}
 	}

@@ -337,7 +337,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a access.Ac
 	if err := require([2]string{"org", req.Org}, [2]string{"username", req.Username}); err != nil {
 		return err
 	}
-	u, err := h.admin.CreateUser(r.Context(), a, h.hasher, admin.NewUser{OrgSlug: req.Org, Username: req.Username,
+	u, err := h.admin.CreateUser(r.Context(), a, admin.NewUser{OrgSlug: req.Org, Username: req.Username,
 		Email: req.Email, Role: store.Role(req.Role), Password: req.Password, MFARequired: req.MFARequired}, h.clients(r))
 	if err != nil {
 		return err

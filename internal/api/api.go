@@ -24,7 +24,6 @@ import (
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/clientip"
-	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -41,7 +40,6 @@ const MaxBody = 64 << 10
 type Handler struct {
 	signin  *signin.Service
 	admin   *admin.Service
-	hasher  *password.Hasher
 	store   store.Store
 	log     *slog.Logger
 	now     func() time.Time
@@ -60,7 +58,6 @@ type ClientFunc func(r *http.Request) signin.Client
 type Deps struct {
 	Signin *signin.Service
 	Admin  *admin.Service
-	Hasher *password.Hasher
 	Store  store.Store
 	Log    *slog.Logger
 	Now    func() time.Time
@@ -78,7 +75,7 @@ func New(d Deps) *Handler {
 	if d.CodesPerMinute == 0 {
 		d.CodesPerMinute = 60
 	}
-	h := &Handler{signin: d.Signin, admin: d.Admin, hasher: d.Hasher, store: d.Store, log: d.Log, now: d.Now,
+	h := &Handler{signin: d.Signin, admin: d.Admin, store: d.Store, log: d.Log, now: d.Now,
 		loginIP: ratelimit.NewIPLimiter(d.LoginPerMinute, 20, d.Now),
 		codeIP:  ratelimit.NewIPLimiter(d.CodesPerMinute, 20, d.Now),
 		clients: d.Client, mux: http.NewServeMux()}

@@ -86,13 +86,14 @@ func NewLogger(cfg config.Config, w *os.File) *slog.Logger {
 
 // OpenStore opens (and migrates) the store that cfg selects.
 func OpenStore(ctx context.Context, cfg config.Config) (store.Store, string, error) {
-	return openStore(ctx, cfg, nil)
+	return openStore(ctx, cfg, nil, time.Now)
 }
 
-// openStore is OpenStore with a hook on every PostgreSQL query.
-func openStore(ctx context.Context, cfg config.Config, hook store.QueryHook) (store.Store, string, error) {
+// openStore is OpenStore with a hook on every PostgreSQL query and the
+// store's clock.
+func openStore(ctx context.Context, cfg config.Config, hook store.QueryHook, now func() time.Time) (store.Store, string, error) {
 	if cfg.DatabaseURL != "" {
-		st, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.Options{QueryHook: hook})
+		st, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.Options{QueryHook: hook, Now: now})
 		if err != nil {
 			return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
 		}
@@ -105,7 +106,7 @@ func openStore(ctx context.Context, cfg config.Config, hook store.QueryHook) (st
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("create data directory: %w", err)
 	}
-	st, err := sqlite.Open(ctx, cfg.SQLitePath())
+	st, err := sqlite.OpenWith(ctx, cfg.SQLitePath(), sqlite.Options{Now: now})
 	if err != nil {
 		return nil, "", fmt.Errorf("open SQLite: %w", err)
 	}
@@ -144,7 +145,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	if err != nil {
 		return nil, err
 	}
-	st, backend, err := openStore(ctx, cfg, m.QueryHook(tr.QueryHook()))
+	st, backend, err := openStore(ctx, cfg, m.QueryHook(tr.QueryHook()), o.Now)
 	if err != nil {
 		tr.Shutdown(ctx)
 		return nil, err

@@ -27,8 +27,8 @@ import (
 // are served only by MetricsHandler, on their own listener.
 func (a *App) Handler() http.Handler {
 	client := a.clientFunc()
-	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Hasher: a.Hasher, Store: a.Store, Log: a.Log, Now: a.Now, Client: client})
-	webH := web.New(web.Deps{Signin: a.Signin, Admin: a.Admin, Hasher: a.Hasher, Log: a.Log, Now: a.Now, Client: client,
+	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Store: a.Store, Log: a.Log, Now: a.Now, Client: client})
+	webH := web.New(web.Deps{Signin: a.Signin, Admin: a.Admin, Log: a.Log, Now: a.Now, Client: client,
 		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://"), Version: version.String(), Apps: appSignIn{a}})
 
 	mux := http.NewServeMux()

@@ -41,7 +41,7 @@ func userCreate(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	u, err := a.Admin.CreateUser(ctx, sys, a.Hasher, admin.NewUser{OrgSlug: *org, Username: *username, Email: *email,
+	u, err := a.Admin.CreateUser(ctx, sys, admin.NewUser{OrgSlug: *org, Username: *username, Email: *email,
 		Role: store.Role(*role), Password: pw, MFARequired: *mfaRequired}, cliClient)
 	if err != nil {
 		return err

@@ -144,7 +144,7 @@ func (w *world) user(org, name string) store.User {
 
 func (w *world) newUser(n admin.NewUser) store.User {
 	w.t.Helper()
-	u, err := w.admin.CreateUser(w.ctx, w.sys, password.NewHasher(password.TestParams(), 0), n, client)
+	u, err := w.admin.CreateUser(w.ctx, w.sys, n, client)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -172,3 +172,9 @@ func (s *Service) unlockPassword(ctx context.Context, u store.User) error {
 	}
 	return s.store.DeletePasswordAttempts(ctx, userPasswordKey(org, u))
 }
+
+// HashPassword hashes a new password under the hash limiter, for accounts
+// an admin creates.
+func (s *Service) HashPassword(ctx context.Context, password string) (string, error) {
+	return s.hasher.Hash(ctx, password)
+}

@@ -40,7 +40,7 @@ func (p *portal) addRoleUser(org, username string, role store.Role, email string
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	u, err := p.app.Admin.CreateUser(ctx, sys, p.app.Hasher, admin.NewUser{OrgSlug: org, Username: username, Email: email, Role: role, Password: pw}, signin.Client{})
+	u, err := p.app.Admin.CreateUser(ctx, sys, admin.NewUser{OrgSlug: org, Username: username, Email: email, Role: role, Password: pw}, signin.Client{})
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -341,7 +341,7 @@ func (h *handler) adminCreateUser(w http.ResponseWriter, r *http.Request, p sign
 		func(np signin.Principal) error {
 			p = np
 			var err error
-			u, err = h.Admin.CreateUser(r.Context(), actorOf(np), h.Hasher, n, h.Client(r))
+			u, err = h.Admin.CreateUser(r.Context(), actorOf(np), n, h.Client(r))
 			return err
 		})
 	if handled {

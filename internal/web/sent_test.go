@@ -101,7 +101,7 @@ func (p *sentPortal) addUserWithEmail(org, username, pw, email string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	if _, err := p.app.Admin.CreateUser(ctx, sys, p.app.Hasher, admin.NewUser{OrgSlug: org, Username: username, Password: pw, Email: email}, signin.Client{}); err != nil {
+	if _, err := p.app.Admin.CreateUser(ctx, sys, admin.NewUser{OrgSlug: org, Username: username, Password: pw, Email: email}, signin.Client{}); err != nil {
 		p.t.Fatal(err)
 	}
 }

@@ -43,7 +43,7 @@ func (h *handler) setup(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	u, err := h.Admin.CompleteSetup(r.Context(), h.Hasher, pg.Token, admin.NewUser{
+	u, err := h.Admin.CompleteSetup(r.Context(), pg.Token, admin.NewUser{
 		Username: pg.Username, Email: pg.Email, Password: r.PostForm.Get("password")}, h.Client(r))
 	if err != nil {
 		fail(err)

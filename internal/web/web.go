@@ -24,7 +24,6 @@ import (
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/clientip"
-	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -38,7 +37,6 @@ const MaxBody = 64 << 10
 type Deps struct {
 	Signin *signin.Service
 	Admin  *admin.Service
-	Hasher *password.Hasher // for admin.CompleteSetup
 	Log    *slog.Logger
 	Now    func() time.Time
 	Client func(*http.Request) signin.Client // where a request came from

@@ -101,7 +101,7 @@ func (p *portal) addUser(org, username, pw string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	if _, err := p.app.Admin.CreateUser(ctx, sys, p.app.Hasher, admin.NewUser{OrgSlug: org, Username: username, Password: pw}, signin.Client{}); err != nil {
+	if _, err := p.app.Admin.CreateUser(ctx, sys, admin.NewUser{OrgSlug: org, Username: username, Password: pw}, signin.Client{}); err != nil {
 		p.t.Fatal(err)
 	}
 }
@@ -629,7 +629,7 @@ func TestSecureCookiesUseHostPrefix(t *testing.T) {
 	p := newPortal(t)
 	p.addOrg("acme", store.OrgPolicy{})
 	p.addUser("acme", "alice", "correct horse battery")
-	h := web.New(web.Deps{Signin: p.app.Signin, Admin: p.app.Admin, Hasher: p.app.Hasher, Now: p.clock.Now, SecureCookies: true})
+	h := web.New(web.Deps{Signin: p.app.Signin, Admin: p.app.Admin, Now: p.clock.Now, SecureCookies: true})
 	form := url.Values{"org": {"acme"}, "username": {"alice"}, "password": {"correct horse battery"}}
 	req := httptest.NewRequest("POST", "https://id.example/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -28,7 +28,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey,
 	if k.ID == "" {
 		k.ID = store.NewID()
 	}
-	k.CreatedAt = orNow(k.CreatedAt)
+	k.CreatedAt = s.orNow(k.CreatedAt)
 	k.LastUsedAt, k.RevokedAt, k.ExpiresAt = tsp(k.LastUsedAt), tsp(k.RevokedAt), tsp(k.ExpiresAt)
 	if k.TokenHash == nil {
 		k.TokenHash = []byte{}

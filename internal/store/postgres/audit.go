@@ -13,14 +13,14 @@ import (
 // AppendAudit adds e to the log. The ID is assigned by the database and At
 // defaults to now.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
-	return insertAudit(ctx, s.pool, e)
+	return s.insertAudit(ctx, s.pool, e)
 }
 
-func insertAudit(ctx context.Context, q querier, e store.AuditEvent) error {
+func (s *Store) insertAudit(ctx context.Context, q querier, e store.AuditEvent) error {
 	_, err := q.Exec(ctx, `INSERT INTO audit_events (at, actor_user_id,
 			target_user_id, org_id, ip, user_agent, event, outcome, detail, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		orNow(e.At), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,
+		s.orNow(e.At), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,
 		e.Event, e.Outcome, e.Detail, e.RequestID)
 	return mapErr("append audit", err)
 }

@@ -13,16 +13,16 @@ import (
 // codes (IDs generated when empty, CreatedAt defaulting to now), in one
 // transaction. An unknown user is store.ErrNotFound.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, codes []store.BackupCode) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error { return replaceBackupCodes(ctx, tx, userID, codes) })
+	err := s.inTx(ctx, func(tx pgx.Tx) error { return s.replaceBackupCodes(ctx, tx, userID, codes) })
 	return mapErr("replace backup codes", err)
 }
 
 // replaceBackupCodes is ReplaceBackupCodes inside the transaction tx.
-func replaceBackupCodes(ctx context.Context, tx pgx.Tx, userID string, codes []store.BackupCode) error {
+func (s *Store) replaceBackupCodes(ctx context.Context, tx pgx.Tx, userID string, codes []store.BackupCode) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM backup_codes WHERE user_id = $1`, userID); err != nil {
 		return err
 	}
-	now := ts(time.Now())
+	now := ts(s.now())
 	rows := make([][]any, 0, len(codes))
 	for _, c := range codes {
 		if c.ID == "" {

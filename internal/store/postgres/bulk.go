@@ -18,7 +18,7 @@ var (
 // ImportUsers inserts users and their factors with COPY and appends events,
 // in one transaction.
 func (s *Store) ImportUsers(ctx context.Context, users []store.ImportedUser, events []store.AuditEvent) error {
-	now := ts(time.Now())
+	now := ts(s.now())
 	urows := make([][]any, 0, len(users))
 	var frows [][]any
 	for _, iu := range users {
@@ -61,7 +61,7 @@ func (s *Store) ImportUsers(ctx context.Context, users []store.ImportedUser, eve
 			}
 		}
 		for _, e := range events {
-			if err := insertAudit(ctx, tx, e); err != nil {
+			if err := s.insertAudit(ctx, tx, e); err != nil {
 				return err
 			}
 		}

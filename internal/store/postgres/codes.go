@@ -35,7 +35,7 @@ func (s *Store) PutChallenge(ctx context.Context, c store.Challenge) (store.Chal
 	if c.ID == "" {
 		c.ID = store.NewID()
 	}
-	c.CreatedAt = orNow(c.CreatedAt)
+	c.CreatedAt = s.orNow(c.CreatedAt)
 	c.ExpiresAt = ts(c.ExpiresAt)
 	c.UsedAt = tsp(c.UsedAt)
 	if c.CodeHash == nil {
@@ -114,7 +114,7 @@ func (s *Store) CreateEmailConfirmation(ctx context.Context, ec store.EmailConfi
 	if ec.ID == "" {
 		ec.ID = store.NewID()
 	}
-	ec.CreatedAt = orNow(ec.CreatedAt)
+	ec.CreatedAt = s.orNow(ec.CreatedAt)
 	ec.ExpiresAt = ts(ec.ExpiresAt)
 	ec.UsedAt = tsp(ec.UsedAt)
 	_, err := s.pool.Exec(ctx, `INSERT INTO email_confirmations (`+emailConfirmationColumns+`)

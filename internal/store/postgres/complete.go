@@ -40,11 +40,11 @@ func (s *Store) CompleteSignIn(ctx context.Context, flowID string, at time.Time,
 		if _, err := tx.Exec(ctx, `UPDATE mfa_attempts SET failures = 0, last_failure_at = NULL, locked_until = NULL WHERE user_id = $1`, sess.UserID); err != nil {
 			return mapErr("complete sign-in: reset attempts", err)
 		}
-		if out, err = insertSession(ctx, tx, sess); err != nil {
+		if out, err = s.insertSession(ctx, tx, sess); err != nil {
 			return err
 		}
 		for _, e := range events {
-			if err := insertAudit(ctx, tx, e); err != nil {
+			if err := s.insertAudit(ctx, tx, e); err != nil {
 				return err
 			}
 		}

@@ -58,7 +58,7 @@ func (s *Store) CreateFactor(ctx context.Context, f store.Factor) (store.Factor,
 	if f.ID == "" {
 		f.ID = store.NewID()
 	}
-	f.CreatedAt = orNow(f.CreatedAt)
+	f.CreatedAt = s.orNow(f.CreatedAt)
 	f.ConfirmedAt = tsp(f.ConfirmedAt)
 	f.LastUsedAt = tsp(f.LastUsedAt)
 	_, err := s.pool.Exec(ctx, `INSERT INTO factors (id, user_id, kind, label, secret,
@@ -128,12 +128,12 @@ func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, a
 			return err
 		}
 		if codes != nil {
-			if err := replaceBackupCodes(ctx, tx, userID, codes); err != nil {
+			if err := s.replaceBackupCodes(ctx, tx, userID, codes); err != nil {
 				return err
 			}
 		}
 		for _, e := range events {
-			if err := insertAudit(ctx, tx, e); err != nil {
+			if err := s.insertAudit(ctx, tx, e); err != nil {
 				return err
 			}
 		}

@@ -29,7 +29,7 @@ func (s *Store) CreateFlow(ctx context.Context, f store.Flow) (store.Flow, error
 	if f.ID == "" {
 		f.ID = store.NewID()
 	}
-	f.CreatedAt = orNow(f.CreatedAt)
+	f.CreatedAt = s.orNow(f.CreatedAt)
 	f.ExpiresAt = ts(f.ExpiresAt)
 	f.ConsumedAt = tsp(f.ConsumedAt)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

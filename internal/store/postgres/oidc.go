@@ -48,7 +48,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client,
 	if c.ID == "" {
 		c.ID = store.NewID()
 	}
-	c.CreatedAt, c.UpdatedAt = orNow(c.CreatedAt), orNow(c.UpdatedAt)
+	c.CreatedAt, c.UpdatedAt = s.orNow(c.CreatedAt), s.orNow(c.UpdatedAt)
 	c.RedirectURIs, c.PostLogoutRedirectURIs = orEmpty(c.RedirectURIs), orEmpty(c.PostLogoutRedirectURIs)
 	_, err := s.pool.Exec(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
 		scopes, require_mfa, secret_hash, created_by, created_at, updated_at)
@@ -80,7 +80,7 @@ func (s *Store) ListClients(ctx context.Context, orgPath string) ([]store.Client
 
 // UpdateClient stores the mutable fields of c.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client, error) {
-	c.UpdatedAt = orNow(c.UpdatedAt)
+	c.UpdatedAt = s.orNow(c.UpdatedAt)
 	tag, err := s.pool.Exec(ctx, `UPDATE clients SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
 		scopes = $5, require_mfa = $6, secret_hash = $7, updated_at = $8 WHERE id = $1`,
 		c.ID, c.Name, orEmpty(c.RedirectURIs), orEmpty(c.PostLogoutRedirectURIs), c.Scopes, c.RequireMFA,
@@ -121,7 +121,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r store.AuthRequest) (sto
 	if r.ID == "" {
 		r.ID = store.NewID()
 	}
-	r.CreatedAt, r.ExpiresAt = orNow(r.CreatedAt), ts(r.ExpiresAt)
+	r.CreatedAt, r.ExpiresAt = s.orNow(r.CreatedAt), ts(r.ExpiresAt)
 	_, err := s.pool.Exec(ctx, `INSERT INTO oidc_auth_requests (id, client_id, params, created_at, expires_at)
 		VALUES ($1,$2,$3,$4,$5)`, r.ID, r.ClientID, orEmptyBytes(r.Params), r.CreatedAt, r.ExpiresAt)
 	if err != nil {
@@ -171,14 +171,14 @@ func (s *Store) RedeemAuthCode(ctx context.Context, requestID string, at time.Ti
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO oidc_grants (id, client_id, user_id, session_id, scopes, amr, auth_time,
 			created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, g.ID, g.ClientID, g.UserID, g.SessionID, orEmpty(g.Scopes),
-			orEmpty(g.AMR), ts(g.AuthTime), orNow(g.CreatedAt)); err != nil {
+			orEmpty(g.AMR), ts(g.AuthTime), s.orNow(g.CreatedAt)); err != nil {
 			return mapErr("redeem auth code: grant", err)
 		}
-		if err := insertAccessToken(ctx, tx, a); err != nil {
+		if err := s.insertAccessToken(ctx, tx, a); err != nil {
 			return err
 		}
 		if rt != nil {
-			return insertRefreshToken(ctx, tx, *rt)
+			return s.insertRefreshToken(ctx, tx, *rt)
 		}
 		return nil
 	})
@@ -188,15 +188,15 @@ func (s *Store) RedeemAuthCode(ctx context.Context, requestID string, at time.Ti
 	return err == nil, err
 }
 
-func insertAccessToken(ctx context.Context, q querier, a store.AccessToken) error {
+func (s *Store) insertAccessToken(ctx context.Context, q querier, a store.AccessToken) error {
 	_, err := q.Exec(ctx, `INSERT INTO oidc_access_tokens (id, grant_id, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
-		a.ID, a.GrantID, orNow(a.CreatedAt), ts(a.ExpiresAt))
+		a.ID, a.GrantID, s.orNow(a.CreatedAt), ts(a.ExpiresAt))
 	return mapErr("insert access token", err)
 }
 
-func insertRefreshToken(ctx context.Context, q querier, rt store.RefreshToken) error {
+func (s *Store) insertRefreshToken(ctx context.Context, q querier, rt store.RefreshToken) error {
 	_, err := q.Exec(ctx, `INSERT INTO oidc_refresh_tokens (id, grant_id, token_hash, created_at, expires_at)
-		VALUES ($1,$2,$3,$4,$5)`, rt.ID, rt.GrantID, rt.TokenHash, orNow(rt.CreatedAt), ts(rt.ExpiresAt))
+		VALUES ($1,$2,$3,$4,$5)`, rt.ID, rt.GrantID, rt.TokenHash, s.orNow(rt.CreatedAt), ts(rt.ExpiresAt))
 	return mapErr("insert refresh token", err)
 }
 
@@ -283,10 +283,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, at time.Tim
 		if tag.RowsAffected() != 1 {
 			return errLost
 		}
-		if err := insertRefreshToken(ctx, tx, next); err != nil {
+		if err := s.insertRefreshToken(ctx, tx, next); err != nil {
 			return err
 		}
-		return insertAccessToken(ctx, tx, a)
+		return s.insertAccessToken(ctx, tx, a)
 	})
 	if errors.Is(err, errLost) {
 		return false, nil
@@ -296,7 +296,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, at time.Tim
 
 // CreateAccessToken inserts a.
 func (s *Store) CreateAccessToken(ctx context.Context, a store.AccessToken) error {
-	return insertAccessToken(ctx, s.pool, a)
+	return s.insertAccessToken(ctx, s.pool, a)
 }
 
 // GetAccessToken returns the access token record, or store.ErrNotFound.
@@ -316,7 +316,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, id string, at time.Time) 
 // CreateSigningKey inserts k; a duplicate id is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at) VALUES ($1,$2,$3,$4,$5)`,
-		k.ID, k.Alg, k.Sealed, k.KeyID, orNow(k.CreatedAt))
+		k.ID, k.Alg, k.Sealed, k.KeyID, s.orNow(k.CreatedAt))
 	return mapErr("create signing key", err)
 }
 

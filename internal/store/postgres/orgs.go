@@ -73,7 +73,7 @@ func (s *Store) CreateOrg(ctx context.Context, org store.Org) (store.Org, error)
 	if org.ID == "" {
 		org.ID = store.NewID()
 	}
-	org.CreatedAt = orNow(org.CreatedAt)
+	org.CreatedAt = s.orNow(org.CreatedAt)
 	if org.UpdatedAt.IsZero() {
 		org.UpdatedAt = org.CreatedAt
 	}
@@ -166,7 +166,7 @@ func (s *Store) OrgChain(ctx context.Context, id string) ([]store.Org, error) {
 func (s *Store) UpdateOrg(ctx context.Context, org store.Org) (store.Org, error) {
 	args := append([]any{org.ID, org.Name, string(org.Policy.MFA), org.Policy.Locked, org.Policy.AllowedMethods,
 		interval(org.Policy.EnrollmentGrace), interval(org.Policy.OTPCodeTTL),
-		org.Policy.RequireMFAForNewDirectoryUsers, orNow(org.UpdatedAt)}, lockValues(org.Policy.Lock)...)
+		org.Policy.RequireMFAForNewDirectoryUsers, s.orNow(org.UpdatedAt)}, lockValues(org.Policy.Lock)...)
 	o, err := scanOrg(s.pool.QueryRow(ctx, `
 		UPDATE orgs SET name = $2, mfa = $3, locked = $4, allowed_methods = $5,
 			enrollment_grace = $6, otp_code_ttl = $7,
@@ -205,7 +205,7 @@ func (s *Store) MoveOrg(ctx context.Context, id, newParentID string) (store.Org,
 			return store.ErrConflict // below itself
 		}
 		newPath := parent.Path + org.ID + "/"
-		now := ts(time.Now())
+		now := ts(s.now())
 		if _, err := tx.Exec(ctx, `
 			UPDATE orgs SET path = $2 || substr(path, length($1) + 1),
 				depth = depth + $3, updated_at = $5

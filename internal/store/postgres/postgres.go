@@ -48,6 +48,8 @@ const connectTimeout = 5 * time.Second
 // by many goroutines and by many processes sharing the database.
 type Store struct {
 	pool *pgxpool.Pool
+	// clock stamps what a caller leaves without a time (Options.Now).
+	clock func() time.Time
 }
 
 var _ store.Store = (*Store)(nil)
@@ -61,6 +63,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) { return OpenWith(ctx
 type Options struct {
 	// QueryHook, when set, observes every query (metrics, tracing).
 	QueryHook store.QueryHook
+	// Now is the store's clock (default time.Now): it stamps records a
+	// caller passes without a time, and the few times the store sets
+	// itself (an org's updated_at when it moves).
+	Now func() time.Time
 }
 
 // OpenWith is Open with options.
@@ -95,7 +101,10 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: ping: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Store{pool: pool, clock: o.Now}, nil
 }
 
 // Migrate brings the schema up to date with the embedded migrations. It is
@@ -231,10 +240,13 @@ func tsp(t *time.Time) *time.Time {
 	return &v
 }
 
-// orNow returns ts(t), or the current time if t is zero.
-func orNow(t time.Time) time.Time {
+// now is the store's clock at stored precision.
+func (s *Store) now() time.Time { return s.clock() }
+
+// orNow returns ts(t), or the store's current time if t is zero.
+func (s *Store) orNow(t time.Time) time.Time {
 	if t.IsZero() {
-		return ts(time.Now())
+		return ts(s.now())
 	}
 	return ts(t)
 }

@@ -45,6 +45,20 @@ func TestConformance(t *testing.T) {
 	storetest.RunTests(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
+func TestTheStoreKeepsItsOwnClock(t *testing.T) {
+	pgtest.ServerDSN(t)
+	storetest.RunClockTests(t, func(t *testing.T, now func() time.Time) store.Store {
+		s, err := postgres.OpenWith(context.Background(), pgtest.NewDatabase(t), postgres.Options{Now: now})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		return s
+	})
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	s := newStore(t)
 	if err := s.Migrate(t.Context()); err != nil {

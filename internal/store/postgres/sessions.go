@@ -33,7 +33,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) (store.Se
 			return err
 		}
 		var err error
-		out, err = insertSession(ctx, tx, sess)
+		out, err = s.insertSession(ctx, tx, sess)
 		return err
 	})
 	if err != nil {
@@ -60,11 +60,11 @@ func userLive(ctx context.Context, tx pgx.Tx, userID string, version int64) erro
 	return nil
 }
 
-func insertSession(ctx context.Context, q querier, sess store.Session) (store.Session, error) {
+func (s *Store) insertSession(ctx context.Context, q querier, sess store.Session) (store.Session, error) {
 	if sess.ID == "" {
 		sess.ID = store.NewID()
 	}
-	sess.CreatedAt = orNow(sess.CreatedAt)
+	sess.CreatedAt = s.orNow(sess.CreatedAt)
 	if sess.LastSeenAt.IsZero() {
 		sess.LastSeenAt = sess.CreatedAt
 	}

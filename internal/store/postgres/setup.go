@@ -42,7 +42,7 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, hash []byte, now time.Time
 			done = true // commit the deletion, create nobody
 			return nil
 		}
-		out, err = insertUser(ctx, tx, u)
+		out, err = s.insertUser(ctx, tx, u)
 		return err
 	})
 	if err != nil {

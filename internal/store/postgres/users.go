@@ -35,7 +35,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	var out store.User
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		out, err = insertUser(ctx, tx, u)
+		out, err = s.insertUser(ctx, tx, u)
 		return err
 	})
 	if err != nil {
@@ -45,11 +45,11 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 }
 
 // insertUser inserts u inside tx; see CreateUser.
-func insertUser(ctx context.Context, tx pgx.Tx, u store.User) (store.User, error) {
+func (s *Store) insertUser(ctx context.Context, tx pgx.Tx, u store.User) (store.User, error) {
 	if u.ID == "" {
 		u.ID = store.NewID()
 	}
-	u.CreatedAt = orNow(u.CreatedAt)
+	u.CreatedAt = s.orNow(u.CreatedAt)
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
 	}

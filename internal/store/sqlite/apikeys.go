@@ -40,7 +40,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey,
 	if k.ID == "" {
 		k.ID = store.NewID()
 	}
-	k.CreatedAt = orNow(k.CreatedAt)
+	k.CreatedAt = s.orNow(k.CreatedAt)
 	k.LastUsedAt, k.RevokedAt, k.ExpiresAt = normPtr(k.LastUsedAt), normPtr(k.RevokedAt), normPtr(k.ExpiresAt)
 	if k.TokenHash == nil {
 		k.TokenHash = []byte{}

@@ -38,7 +38,7 @@ func (s *Store) ImportUsers(ctx context.Context, users []store.ImportedUser, eve
 			if u.ID == "" {
 				return errors.New("sqlite: import users: a user without an id")
 			}
-			created := orNow(u.CreatedAt)
+			created := s.orNow(u.CreatedAt)
 			updated := created
 			if !u.UpdatedAt.IsZero() {
 				updated = norm(u.UpdatedAt)
@@ -52,13 +52,13 @@ func (s *Store) ImportUsers(ctx context.Context, users []store.ImportedUser, eve
 					return errors.New("sqlite: import users: a factor without an id")
 				}
 				if _, err := fs.ExecContext(ctx, f.ID, u.ID, f.Kind, f.Label, f.Secret, f.KeyID, f.Target, f.LastStep,
-					microPtr(f.ConfirmedAt), micro(orNow(f.CreatedAt)), microPtr(f.LastUsedAt)); err != nil {
+					microPtr(f.ConfirmedAt), micro(s.orNow(f.CreatedAt)), microPtr(f.LastUsedAt)); err != nil {
 					return mapErr(err)
 				}
 			}
 		}
 		for _, e := range events {
-			if err := insertAudit(ctx, tx, e); err != nil {
+			if err := s.insertAudit(ctx, tx, e); err != nil {
 				return err
 			}
 		}

@@ -34,7 +34,7 @@ func (s *Store) PutChallenge(ctx context.Context, c store.Challenge) (store.Chal
 	if c.ID == "" {
 		c.ID = store.NewID()
 	}
-	c.CreatedAt, c.ExpiresAt, c.UsedAt = orNow(c.CreatedAt), norm(c.ExpiresAt), normPtr(c.UsedAt)
+	c.CreatedAt, c.ExpiresAt, c.UsedAt = s.orNow(c.CreatedAt), norm(c.ExpiresAt), normPtr(c.UsedAt)
 	if c.CodeHash == nil {
 		c.CodeHash = []byte{}
 	}
@@ -107,7 +107,7 @@ func (s *Store) CreateEmailConfirmation(ctx context.Context, ec store.EmailConfi
 	if ec.ID == "" {
 		ec.ID = store.NewID()
 	}
-	ec.CreatedAt, ec.ExpiresAt, ec.UsedAt = orNow(ec.CreatedAt), norm(ec.ExpiresAt), normPtr(ec.UsedAt)
+	ec.CreatedAt, ec.ExpiresAt, ec.UsedAt = s.orNow(ec.CreatedAt), norm(ec.ExpiresAt), normPtr(ec.UsedAt)
 	_, err := s.exec(ctx, `INSERT INTO email_confirmations (`+emailConfirmationCols+`) VALUES (?,?,?,?,?,?,?)`,
 		ec.ID, ec.UserID, ec.Email, ec.TokenHash, micro(ec.CreatedAt), micro(ec.ExpiresAt), microPtr(ec.UsedAt))
 	if err != nil {

@@ -35,7 +35,7 @@ func scanDirectory(sc scanner) (store.Directory, error) {
 // PutDirectory creates or replaces the directory of d.OrgID, keeping
 // CreatedAt on replace. An unknown org is store.ErrNotFound.
 func (s *Store) PutDirectory(ctx context.Context, d store.Directory) (store.Directory, error) {
-	d.UpdatedAt = orNow(d.UpdatedAt)
+	d.UpdatedAt = s.orNow(d.UpdatedAt)
 	d.CreatedAt = d.UpdatedAt
 	if d.BindPassword == nil {
 		d.BindPassword = []byte{}
@@ -83,7 +83,7 @@ func (s *Store) CreateDirectoryUser(ctx context.Context, u store.User, entryID s
 	if u.ID == "" {
 		u.ID = store.NewID()
 	}
-	u.CreatedAt = orNow(u.CreatedAt)
+	u.CreatedAt = s.orNow(u.CreatedAt)
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
 	}

@@ -30,7 +30,7 @@ func (s *Store) CreateFactor(ctx context.Context, f store.Factor) (store.Factor,
 	if f.ID == "" {
 		f.ID = store.NewID()
 	}
-	f.CreatedAt, f.ConfirmedAt, f.LastUsedAt = orNow(f.CreatedAt), normPtr(f.ConfirmedAt), normPtr(f.LastUsedAt)
+	f.CreatedAt, f.ConfirmedAt, f.LastUsedAt = s.orNow(f.CreatedAt), normPtr(f.ConfirmedAt), normPtr(f.LastUsedAt)
 	_, err := s.exec(ctx, `INSERT INTO factors (`+factorCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		f.ID, f.UserID, f.Kind, f.Label, f.Secret, f.KeyID, f.Target, f.LastStep, microPtr(f.ConfirmedAt),
 		micro(f.CreatedAt), microPtr(f.LastUsedAt))
@@ -83,12 +83,12 @@ func (s *Store) ConfirmFirstFactor(ctx context.Context, id string, step int64, a
 			return err
 		}
 		if codes != nil {
-			if err := replaceBackupCodes(ctx, tx, userID, codes); err != nil {
+			if err := s.replaceBackupCodes(ctx, tx, userID, codes); err != nil {
 				return err
 			}
 		}
 		for _, e := range events {
-			if err := insertAudit(ctx, tx, e); err != nil {
+			if err := s.insertAudit(ctx, tx, e); err != nil {
 				return err
 			}
 		}
@@ -188,11 +188,11 @@ func scanBackupCode(sc scanner) (store.BackupCode, error) {
 // codes (for userID, whatever their UserID says; ids generated when empty),
 // all in one transaction: on error nothing changes.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, codes []store.BackupCode) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return replaceBackupCodes(ctx, tx, userID, codes) })
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.replaceBackupCodes(ctx, tx, userID, codes) })
 }
 
 // replaceBackupCodes is ReplaceBackupCodes inside the transaction tx.
-func replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID string, codes []store.BackupCode) error {
+func (s *Store) replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID string, codes []store.BackupCode) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM backup_codes WHERE user_id = ?`, userID); err != nil {
 		return mapErr(err)
 	}
@@ -205,7 +205,7 @@ func replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID string, codes []
 		if c.ID == "" {
 			c.ID = store.NewID()
 		}
-		if _, err := stmt.ExecContext(ctx, c.ID, userID, c.Hash, micro(orNow(c.CreatedAt)), microPtr(c.UsedAt)); err != nil {
+		if _, err := stmt.ExecContext(ctx, c.ID, userID, c.Hash, micro(s.orNow(c.CreatedAt)), microPtr(c.UsedAt)); err != nil {
 			return mapErr(err)
 		}
 	}

@@ -70,12 +70,12 @@ func (s *Store) UpdateAttempts(ctx context.Context, userID string, fn func(store
 // AppendAudit appends e to the event log; the store assigns its ID, and At
 // is now when zero.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
-	return insertAudit(ctx, s.w, e)
+	return s.insertAudit(ctx, s.w, e)
 }
 
-func insertAudit(ctx context.Context, ex execer, e store.AuditEvent) error {
+func (s *Store) insertAudit(ctx context.Context, ex execer, e store.AuditEvent) error {
 	_, err := ex.ExecContext(ctx, `INSERT INTO audit_events (at, actor_user_id, target_user_id, org_id, ip, user_agent, event, outcome, detail, request_id)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, micro(orNow(e.At)), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, micro(s.orNow(e.At)), e.ActorUserID, e.TargetUserID, e.OrgID, e.IP, e.UserAgent,
 		e.Event, e.Outcome, e.Detail, e.RequestID)
 	return mapErr(err)
 }
@@ -154,7 +154,7 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, hash []byte, now time.Time
 			done = true // commit the deletion, create nobody
 			return nil
 		}
-		out, err = insertUser(ctx, tx, u)
+		out, err = s.insertUser(ctx, tx, u)
 		return err
 	})
 	if err == nil && done {

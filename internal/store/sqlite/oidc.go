@@ -67,8 +67,8 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client,
 	if c.ID == "" {
 		c.ID = store.NewID()
 	}
-	c.CreatedAt = orNow(c.CreatedAt)
-	c.UpdatedAt = orNow(c.UpdatedAt)
+	c.CreatedAt = s.orNow(c.CreatedAt)
+	c.UpdatedAt = s.orNow(c.UpdatedAt)
 	if c.RedirectURIs == nil {
 		c.RedirectURIs = []string{}
 	}
@@ -109,7 +109,7 @@ func (s *Store) ListClients(ctx context.Context, orgPath string) ([]store.Client
 
 // UpdateClient stores the mutable fields of c.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client, error) {
-	c.UpdatedAt = orNow(c.UpdatedAt)
+	c.UpdatedAt = s.orNow(c.UpdatedAt)
 	if c.RedirectURIs == nil {
 		c.RedirectURIs = []string{}
 	}
@@ -164,7 +164,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r store.AuthRequest) (sto
 	if r.ID == "" {
 		r.ID = store.NewID()
 	}
-	r.CreatedAt, r.ExpiresAt = orNow(r.CreatedAt), norm(r.ExpiresAt)
+	r.CreatedAt, r.ExpiresAt = s.orNow(r.CreatedAt), norm(r.ExpiresAt)
 	_, err := s.exec(ctx, `INSERT INTO oidc_auth_requests (id, client_id, params, created_at, expires_at)
 		VALUES (?,?,?,?,?)`, r.ID, r.ClientID, orEmptyBytes(r.Params), micro(r.CreatedAt), micro(r.ExpiresAt))
 	if isFK(err) {
@@ -216,17 +216,17 @@ func (s *Store) RedeemAuthCode(ctx context.Context, requestID string, at time.Ti
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errLost, err)
 		}
-		g.CreatedAt = orNow(g.CreatedAt)
+		g.CreatedAt = s.orNow(g.CreatedAt)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_grants (id, client_id, user_id, session_id, scopes, amr,
 			auth_time, created_at) VALUES (?,?,?,?,?,?,?,?)`, g.ID, g.ClientID, g.UserID, g.SessionID,
 			listOrEmpty(g.Scopes), listOrEmpty(g.AMR), micro(g.AuthTime), micro(g.CreatedAt)); err != nil {
 			return mapErr(err)
 		}
-		if err := insertAccessToken(ctx, tx, a); err != nil {
+		if err := s.insertAccessToken(ctx, tx, a); err != nil {
 			return err
 		}
 		if rt != nil {
-			return insertRefreshToken(ctx, tx, *rt)
+			return s.insertRefreshToken(ctx, tx, *rt)
 		}
 		return nil
 	})
@@ -236,18 +236,18 @@ func (s *Store) RedeemAuthCode(ctx context.Context, requestID string, at time.Ti
 	return err == nil, err
 }
 
-func insertAccessToken(ctx context.Context, tx *sql.Tx, a store.AccessToken) error {
+func (s *Store) insertAccessToken(ctx context.Context, tx *sql.Tx, a store.AccessToken) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO oidc_access_tokens (id, grant_id, created_at, expires_at) VALUES (?,?,?,?)`,
-		a.ID, a.GrantID, micro(orNow(a.CreatedAt)), micro(a.ExpiresAt))
+		a.ID, a.GrantID, micro(s.orNow(a.CreatedAt)), micro(a.ExpiresAt))
 	if isFK(err) {
 		return fmt.Errorf("%w: grant %s", store.ErrNotFound, a.GrantID)
 	}
 	return mapErr(err)
 }
 
-func insertRefreshToken(ctx context.Context, tx *sql.Tx, rt store.RefreshToken) error {
+func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, rt store.RefreshToken) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO oidc_refresh_tokens (id, grant_id, token_hash, created_at, expires_at)
-		VALUES (?,?,?,?,?)`, rt.ID, rt.GrantID, rt.TokenHash, micro(orNow(rt.CreatedAt)), micro(rt.ExpiresAt))
+		VALUES (?,?,?,?,?)`, rt.ID, rt.GrantID, rt.TokenHash, micro(s.orNow(rt.CreatedAt)), micro(rt.ExpiresAt))
 	return mapErr(err)
 }
 
@@ -352,10 +352,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, at time.Tim
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errLost, err)
 		}
-		if err := insertRefreshToken(ctx, tx, next); err != nil {
+		if err := s.insertRefreshToken(ctx, tx, next); err != nil {
 			return err
 		}
-		return insertAccessToken(ctx, tx, a)
+		return s.insertAccessToken(ctx, tx, a)
 	})
 	if errors.Is(err, errLost) {
 		return false, nil
@@ -365,7 +365,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, at time.Tim
 
 // CreateAccessToken inserts a.
 func (s *Store) CreateAccessToken(ctx context.Context, a store.AccessToken) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return insertAccessToken(ctx, tx, a) })
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.insertAccessToken(ctx, tx, a) })
 }
 
 // GetAccessToken returns the access token record, or store.ErrNotFound.
@@ -393,7 +393,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, id string, at time.Time) 
 // CreateSigningKey inserts k; a duplicate id is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
 	_, err := s.exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at) VALUES (?,?,?,?,?)`,
-		k.ID, k.Alg, k.Sealed, k.KeyID, micro(orNow(k.CreatedAt)))
+		k.ID, k.Alg, k.Sealed, k.KeyID, micro(s.orNow(k.CreatedAt)))
 	return err
 }
 

@@ -81,7 +81,7 @@ func (s *Store) CreateOrg(ctx context.Context, org store.Org) (store.Org, error)
 	if strings.Contains(org.ID, "/") {
 		return store.Org{}, fmt.Errorf("sqlite: org id %q contains a slash", org.ID)
 	}
-	org.CreatedAt = orNow(org.CreatedAt)
+	org.CreatedAt = s.orNow(org.CreatedAt)
 	if org.UpdatedAt.IsZero() {
 		org.UpdatedAt = org.CreatedAt
 	}
@@ -159,7 +159,7 @@ func (s *Store) UpdateOrg(ctx context.Context, org store.Org) (store.Org, error)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p := org.Policy
 		args := append([]any{org.Name, string(p.MFA), p.Locked, encodeList(p.AllowedMethods), int64(p.EnrollmentGrace),
-			int64(p.OTPCodeTTL), p.RequireMFAForNewDirectoryUsers, micro(now())}, lockArgs(p.Lock)...)
+			int64(p.OTPCodeTTL), p.RequireMFAForNewDirectoryUsers, micro(s.now())}, lockArgs(p.Lock)...)
 		res, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, mfa = ?, locked = ?, allowed_methods = ?,
 			enrollment_grace = ?, otp_code_ttl = ?, require_mfa_new_directory_users = ?, updated_at = ?, `+lockCols+` WHERE id = ?`,
 			append(args, org.ID)...)
@@ -204,7 +204,7 @@ func (s *Store) MoveOrg(ctx context.Context, id, newParentID string) (store.Org,
 			return mapErr(err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET parent_id = ?, updated_at = ? WHERE id = ?`,
-			parent.ID, micro(now()), id); err != nil {
+			parent.ID, micro(s.now()), id); err != nil {
 			return mapErr(err)
 		}
 		out, err = getOrg(ctx, tx, id)

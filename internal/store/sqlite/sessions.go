@@ -42,7 +42,7 @@ func (s *Store) CreateSession(ctx context.Context, x store.Session) (store.Sessi
 			return err
 		}
 		var err error
-		out, err = insertSession(ctx, tx, x)
+		out, err = s.insertSession(ctx, tx, x)
 		return err
 	})
 	return out, err
@@ -71,11 +71,11 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func insertSession(ctx context.Context, ex execer, x store.Session) (store.Session, error) {
+func (s *Store) insertSession(ctx context.Context, ex execer, x store.Session) (store.Session, error) {
 	if x.ID == "" {
 		x.ID = store.NewID()
 	}
-	x.CreatedAt = orNow(x.CreatedAt)
+	x.CreatedAt = s.orNow(x.CreatedAt)
 	if x.LastSeenAt.IsZero() {
 		x.LastSeenAt = x.CreatedAt
 	}
@@ -173,7 +173,7 @@ func (s *Store) CreateFlow(ctx context.Context, f store.Flow) (store.Flow, error
 	if f.ID == "" {
 		f.ID = store.NewID()
 	}
-	f.CreatedAt, f.ExpiresAt, f.ConsumedAt = orNow(f.CreatedAt), norm(f.ExpiresAt), normPtr(f.ConsumedAt)
+	f.CreatedAt, f.ExpiresAt, f.ConsumedAt = s.orNow(f.CreatedAt), norm(f.ExpiresAt), normPtr(f.ConsumedAt)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := userLive(ctx, tx, f.UserID, f.UserVersion); err != nil {
 			return err

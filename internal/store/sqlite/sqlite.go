@@ -48,6 +48,16 @@ type Store struct {
 	stopCk    chan struct{}
 	ckStopped chan struct{}
 	closeOnce sync.Once
+	// clock stamps what a caller leaves without a time (Options.Now).
+	clock func() time.Time
+}
+
+// Options adjust OpenWith.
+type Options struct {
+	// Now is the store's clock (default time.Now): it stamps records a
+	// caller passes without a time, and the few times the store sets
+	// itself (an org's updated_at when it moves).
+	Now func() time.Time
 }
 
 var _ store.Store = (*Store)(nil)
@@ -66,7 +76,13 @@ const (
 // Open opens (creating if needed) the database file at path and configures
 // it: WAL journal, synchronous=NORMAL, foreign keys on, a busy timeout of
 // ten seconds. It does not create or upgrade the schema; call Migrate.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string) (*Store, error) { return OpenWith(ctx, path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
 	}
@@ -112,7 +128,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	ck.SetMaxOpenConns(1)
-	s := &Store{w: w, r: r, ck: ck, stopCk: make(chan struct{}), ckStopped: make(chan struct{})}
+	s := &Store{w: w, r: r, ck: ck, stopCk: make(chan struct{}), ckStopped: make(chan struct{}), clock: o.Now}
 	go s.checkpointer()
 	return s, nil
 }
@@ -289,13 +305,13 @@ func normPtr(t *time.Time) *time.Time {
 	return &n
 }
 
-// now is the current time at stored precision.
-func now() time.Time { return norm(time.Now()) }
+// now is the store's clock at stored precision.
+func (s *Store) now() time.Time { return norm(s.clock()) }
 
 // orNow is t, or the current time if t is zero.
-func orNow(t time.Time) time.Time {
+func (s *Store) orNow(t time.Time) time.Time {
 	if t.IsZero() {
-		return now()
+		return s.now()
 	}
 	return norm(t)
 }

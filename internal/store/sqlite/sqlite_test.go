@@ -14,9 +14,12 @@ import (
 )
 
 // newTestStore opens and migrates a fresh database file in t's temp dir.
-func newTestStore(t testing.TB) *Store {
+func newTestStore(t testing.TB) *Store { return newTestStoreAt(t, nil) }
+
+// newTestStoreAt is newTestStore with the clock now (nil: the wall clock).
+func newTestStoreAt(t testing.TB, now func() time.Time) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
+	s, err := OpenWith(context.Background(), filepath.Join(t.TempDir(), "twofold.db"), Options{Now: now})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -29,6 +32,10 @@ func newTestStore(t testing.TB) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.RunTests(t, func(t *testing.T) store.Store { return newTestStore(t) })
+}
+
+func TestTheStoreKeepsItsOwnClock(t *testing.T) {
+	storetest.RunClockTests(t, func(t *testing.T, now func() time.Time) store.Store { return newTestStoreAt(t, now) })
 }
 
 func TestReopenSeesCommittedData(t *testing.T) {

@@ -36,18 +36,18 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	var out store.User
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = insertUser(ctx, tx, u)
+		out, err = s.insertUser(ctx, tx, u)
 		return err
 	})
 	return out, err
 }
 
 // insertUser inserts u inside tx; see CreateUser.
-func insertUser(ctx context.Context, tx *sql.Tx, u store.User) (store.User, error) {
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u store.User) (store.User, error) {
 	if u.ID == "" {
 		u.ID = store.NewID()
 	}
-	u.CreatedAt = orNow(u.CreatedAt)
+	u.CreatedAt = s.orNow(u.CreatedAt)
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
 	}
@@ -194,7 +194,7 @@ func (s *Store) ConfirmUserEmail(ctx context.Context, id, email string, at time.
 // reports whether it did (false for an unknown user).
 func (s *Store) SetPasswordHash(ctx context.Context, userID, old, new string) (bool, error) {
 	n, err := s.exec(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`,
-		new, micro(now()), userID, old)
+		new, micro(s.now()), userID, old)
 	return n == 1, err
 }
 

@@ -1,8 +1,9 @@
 package api_test
 
-// More end-to-end tests of issue 5 (see sent_test.go for the SMTP and
-// Twilio peers): parallel use of one code, send quotas, text messages,
-// provider failures, and forced enrollment with every allowed method.
+// End-to-end tests of text messages and sent-code limits (the SMTP and
+// Twilio peers are in emailcodes_test.go): parallel use of one code, send
+// quotas, text messages over Twilio's API, provider failures, and forced
+// enrollment with every allowed method.
 
 import (
 	"context"

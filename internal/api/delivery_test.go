@@ -1,7 +1,7 @@
 package api_test
 
-// End-to-end tests of sent codes, part three (see sent_test.go for the SMTP
-// and Twilio peers): text messages through the signed webhook provider, the
+// End-to-end tests of code delivery (the SMTP and Twilio peers are in
+// emailcodes_test.go): text messages through the signed webhook provider, the
 // per-org hourly send quota, an org's own code lifetime, and an SMTP server
 // that is down while a code is sent.
 
