@@ -21,6 +21,7 @@ func (h *Handler) adminRoutes() {
 	h.handle("PATCH /api/v1/orgs/{slug}", h.admined(h.patchOrg))
 	h.handle("DELETE /api/v1/orgs/{slug}", h.admined(h.deleteOrg))
 	h.handle("GET /api/v1/orgs/{slug}/policy", h.admined(h.getPolicy))
+	h.handle("GET /api/v1/orgs/{slug}/dashboard", h.admined(h.getDashboard))
 	h.handle("PUT /api/v1/orgs/{slug}/policy", h.admined(h.putPolicy))
 	h.handle("GET /api/v1/users", h.admined(h.listUsers))
 	h.handle("POST /api/v1/users", h.admined(h.createUser))
@@ -537,4 +538,27 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, a access.A
 		}
 		f.BeforeID = evs[len(evs)-1].ID
 	}
+}
+
+// getDashboard answers an org's dashboard numbers (admin.Dashboard).
+func (h *Handler) getDashboard(w http.ResponseWriter, r *http.Request, a access.Actor) error {
+	d, err := h.admin.Dashboard(r.Context(), a, r.PathValue("slug"))
+	if err != nil {
+		return err
+	}
+	methods := map[string]int{}
+	for _, m := range d.Methods {
+		methods[m.Kind] = m.Users
+	}
+	waiting := make([]map[string]any, 0, len(d.Waiting))
+	for _, wo := range d.Waiting {
+		waiting = append(waiting, map[string]any{"org": wo.Org.Slug, "users": wo.Users, "grace_ends": wo.GraceEnds, "overdue": wo.Overdue})
+	}
+	days := make([]map[string]any, 0, len(d.Days))
+	for _, day := range d.Days {
+		days = append(days, map[string]any{"day": day.Day.Format(time.DateOnly), "sign_ins": day.SignIns, "failures": day.Failures})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"org": d.Org.Slug, "at": d.At, "users": d.Counts.Users, "disabled": d.Counts.Disabled,
+		"enrolled": d.Counts.Enrolled, "locked": d.Counts.Locked, "by_method": methods, "waiting": waiting, "days": days})
+	return nil
 }

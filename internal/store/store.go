@@ -340,6 +340,7 @@ type Store interface {
 	SignInCompleter
 	UserImporter
 	AuditPruner
+	Dashboards
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

@@ -39,6 +39,7 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/orgs/{slug}/rename", a(h.adminRenameOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/move", a(h.adminMoveOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/policy", a(h.adminSetPolicy))
+	mux.HandleFunc("GET /admin/orgs/{slug}/dashboard", a(h.adminDashboard))
 	mux.HandleFunc("GET /admin/orgs/{slug}/directory", a(h.adminDirectory))
 	mux.HandleFunc("POST /admin/orgs/{slug}/directory", a(h.adminSetDirectory))
 	mux.HandleFunc("POST /admin/orgs/{slug}/directory/remove", a(h.adminRemoveDirectory))

@@ -43,6 +43,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"APIKeys", apiKeyTests},
 		{"OIDC", oidcTests},
 		{"Directories", directoryTests},
+		{"Dashboards", dashboardTests},
 		{"CompleteSignIn", completeTests},
 		{"ConfirmWithCodes", confirmWithCodesTests},
 		{"Import", importTests},
