@@ -60,7 +60,9 @@ func activityChart(days []store.DayCount) template.HTML {
 	}
 	slot := float64(width-left) / float64(max(len(days), 1))
 	bar := slot * 0.4
-	y := func(n int) float64 { return float64(height-bottom) - float64(n)*float64(height-bottom-top)/float64(peak) }
+	y := func(n int) float64 {
+		return float64(height-bottom) - float64(n)*float64(height-bottom-top)/float64(peak)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg id="activity-chart" role="img" aria-labelledby="chart-title chart-desc" viewBox="0 0 %d %d" width="100%%" xmlns="http://www.w3.org/2000/svg">`, width, height)
 	total := func(f func(store.DayCount) int) int {

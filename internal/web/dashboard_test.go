@@ -37,8 +37,8 @@ func TestAnOrgDashboardCountsItsSubtreeAndDrawsItsSignIns(t *testing.T) {
 	dash := ria.get("/admin/orgs/reseller/dashboard")
 	expect(t, dash, 200, "/admin/orgs/reseller/dashboard", `id="activity-chart"`, "<svg", `role="img"`)
 	for id, want := range map[string]string{
-		"dash-users":       "3",        // ria, mia, cleo
-		"dash-enrolled":    "1 (33%)",  // ria
+		"dash-users":       "3",       // ria, mia, cleo
+		"dash-enrolled":    "1 (33%)", // ria
 		"dash-locked":      "0",
 		"dash-method-totp": "1",
 		"dash-method-sms":  "0",
