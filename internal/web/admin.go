@@ -48,6 +48,7 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/users", a(h.adminUsers))
 	mux.HandleFunc("POST /admin/users", a(h.adminCreateUser))
 	mux.HandleFunc("GET /admin/users/new", a(h.adminNewUser))
+	mux.HandleFunc("GET /admin/users/export.csv", a(h.adminUsersExport))
 	mux.HandleFunc("POST /admin/users/resend-confirmations", a(h.adminResendAll))
 	mux.HandleFunc("GET /admin/users/{id}", a(h.adminUser))
 	mux.HandleFunc("POST /admin/users/{id}/mfa-required", a(h.adminSetMFARequired))
@@ -60,6 +61,7 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /admin/audit", a(h.adminAudit))
 	mux.HandleFunc("GET /admin/audit/export", a(h.adminAuditExport))
+	mux.HandleFunc("GET /admin/audit/export.csv", a(h.adminAuditCSV))
 }
 
 // loadAdminPages parses the admin templates again, each with the shared

@@ -27,6 +27,7 @@ type adminAuditPage struct {
 	Events                           []auditRow
 	Older                            string // link to the next page, or ""
 	Export                           string // link to the JSON Lines export
+	ExportCSV                        string // the same as CSV
 	Err                              *formErr
 }
 
@@ -107,7 +108,7 @@ func (h *handler) adminAudit(w http.ResponseWriter, r *http.Request, p signin.Pr
 			filters.Set(k, v)
 		}
 	}
-	pg.Export = "/admin/audit/export"
+	pg.Export, pg.ExportCSV = "/admin/audit/export", exportLink("/admin/audit/export.csv", filters)
 	if len(filters) > 0 {
 		pg.Export += "?" + filters.Encode()
 	}

@@ -19,6 +19,7 @@ const userListLimit = 200
 // adminUsersPage lists users with search and filters, and offers the bulk
 // resend of confirmation mails for the org subtree shown.
 type adminUsersPage struct {
+	ExportCSV string // the list's users, every page, as CSV
 	adminBase
 	Q, Status, Org string
 	OrgName        string // the subtree shown
@@ -67,6 +68,7 @@ func (h *handler) renderUsers(w http.ResponseWriter, r *http.Request, p signin.P
 		return
 	}
 	pg.OrgName = o.Name
+	pg.ExportCSV = exportLink("/admin/users/export.csv", url.Values{"org": {pg.Org}, "q": {pg.Q}, "status": {pg.Status}})
 	rows, err := h.Admin.UserRows(r.Context(), actorOf(p), store.UserFilter{OrgPath: o.Path, Query: pg.Q, Limit: userListLimit}, pg.Status)
 	if err != nil {
 		pe := h.public(r, err)
