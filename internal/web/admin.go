@@ -49,6 +49,8 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users", a(h.adminCreateUser))
 	mux.HandleFunc("GET /admin/users/new", a(h.adminNewUser))
 	mux.HandleFunc("GET /admin/users/export.csv", a(h.adminUsersExport))
+	mux.HandleFunc("GET "+importPath, a(h.adminImportForm))
+	mux.HandleFunc("POST "+importPath, a(h.adminImport))
 	mux.HandleFunc("POST /admin/users/resend-confirmations", a(h.adminResendAll))
 	mux.HandleFunc("GET /admin/users/{id}", a(h.adminUser))
 	mux.HandleFunc("POST /admin/users/{id}/mfa-required", a(h.adminSetMFARequired))

@@ -165,17 +165,22 @@ func headers(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody bounds every request body to MaxBody. A body declared larger
+// limitBody bounds every request body to MaxBody (a user CSV import to
+// maxImportBody). A body declared larger
 // is refused before any of it is read, so that a client sending "Expect:
 // 100-continue" hears 413 instead of "100 Continue".
 func (h *handler) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBody {
+		limit := int64(MaxBody)
+		if r.Method == http.MethodPost && r.URL.Path == importPath {
+			limit = maxImportBody
+		}
+		if r.ContentLength > limit {
 			h.renderStatus(w, r, http.StatusRequestEntityTooLarge, "error", errorPage{Title: "Request too large", Message: errTooLarge.Message})
 			return
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})
