@@ -38,6 +38,7 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/orgs/{slug}", a(h.adminOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/rename", a(h.adminRenameOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/move", a(h.adminMoveOrg))
+	mux.HandleFunc("POST /admin/orgs/{slug}/delete", a(h.adminDeleteOrg))
 	mux.HandleFunc("POST /admin/orgs/{slug}/policy", a(h.adminSetPolicy))
 	mux.HandleFunc("GET /admin/orgs/{slug}/dashboard", a(h.adminDashboard))
 	mux.HandleFunc("GET /admin/orgs/{slug}/directory", a(h.adminDirectory))
@@ -60,6 +61,8 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/{id}/role", a(h.adminSetRole))
 	mux.HandleFunc("POST /admin/users/{id}/disabled", a(h.adminSetDisabled))
 	mux.HandleFunc("POST /admin/users/{id}/password", a(h.adminSetPassword))
+	mux.HandleFunc("POST /admin/users/{id}/email", a(h.adminSetEmail))
+	mux.HandleFunc("POST /admin/users/{id}/delete", a(h.adminDeleteUser))
 
 	mux.HandleFunc("GET /admin/audit", a(h.adminAudit))
 	mux.HandleFunc("GET /admin/audit/export", a(h.adminAuditExport))
@@ -128,6 +131,9 @@ var adminNotices = map[string]string{
 	"confirmation":     "A new confirmation link was mailed.",
 	"role":             "The role was changed. The user's sessions were signed out.",
 	"disabled":         "The user was disabled and signed out everywhere.",
+	"email":            "The email address was changed; a confirmation mail went to the new one if mail is set up.",
+	"userdeleted":      "The user was deleted. Their audit events stay.",
+	"orgdeleted":       "The organization was deleted.",
 	"enabled":          "The user was enabled.",
 	"password":         "The password was set. The user's sessions were signed out.",
 	"directory":        "The directory was saved.",
