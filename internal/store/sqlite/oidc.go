@@ -3,8 +3,8 @@ package sqlite
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
