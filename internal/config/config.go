@@ -38,10 +38,10 @@ type Config struct {
 	// receive it. Empty (the default) keeps the __Host- cookie, bound to
 	// the portal's host alone.
 	CookieDomain string
-	SecretKey   string // TWOFOLD_SECRET_KEY: keys inline (see secretbox.FromEnv)
-	KeyFile     string // key file; default DataDir/secret.key
-	LogLevel    string // debug, info, warn, error
-	LogFormat   string // json or text
+	SecretKey    string // TWOFOLD_SECRET_KEY: keys inline (see secretbox.FromEnv)
+	KeyFile      string // key file; default DataDir/secret.key
+	LogLevel     string // debug, info, warn, error
+	LogFormat    string // json or text
 
 	// Password hashing (argon2id).
 	ArgonMemoryKiB  uint32
