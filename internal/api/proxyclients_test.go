@@ -77,3 +77,31 @@ func TestProxyClientsHaveHostsAndRulesAndOwnTheirHosts(t *testing.T) {
 	}
 	wantKeyErr(t, "rotate a proxy client's secret", s.post("/api/v1/clients/"+id+"/secret", key, nil), http.StatusBadRequest, "invalid_request")
 }
+
+func TestProxyClientsFromTheCommandLine(t *testing.T) {
+	s := newServer(t)
+	s.apiKeyTree()
+	out := s.cli("", "client", "create", "--org", "acme", "--name", "Wiki", "--kind", "proxy",
+		"--host", "Wiki.Example.Test", "--host", "docs.example.test:8443", "--rule", "/admin=mfa,5m", "--rule", "/=mfa")
+	if !strings.Contains(out, `registered protected app "Wiki" for acme on docs.example.test:8443, wiki.example.test (rules: /admin=mfa,5m0s /=mfa)`) ||
+		strings.Contains(out, "client_secret") {
+		t.Fatalf("client create printed %q", out)
+	}
+	list := s.cli("", "client", "list", "--org", "acme")
+	if !strings.Contains(list, "proxy") || !strings.Contains(list, "docs.example.test:8443,wiki.example.test /admin=mfa,5m0s /=mfa") {
+		t.Fatalf("client list printed %q", list)
+	}
+	for _, bad := range [][]string{
+		{"--host", "wiki2.example.test"},                         // no rule
+		{"--rule", "/=mfa"},                                      // no host
+		{"--host", "wiki.example.test", "--rule", "/=mfa"},       // taken
+		{"--host", "x.example.test", "--rule", "/admin"},         // no level
+		{"--host", "x.example.test", "--rule", "/=mfa,whenever"}, // bad age
+		{"--host", "https://x.example.test/", "--rule", "/=mfa"}, // a URL
+	} {
+		args := append([]string{"client", "create", "--org", "acme", "--name", "x", "--kind", "proxy"}, bad...)
+		if _, errOut, code := s.runCLI("", args...); code == 0 {
+			t.Errorf("%v: accepted: %s", bad, errOut)
+		}
+	}
+}
