@@ -51,11 +51,11 @@ const nginxConf = `
             proxy_pass http://TWOFOLD/forward-auth/auth-request;
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Original-URL http://wiki.example.test:PORT$request_uri;
             proxy_set_header X-Forwarded-Method $request_method;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Host $http_host;
-            proxy_set_header X-Forwarded-Uri $request_uri;
+            proxy_set_header X-Forwarded-Proto "";
+            proxy_set_header X-Forwarded-Host "";
+            proxy_set_header X-Forwarded-Uri "";
             proxy_set_header X-Forwarded-For $remote_addr;
         }
 
@@ -284,6 +284,8 @@ func TestNginxInFrontOfAnAppSignsInStepsUpAndNeverPassesForgedHeaders(t *testing
 	hits := got.hits.Load()
 	before := sessionAt()
 	resp, body = get(wiki + "/%61dmin/settings") // the same path, spelled otherwise
+	at(resp, body, 200, "/login/proxy", "Confirm it is you")
+	resp, body = get(wiki+"/admin/settings", "X-Forwarded-Uri", "/docs", "X-Forwarded-Host", "wiki.example.test") // nor do these
 	at(resp, body, 200, "/login/proxy", "Confirm it is you")
 	resp, body = get(wiki+"/admin/settings", "X-Original-URL", wiki+"/docs") // a forged URL decides nothing
 	at(resp, body, 200, "/login/proxy", "Confirm it is you", `action="/login/proxy/confirm"`)
