@@ -11,9 +11,11 @@ import (
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/app"
+	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/forwardauth"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
+	"github.com/twofold-id/twofold/internal/web"
 )
 
 // proxyPortal is a portal with a protected app "Wiki" of acme on
@@ -218,6 +220,20 @@ func TestForwardAuthOrgsEnrollmentAndRuleChanges(t *testing.T) {
 	expect(t, dave.get("/login?rd="+url.QueryEscape("http://wiki.example.test/docs")), 200, "/login/proxy", "Set up two-step sign-in first",
 		`href="/login/proxy"`)
 
+	// A policy that now requires a second factor: dave's password-only
+	// session lacks it, so even /public sends him to the portal, which
+	// leads him into setup.
+	if _, err := p.app.Admin.SetPolicy(ctx, sys, "sales", store.OrgPolicy{MFA: store.MFARequired}, signin.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "dave, public, after MFA became required", dave.ask(authReq, "http://wiki.example.test/public/page", nil), http.StatusUnauthorized)
+	expect(t, dave.get("/login?rd="+url.QueryEscape("http://wiki.example.test/public/page")), 200, "/login/enroll")
+	dave = p.browser()
+	if _, err := p.app.Admin.SetPolicy(ctx, sys, "sales", store.OrgPolicy{}, signin.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, dave.login("sales", "dave", pw), 200, "/")
+
 	// A rule change applies at the next request.
 	cl := clientByName(t, p, "Wiki")
 	rules := []forwardauth.RuleInput{{PathPrefix: "/", ACR: "pwd"}}
@@ -333,4 +349,77 @@ func clientByName(t *testing.T, p *portal, name string) store.Client {
 	}
 	t.Fatalf("no client %q", name)
 	return store.Client{}
+}
+
+// TestCookieDomainScopesOnlyTheSessionCookie: with --cookie-domain over
+// TLS, the session cookie is __Secure- with the domain; the flow cookie
+// stays a __Host- cookie of the portal.
+func TestCookieDomainScopesOnlyTheSessionCookie(t *testing.T) {
+	p := newPortalWith(t, func(c *config.Config) {
+		c.PublicURL = "https://id.example.test"
+		c.CookieDomain = "example.test"
+	})
+	p.addOrg("acme", store.OrgPolicy{})
+	p.addUser("acme", "alice", pw)
+	login := func() *http.Response {
+		req, _ := http.NewRequest("POST", p.srv.URL+"/login", strings.NewReader(url.Values{"org": {"acme"}, "username": {"alice"},
+			"password": {pw}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := login()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == web.SessionCookieName(true, "example.test") {
+			session = c
+		}
+	}
+	if session == nil || session.Name != "__Secure-twofold_session" || session.Domain != "example.test" || !session.Secure ||
+		!session.HttpOnly || session.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie %+v; all: %v", session, resp.Header.Values("Set-Cookie"))
+	}
+	// Signing out clears the cookie on the same domain.
+	req, _ := http.NewRequest("POST", p.srv.URL+"/logout", nil)
+	req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+	out, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Body.Close()
+	cleared := false
+	for _, c := range out.Cookies() {
+		cleared = cleared || (c.Name == session.Name && c.Domain == "example.test" && c.MaxAge < 0)
+	}
+	if !cleared {
+		t.Errorf("logout did not clear the domain cookie: %v", out.Header.Values("Set-Cookie"))
+	}
+
+	// With a second factor, the flow cookie is the portal's own.
+	p.addOrg("corp", store.OrgPolicy{MFA: store.MFARequired})
+	p.addUser("corp", "bob", pw)
+	req, _ = http.NewRequest("POST", p.srv.URL+"/login", strings.NewReader(url.Values{"org": {"corp"}, "username": {"bob"},
+		"password": {pw}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	flow, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow.Body.Close()
+	found := false
+	for _, c := range flow.Cookies() {
+		if strings.Contains(c.Name, "flow") {
+			found = true
+			if c.Name != "__Host-twofold_flow" || c.Domain != "" {
+				t.Errorf("flow cookie %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no flow cookie: %v", flow.Header.Values("Set-Cookie"))
+	}
 }
