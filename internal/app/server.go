@@ -31,7 +31,7 @@ func (a *App) Handler() http.Handler {
 	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Store: a.Store, Log: a.Log, Now: a.Now, Client: client})
 	webH := web.New(web.Deps{Signin: a.Signin, Admin: a.Admin, Log: a.Log, Now: a.Now, Client: client,
 		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://"), Version: version.String(), Apps: appSignIn{a},
-		Proxies:   &forwardauth.Gate{Store: a.Store, Signin: a.Signin, Now: a.Now},
+		Proxies:   &forwardauth.Gate{Store: a.Store, Signin: a.Signin, Audit: a.Audit, Now: a.Now},
 		PortalURL: a.Config.BaseURL(), CookieDomain: a.Config.CookieDomain})
 
 	mux := http.NewServeMux()

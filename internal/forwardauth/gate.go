@@ -3,10 +3,12 @@ package forwardauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -47,11 +49,29 @@ type Decision struct {
 	Reason  string          // for the log: why Forbidden
 }
 
-// Gate makes the decisions. Store and Signin are required.
+// Gate makes the decisions. Store and Signin are required; Audit may be
+// nil (nothing is recorded).
 type Gate struct {
 	Store  store.Store
 	Signin *signin.Service
+	Audit  *audit.Logger
 	Now    func() time.Time
+}
+
+// RecordReturn writes to the audit log that the portal sent p back to the
+// app of d (Allow) or refused to (Forbidden). Only the portal's decisions
+// are recorded, once per sign-in or step-up; the proxies ask at every
+// request and are not.
+func (g *Gate) RecordReturn(ctx context.Context, d Decision, t Target, p signin.Principal, c signin.Client) {
+	if g.Audit == nil {
+		return
+	}
+	outcome, detail := audit.Success, fmt.Sprintf("client %s %s%s acr=%s", d.Client.ID, t.Host, t.Path, signin.ACR(p.Session.AMR))
+	if d.Verdict != Allow {
+		outcome, detail = audit.Denied, fmt.Sprintf("client %s %s%s: %s", d.Client.ID, t.Host, t.Path, d.Reason)
+	}
+	g.Audit.Record(ctx, store.AuditEvent{ActorUserID: p.User.ID, TargetUserID: p.User.ID, OrgID: p.User.OrgID,
+		Event: audit.ProxyReturn, Outcome: outcome, IP: c.IP, UserAgent: c.UserAgent, Detail: detail})
 }
 
 func (g *Gate) now() time.Time {

@@ -258,6 +258,7 @@ func (h *handler) proxyStep(w http.ResponseWriter, r *http.Request, t forwardaut
 	pg := appPage{Base: proxyPath, Client: d.Client.Name}
 	switch d.Verdict {
 	case forwardauth.Allow:
+		h.Proxies.RecordReturn(r.Context(), d, t, *p, h.Client(r))
 		h.clearCookie(w, h.cookies.rd)
 		// An interstitial, as for OpenID Connect apps: after a form, a
 		// redirect to the app's origin would break form-action 'self'.
@@ -284,6 +285,9 @@ func (h *handler) proxyStep(w http.ResponseWriter, r *http.Request, t forwardaut
 			Message: d.Client.Name + " asks for a phishing-resistant sign-in (a security key or passkey). " +
 				"Twofold cannot check those yet, so this part of " + d.Client.Name + " cannot be opened. Ask your administrator."})
 	default: // Forbidden, UnknownHost
+		if p != nil && d.Verdict == forwardauth.Forbidden {
+			h.Proxies.RecordReturn(r.Context(), d, t, *p, h.Client(r))
+		}
 		h.clearCookie(w, h.cookies.rd)
 		h.renderStatus(w, r, http.StatusForbidden, "error", errorPage{Title: "Not allowed",
 			Message: "Your account may not open this part of " + cmp.Or(d.Client.Name, "that app") + "."})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/app"
+	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/forwardauth"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -141,6 +142,9 @@ func TestForwardAuthSignsInStepsUpAndDecidesFromCurrentData(t *testing.T) {
 		t.Fatalf("continue link: %v\n%s", m, back.body)
 	}
 
+	// The hand-back is in the audit log, once (not for every proxy question).
+	wantProxyAudit(t, p, "success", 1)
+
 	// Now the proxy lets the browser through, with the headers.
 	for _, ep := range []string{authReq, redirect} {
 		r = b.ask(ep, docs, nil)
@@ -206,6 +210,7 @@ func TestForwardAuthOrgsEnrollmentAndRuleChanges(t *testing.T) {
 	wantStatus(t, "eve, public", eve.ask(authReq, "http://wiki.example.test/public", nil), http.StatusForbidden)
 	wantStatus(t, "eve, through Traefik", eve.ask(redirect, "http://wiki.example.test/", nil), http.StatusForbidden)
 	expect(t, eve.get("/login?rd="+url.QueryEscape("http://wiki.example.test/")), http.StatusForbidden, "/login/proxy", "may not open")
+	wantProxyAudit(t, p, "denied", 1)
 
 	// dave of acme/sales (below the app's org) has no factor: /public
 	// passes, the rest needs setup first.
@@ -421,5 +426,24 @@ func TestCookieDomainScopesOnlyTheSessionCookie(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no flow cookie: %v", flow.Header.Values("Set-Cookie"))
+	}
+}
+
+// wantProxyAudit checks how many forward_auth.return events with outcome
+// the audit log holds.
+func wantProxyAudit(t *testing.T, p *portal, outcome string, n int) {
+	t.Helper()
+	evs, err := p.app.Store.ListAudit(context.Background(), store.AuditFilter{Event: audit.ProxyReturn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, e := range evs {
+		if e.Outcome == outcome {
+			got++
+		}
+	}
+	if got != n {
+		t.Errorf("%d %s forward_auth.return events, want %d: %+v", got, outcome, n, evs)
 	}
 }
