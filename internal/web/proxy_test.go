@@ -272,6 +272,15 @@ func TestForwardAuthRefusesForgedAndAmbiguousHeaders(t *testing.T) {
 	// from the browser: refused.
 	wantStatus(t, "X-Original-URL and X-Forwarded-* disagree", b.ask(authReq, "http://wiki.example.test/", map[string]string{
 		"X-Forwarded-Proto": "http", "X-Forwarded-Host": "wiki.example.test", "X-Forwarded-Uri": "/admin"}), http.StatusForbidden)
+	// nginx may send the forwarded triple alone.
+	r := b.ask(authReq, "http://wiki.example.test/", map[string]string{"X-Original-URL": "",
+		"X-Forwarded-Proto": "http", "X-Forwarded-Host": "wiki.example.test", "X-Forwarded-Uri": "/docs"})
+	wantStatus(t, "auth-request with X-Forwarded-* only", r, http.StatusOK)
+	if r.Header.Get("Remote-User") != "alice" {
+		t.Errorf("Remote-User = %q", r.Header.Get("Remote-User"))
+	}
+	wantStatus(t, "auth-request with X-Forwarded-* only, /admin", b.ask(authReq, "http://wiki.example.test/", map[string]string{"X-Original-URL": "",
+		"X-Forwarded-Proto": "http", "X-Forwarded-Host": "wiki.example.test", "X-Forwarded-Uri": "/admin"}), http.StatusUnauthorized)
 	// Traefik and Caddy pass the browser's X-Original-URL on untouched: it
 	// is ignored, and /admin is judged as /admin.
 	wantStatus(t, "forged X-Original-URL through Traefik", b.ask(redirect, "http://wiki.example.test/admin",
@@ -292,7 +301,7 @@ func TestForwardAuthRefusesForgedAndAmbiguousHeaders(t *testing.T) {
 	wantStatus(t, "no headers at all", b.ask(authReq, "http://wiki.example.test/", map[string]string{"X-Original-URL": ""}), http.StatusForbidden)
 	wantStatus(t, "user info in the URL", b.ask(authReq, "http://alice@wiki.example.test/", nil), http.StatusForbidden)
 	// The 302 of the redirect endpoint always points at the portal.
-	r := b.ask(redirect, "http://wiki.example.test/admin", map[string]string{"X-Forwarded-Host": "wiki.example.test"})
+	r = b.ask(redirect, "http://wiki.example.test/admin", map[string]string{"X-Forwarded-Host": "wiki.example.test"})
 	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, p.app.Config.BaseURL()+"/login?rd=") {
 		t.Errorf("Location %q does not point at the portal", loc)
 	}
