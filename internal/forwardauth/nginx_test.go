@@ -276,6 +276,20 @@ func TestNginxInFrontOfAnAppSignsInStepsUpAndNeverPassesForgedHeaders(t *testing
 	}
 	got.mu.Unlock()
 
+	// A form posted to the app passes too (nginx passes the browser's Origin
+	// and Sec-Fetch-Site into its subrequest).
+	req, _ := http.NewRequest("POST", wiki+"/docs/edit", strings.NewReader("text=hi"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", wiki)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	presp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbody, _ := io.ReadAll(presp.Body)
+	presp.Body.Close()
+	at(presp, string(pbody), 200, "/docs/edit", "hello alice")
+
 	// 3. /admin wants a factor of at most 5 minutes: after 6 the browser
 	// is sent to a step-up (a code, not a new sign-in), then passes.
 	resp, body = get(wiki + "/admin/settings")

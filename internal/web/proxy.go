@@ -17,7 +17,8 @@ import (
 // A proxy in front of a protected app asks one of the endpoints about each
 // request, passing the browser's cookies and the request's URL in headers:
 //
-//   - GET /forward-auth/auth-request (nginx auth_request) reads
+//   - /forward-auth/auth-request (nginx auth_request; any method is
+//     answered alike) reads
 //     X-Original-URL, or X-Forwarded-Proto/Host/Uri, and answers 200, 401
 //     (with Location: the portal's sign-in, for auth_request_set) or 403;
 //   - GET /forward-auth/redirect (Traefik ForwardAuth, Caddy forward_auth)
@@ -42,8 +43,11 @@ func (h *handler) proxyRoutes(mux *http.ServeMux) {
 	if h.Proxies == nil {
 		return
 	}
-	mux.HandleFunc("GET "+authRequestPath, h.forwardAuth(false))
-	mux.HandleFunc("GET "+redirectPath, h.forwardAuth(true))
+	// Any method: nginx's auth_request subrequest is a GET (the nginx test
+	// posts a form through it), but other proxies may ask with the method
+	// of the browser's request; a body is never read here.
+	mux.HandleFunc(authRequestPath, h.forwardAuth(false))
+	mux.HandleFunc(redirectPath, h.forwardAuth(true))
 	mux.HandleFunc("GET "+proxyPath, h.proxyContinue)
 	mux.HandleFunc("POST "+proxyPath+"/confirm", h.proxyConfirm)
 }
@@ -116,6 +120,8 @@ func forwardTarget(r *http.Request, redirect bool) (forwardauth.Target, error) {
 
 // forwardAuth answers a proxy's question about one request, from current
 // data. redirect selects the Traefik/Caddy form (302) over nginx's (401).
+// The method of the proxy's request does not matter; for the redirect
+// form, X-Forwarded-Method says whether a 302 would make sense.
 func (h *handler) forwardAuth(redirect bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

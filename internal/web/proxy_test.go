@@ -456,3 +456,30 @@ func wantProxyAudit(t *testing.T, p *portal, outcome string, n int) {
 		t.Errorf("%d %s forward_auth.return events, want %d: %+v", got, outcome, n, evs)
 	}
 }
+
+// TestForwardAuthAnswersAnyMethod: a proxy that asks with the method and
+// the cross-origin headers of the browser's POST to the app gets the same
+// answer as for a GET, not the portal's cross-origin refusal.
+func TestForwardAuthAnswersAnyMethod(t *testing.T) {
+	p, secret := proxyPortal(t)
+	b := p.browser()
+	expect(t, b.login("acme", "alice", pw), 200, "/login/verify")
+	expect(t, b.post("/login/verify", url.Values{"method": {"totp"}, "code": {p.code(secret)}}), 200, "/")
+	req, _ := http.NewRequest("POST", p.srv.URL+authReq, strings.NewReader("x=1"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Original-URL", "http://wiki.example.test/docs")
+	req.Header.Set("Origin", "http://wiki.example.test")
+	req.Header.Set("Sec-Fetch-Site", "same-site")
+	for _, c := range b.c.Jar.Cookies(mustURL(t, p.srv.URL)) {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	wantStatus(t, "POST with cross-site headers", resp, http.StatusOK)
+	if resp.Header.Get("Remote-User") != "alice" {
+		t.Errorf("Remote-User = %q", resp.Header.Get("Remote-User"))
+	}
+}

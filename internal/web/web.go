@@ -110,6 +110,14 @@ func New(d Deps) http.Handler {
 			Message: "This form was sent from another site, so it was refused. Go back, reload the page and try again.",
 		})
 	}))
+	if d.Proxies != nil {
+		// The forward-auth endpoints change nothing and answer any method
+		// alike; a proxy that asks with the method, Origin and
+		// Sec-Fetch-Site of the browser's request to the app must not see
+		// a form posted to the app refused as cross-origin here (proxy.go).
+		cop.AddInsecureBypassPattern(authRequestPath)
+		cop.AddInsecureBypassPattern(redirectPath)
+	}
 	return headers(cop.Handler(h.limitBody(mux)))
 }
 
