@@ -44,7 +44,7 @@ func BenchmarkAuthRequestAllow(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if _, err := a.Admin.CreateUser(ctx, sys, a.Hasher, admin.NewUser{OrgSlug: "sales", Username: "dave", Password: "correct horse battery"}, signin.Client{}); err != nil {
+	if _, err := a.Admin.CreateUser(ctx, sys, admin.NewUser{OrgSlug: "sales", Username: "dave", Password: "correct horse battery"}, signin.Client{}); err != nil {
 		b.Fatal(err)
 	}
 	if _, _, err := a.Admin.CreateClient(ctx, sys, admin.NewClient{OrgSlug: "acme", Name: "Wiki", Kind: store.ClientProxy,

@@ -151,7 +151,7 @@ func TestNginxInFrontOfAnAppSignsInStepsUpAndNeverPassesForgedHeaders(t *testing
 		t.Fatal(err)
 	}
 	const pw = "correct horse battery"
-	if _, err := a.Admin.CreateUser(ctx, sys, a.Hasher, admin.NewUser{OrgSlug: "acme", Username: "alice", Password: pw}, signin.Client{}); err != nil {
+	if _, err := a.Admin.CreateUser(ctx, sys, admin.NewUser{OrgSlug: "acme", Username: "alice", Password: pw}, signin.Client{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := a.Admin.CreateClient(ctx, sys, admin.NewClient{OrgSlug: "acme", Name: "Wiki", Kind: store.ClientProxy,
