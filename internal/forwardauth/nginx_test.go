@@ -33,6 +33,12 @@ import (
 // upstreams: auth.example.test is the portal, wiki.example.test the app
 // behind auth_request.
 const nginxConf = `
+    # The app gets the browser's cookies without Twofold's session.
+    map $http_cookie $tf_app_cookie {
+        default $http_cookie;
+        "~^(?<tf_pre>.*?)(?:;\s*)?(?:__Secure-)?twofold_session=[^;]*(?<tf_post>.*)$" "$tf_pre$tf_post";
+    }
+
     server {
         listen 127.0.0.1:PORT;
         server_name auth.example.test;
@@ -74,6 +80,7 @@ const nginxConf = `
             proxy_set_header Remote-Name $tf_name;
             proxy_set_header Remote-Org $tf_org;
             proxy_set_header Remote-Groups $tf_groups;
+            proxy_set_header Cookie $tf_app_cookie;
             proxy_set_header Host $http_host;
             proxy_pass http://APP;
         }
@@ -265,9 +272,13 @@ func TestNginxInFrontOfAnAppSignsInStepsUpAndNeverPassesForgedHeaders(t *testing
 	if sessionAt() == "" {
 		t.Fatal("the session cookie does not reach wiki.example.test")
 	}
+	jar.SetCookies(&url.URL{Scheme: "http", Host: "wiki.example.test"}, []*http.Cookie{{Name: "wiki_pref", Value: "dark"}})
 	resp, body = get(wiki+"/docs?x=1", "Remote-User", "mallory", "Remote-Groups", "admins", "Remote-Org", "globex")
 	at(resp, body, 200, "/docs", "hello alice")
 	got.mu.Lock()
+	if c := got.header.Get("Cookie"); strings.Contains(c, "twofold_session") || !strings.Contains(c, "wiki_pref=dark") {
+		t.Errorf("the app's Cookie header: %q (want its own cookie, not Twofold's session)", c)
+	}
 	for k, want := range map[string]string{"Remote-User": "alice", "Remote-Name": "alice", "Remote-Org": "acme",
 		"Remote-Groups": app.RootSlug + ",acme", "Remote-Email": ""} {
 		if v := got.header.Values(k); len(v) > 1 || got.header.Get(k) != want {
