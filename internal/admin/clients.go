@@ -6,14 +6,18 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/forwardauth"
+	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -37,7 +41,14 @@ type NewClient struct {
 	PostLogoutRedirectURIs []string
 	Scopes                 []string // nil: every scope in ClientScopes
 	RequireMFA             bool
+	// Hosts and Rules describe a proxy client (kind proxy) and only it.
+	Hosts []string
+	Rules []forwardauth.RuleInput
 }
+
+// ErrHostTaken answers a proxy client's host that another client already
+// has: a request to a host must name exactly one protected app.
+var ErrHostTaken = problem.Define(http.StatusConflict, "host_taken", "Another protected app already has that host.")
 
 // ClientPatch changes a registered client; nil fields stay as they are.
 // The kind of a client never changes.
@@ -47,6 +58,8 @@ type ClientPatch struct {
 	PostLogoutRedirectURIs *[]string
 	Scopes                 *[]string
 	RequireMFA             *bool
+	Hosts                  *[]string                // proxy clients only
+	Rules                  *[]forwardauth.RuleInput // proxy clients only
 }
 
 // A ClientRow is a client with its org, as shown to an admin. Its
@@ -72,11 +85,21 @@ func (s *Service) CreateClient(ctx context.Context, a access.Actor, n NewClient,
 	cl := store.Client{OrgID: org.ID, Kind: n.Kind, RequireMFA: n.RequireMFA, CreatedBy: actorRecord(a)}
 	switch n.Kind {
 	case store.ClientWeb, store.ClientSPA, store.ClientNative:
+		if len(n.Hosts) > 0 || len(n.Rules) > 0 {
+			return ClientRow{}, "", ErrInvalid.WithMessage("hosts and rules are for protected apps (kind proxy).").WithField("hosts")
+		}
+	case store.ClientProxy:
 	default:
-		return ClientRow{}, "", ErrInvalid.WithMessage("kind must be web, spa or native.").WithField("kind")
+		return ClientRow{}, "", ErrInvalid.WithMessage("kind must be web, spa, native or proxy.").WithField("kind")
 	}
 	if cl.Name, err = cleanName(n.Name); err != nil {
 		return ClientRow{}, "", err
+	}
+	if n.Kind == store.ClientProxy {
+		if cl, err = proxyClient(cl, n); err != nil {
+			return ClientRow{}, "", err
+		}
+		return s.storeNewClient(ctx, a, org, cl, "", c)
 	}
 	if cl.RedirectURIs, err = cleanRedirects(n.Kind, n.RedirectURIs, "redirect_uris", true); err != nil {
 		return ClientRow{}, "", err
@@ -91,15 +114,69 @@ func (s *Service) CreateClient(ctx context.Context, a access.Actor, n NewClient,
 	if n.Kind.Confidential() {
 		secret, cl.SecretHash = newClientSecret()
 	}
+	return s.storeNewClient(ctx, a, org, cl, secret, c)
+}
+
+// storeNewClient stores a checked new client and records it.
+func (s *Service) storeNewClient(ctx context.Context, a access.Actor, org store.Org, cl store.Client, secret string, c signin.Client) (ClientRow, string, error) {
 	now := s.now().UTC()
 	cl.CreatedAt, cl.UpdatedAt = now, now
-	if cl, err = s.store.CreateClient(ctx, cl); err != nil {
-		return ClientRow{}, "", storeErr(err)
+	cl, err := s.store.CreateClient(ctx, cl)
+	if err != nil {
+		return ClientRow{}, "", clientStoreErr(err)
 	}
 	s.record(ctx, a, store.AuditEvent{Event: audit.ClientCreated, OrgID: org.ID,
-		Detail: fmt.Sprintf("client %s %q kind=%s require_mfa=%t", cl.ID, cl.Name, cl.Kind, cl.RequireMFA)}, c)
+		Detail: fmt.Sprintf("client %s %q kind=%s require_mfa=%t%s", cl.ID, cl.Name, cl.Kind, cl.RequireMFA, proxyDetail(cl))}, c)
 	cl.SecretHash = nil
 	return ClientRow{Client: cl, Org: org}, secret, nil
+}
+
+// proxyClient checks what a proxy client is made of: hosts and rules,
+// and none of the OpenID Connect fields.
+func proxyClient(cl store.Client, n NewClient) (store.Client, error) {
+	if len(n.RedirectURIs) > 0 || len(n.PostLogoutRedirectURIs) > 0 || n.Scopes != nil || n.RequireMFA {
+		return cl, ErrInvalid.WithMessage("A protected app (kind proxy) has hosts and rules, not redirect URIs, scopes or require_mfa.").WithField("kind")
+	}
+	var err error
+	if cl.Hosts, err = forwardauth.CleanHosts(n.Hosts); err != nil {
+		return cl, ruleErr(err)
+	}
+	if cl.Rules, err = forwardauth.CleanRules(n.Rules); err != nil {
+		return cl, ruleErr(err)
+	}
+	return cl, nil
+}
+
+// ruleErr turns a forwardauth registration error into ErrInvalid.
+func ruleErr(err error) error {
+	if re, ok := forwardauth.IsRuleError(err); ok {
+		return ErrInvalid.WithMessage(re.Msg).WithField(re.Field)
+	}
+	return err
+}
+
+// clientStoreErr maps store errors of a client write: a conflict can only
+// be a host another client has.
+func clientStoreErr(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return ErrHostTaken.WithField("hosts")
+	}
+	return storeErr(err)
+}
+
+// proxyDetail is the audit detail of a proxy client's hosts and rules.
+func proxyDetail(cl store.Client) string {
+	if cl.Kind != store.ClientProxy {
+		return ""
+	}
+	rules := make([]string, len(cl.Rules))
+	for i, r := range cl.Rules {
+		rules[i] = r.PathPrefix + "=" + r.ACR
+		if r.MaxAge > 0 {
+			rules[i] += "/" + r.MaxAge.String()
+		}
+	}
+	return fmt.Sprintf(" hosts=%s rules=%s", strings.Join(cl.Hosts, ","), strings.Join(rules, ","))
 }
 
 // actorRecord is the id recorded as a record's creator: the user's id, or
@@ -193,6 +270,21 @@ func (s *Service) UpdateClient(ctx context.Context, a access.Actor, id string, p
 			return ClientRow{}, err
 		}
 	}
+	proxy := cl.Kind == store.ClientProxy
+	oidcFields := p.RedirectURIs != nil || p.PostLogoutRedirectURIs != nil || p.Scopes != nil || p.RequireMFA != nil
+	if (proxy && oidcFields) || (!proxy && (p.Hosts != nil || p.Rules != nil)) {
+		return ClientRow{}, ErrInvalid.WithMessage("A protected app (kind proxy) has hosts and rules; other apps have redirect URIs, scopes and require_mfa.").WithField("kind")
+	}
+	if p.Hosts != nil {
+		if cl.Hosts, err = forwardauth.CleanHosts(*p.Hosts); err != nil {
+			return ClientRow{}, ruleErr(err)
+		}
+	}
+	if p.Rules != nil {
+		if cl.Rules, err = forwardauth.CleanRules(*p.Rules); err != nil {
+			return ClientRow{}, ruleErr(err)
+		}
+	}
 	if p.RedirectURIs != nil {
 		if cl.RedirectURIs, err = cleanRedirects(cl.Kind, *p.RedirectURIs, "redirect_uris", true); err != nil {
 			return ClientRow{}, err
@@ -213,10 +305,10 @@ func (s *Service) UpdateClient(ctx context.Context, a access.Actor, id string, p
 	}
 	cl.UpdatedAt = s.now().UTC()
 	if cl, err = s.store.UpdateClient(ctx, cl); err != nil {
-		return ClientRow{}, storeErr(err)
+		return ClientRow{}, clientStoreErr(err)
 	}
 	s.record(ctx, a, store.AuditEvent{Event: audit.ClientUpdated, OrgID: row.Org.ID,
-		Detail: fmt.Sprintf("client %s %q require_mfa=%t redirects=%d", cl.ID, cl.Name, cl.RequireMFA, len(cl.RedirectURIs))}, c)
+		Detail: fmt.Sprintf("client %s %q require_mfa=%t redirects=%d%s", cl.ID, cl.Name, cl.RequireMFA, len(cl.RedirectURIs), proxyDetail(cl))}, c)
 	cl.SecretHash = nil
 	return ClientRow{Client: cl, Org: row.Org}, nil
 }

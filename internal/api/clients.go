@@ -5,6 +5,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/forwardauth"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -31,22 +32,59 @@ type clientJSON struct {
 	Scopes                 []string `json:"scopes"`
 	RequireMFA             bool     `json:"require_mfa"`
 	Confidential           bool     `json:"confidential"`
-	CreatedBy              string   `json:"created_by,omitempty"`
-	CreatedAt              string   `json:"created_at"`
-	UpdatedAt              string   `json:"updated_at"`
+	// Hosts and Rules are set for protected apps (kind proxy) only.
+	Hosts     []string   `json:"hosts,omitempty"`
+	Rules     []ruleJSON `json:"rules,omitempty"`
+	CreatedBy string     `json:"created_by,omitempty"`
+	CreatedAt string     `json:"created_at"`
+	UpdatedAt string     `json:"updated_at"`
 	// ClientSecret is set only in the answers that create a web client or
 	// rotate its secret.
 	ClientSecret string `json:"client_secret,omitempty"`
 }
 
+// ruleJSON is one access rule of a protected app; max_age is a duration
+// such as "5m" (empty: any age).
+type ruleJSON struct {
+	PathPrefix string `json:"path_prefix"`
+	ACR        string `json:"acr"`
+	MaxAge     string `json:"max_age,omitempty"`
+}
+
+func rulesIn(in *[]ruleJSON) *[]forwardauth.RuleInput {
+	if in == nil {
+		return nil
+	}
+	out := make([]forwardauth.RuleInput, len(*in))
+	for i, r := range *in {
+		out[i] = forwardauth.RuleInput{PathPrefix: r.PathPrefix, ACR: r.ACR, MaxAge: r.MaxAge}
+	}
+	return &out
+}
+
+func rulesOut(rules []store.ProxyRule) []ruleJSON {
+	if rules == nil {
+		return nil
+	}
+	out := make([]ruleJSON, len(rules))
+	for i, r := range rules {
+		out[i] = ruleJSON{PathPrefix: r.PathPrefix, ACR: r.ACR}
+		if r.MaxAge > 0 {
+			out[i].MaxAge = r.MaxAge.String()
+		}
+	}
+	return out
+}
+
 func clientOut(row admin.ClientRow) clientJSON {
 	c, o := row.Client, row.Org
 	scopes := c.Scopes
-	if scopes == nil {
+	if scopes == nil && c.Kind != store.ClientProxy {
 		scopes = admin.ClientScopes
 	}
 	return clientJSON{ClientID: c.ID, Org: orgRef{ID: o.ID, Slug: o.Slug, Name: o.Name}, Name: c.Name, Kind: string(c.Kind),
-		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs), Scopes: scopes,
+		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs), Scopes: nonNil(scopes),
+		Hosts: c.Hosts, Rules: rulesOut(c.Rules),
 		RequireMFA: c.RequireMFA, Confidential: c.Kind.Confidential(), CreatedBy: c.CreatedBy,
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
 }
@@ -77,12 +115,14 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a access.A
 
 func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
-		Name                   string   `json:"name"`
-		Kind                   string   `json:"kind"`
-		RedirectURIs           []string `json:"redirect_uris"`
-		PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
-		Scopes                 []string `json:"scopes"`
-		RequireMFA             bool     `json:"require_mfa"`
+		Name                   string     `json:"name"`
+		Kind                   string     `json:"kind"`
+		RedirectURIs           []string   `json:"redirect_uris"`
+		PostLogoutRedirectURIs []string   `json:"post_logout_redirect_uris"`
+		Scopes                 []string   `json:"scopes"`
+		RequireMFA             bool       `json:"require_mfa"`
+		Hosts                  []string   `json:"hosts"`
+		Rules                  []ruleJSON `json:"rules"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -90,9 +130,13 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a access.
 	if err := require([2]string{"name", req.Name}, [2]string{"kind", req.Kind}); err != nil {
 		return err
 	}
-	row, secret, err := h.admin.CreateClient(r.Context(), a, admin.NewClient{OrgSlug: r.PathValue("slug"), Name: req.Name,
+	n := admin.NewClient{OrgSlug: r.PathValue("slug"), Name: req.Name,
 		Kind: store.ClientKind(req.Kind), RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs,
-		Scopes: req.Scopes, RequireMFA: req.RequireMFA}, h.clients(r))
+		Scopes: req.Scopes, RequireMFA: req.RequireMFA, Hosts: req.Hosts}
+	if req.Rules != nil {
+		n.Rules = *rulesIn(&req.Rules)
+	}
+	row, secret, err := h.admin.CreateClient(r.Context(), a, n, h.clients(r))
 	if err != nil {
 		return err
 	}
@@ -113,18 +157,20 @@ func (h *Handler) getClient(w http.ResponseWriter, r *http.Request, a access.Act
 
 func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
-		Name                   *string   `json:"name"`
-		RedirectURIs           *[]string `json:"redirect_uris"`
-		PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
-		Scopes                 *[]string `json:"scopes"`
-		RequireMFA             *bool     `json:"require_mfa"`
+		Name                   *string     `json:"name"`
+		RedirectURIs           *[]string   `json:"redirect_uris"`
+		PostLogoutRedirectURIs *[]string   `json:"post_logout_redirect_uris"`
+		Scopes                 *[]string   `json:"scopes"`
+		RequireMFA             *bool       `json:"require_mfa"`
+		Hosts                  *[]string   `json:"hosts"`
+		Rules                  *[]ruleJSON `json:"rules"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
 	row, err := h.admin.UpdateClient(r.Context(), a, r.PathValue("id"), admin.ClientPatch{Name: req.Name,
 		RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, Scopes: req.Scopes,
-		RequireMFA: req.RequireMFA}, h.clients(r))
+		RequireMFA: req.RequireMFA, Hosts: req.Hosts, Rules: rulesIn(req.Rules)}, h.clients(r))
 	if err != nil {
 		return err
 	}

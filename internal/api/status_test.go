@@ -23,7 +23,7 @@ var publicStatus = map[string]int{
 	"enrollment_not_allowed": 403, "enrollment_deadline_passed": 403, "method_not_allowed": 403,
 	"role_too_high": 403, "self_action": 403, "root_org": 403,
 	"not_found": 404,
-	"conflict":  409, "org_not_empty": 409, "factor_not_pending": 409, "no_factor": 409, "email_not_confirmed": 409,
+	"conflict":  409, "host_taken": 409, "org_not_empty": 409, "factor_not_pending": 409, "no_factor": 409, "email_not_confirmed": 409,
 	"no_email": 409, "email_already_confirmed": 409,
 	"body_too_large": 413, "unsupported_media_type": 415,
 	"too_many_attempts": 429, "mfa_locked": 429, "signin_locked": 429, "rate_limited": 429, "resend_too_soon": 429, "send_quota_exceeded": 429,

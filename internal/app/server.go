@@ -13,6 +13,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/api"
 	"github.com/twofold-id/twofold/internal/clientip"
+	"github.com/twofold-id/twofold/internal/forwardauth"
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/version"
@@ -29,7 +30,9 @@ func (a *App) Handler() http.Handler {
 	client := a.clientFunc()
 	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Store: a.Store, Log: a.Log, Now: a.Now, Client: client})
 	webH := web.New(web.Deps{Signin: a.Signin, Admin: a.Admin, Log: a.Log, Now: a.Now, Client: client,
-		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://"), Version: version.String(), Apps: appSignIn{a}})
+		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://"), Version: version.String(), Apps: appSignIn{a},
+		Proxies:   &forwardauth.Gate{Store: a.Store, Signin: a.Signin, Audit: a.Audit, Now: a.Now},
+		PortalURL: a.Config.BaseURL(), CookieDomain: a.Config.CookieDomain})
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiH)

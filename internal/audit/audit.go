@@ -61,9 +61,13 @@ const (
 	TokenRefused       = "oidc.token_refused"
 	AppAuthorized      = "oidc.authorize" // a user signed in to an app (or was refused)
 	SigningKeyRotated  = "oidc.signing_key_rotate"
-	DirectorySet       = "directory.set"
-	DirectoryRemoved   = "directory.remove"
-	DirectoryTested    = "directory.test"
+	// ProxyReturn: the portal sent a browser back to an app behind
+	// forward-auth after a sign-in or step-up, or refused to (another org,
+	// no rule). The proxies' per-request questions are not audited.
+	ProxyReturn      = "forward_auth.return"
+	DirectorySet     = "directory.set"
+	DirectoryRemoved = "directory.remove"
+	DirectoryTested  = "directory.test"
 )
 
 // Outcomes.

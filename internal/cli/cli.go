@@ -74,7 +74,8 @@ func commands() []command {
 		{"apikey create", "--org S --name N [--role admin|member] [--expires 720h] [--json]: prints the token once", apikeyCreate},
 		{"apikey list", "[--org S] [--json]", apikeyList},
 		{"apikey revoke", "--id ID [--json]", apikeyRevoke},
-		{"client create", "--org S --name N --kind web|spa|native --redirect-uris U[,U] [--post-logout-redirect-uris U] [--scopes L] [--require-mfa]: prints a web client's secret once", clientCreate},
+		{"client create", "--org S --name N --kind web|spa|native --redirect-uris U[,U] [--post-logout-redirect-uris U] [--scopes L] [--require-mfa]: prints a web client's secret once; " +
+			"or --kind proxy --host H [--host H] --rule PATH=ACR[,MAX_AGE] [--rule …]: an app behind forward-auth", clientCreate},
 		{"client list", "[--org S]", clientList},
 		{"client delete", "--id CLIENT_ID", clientDelete},
 		{"client rotate-secret", "--id CLIENT_ID: prints the new secret once", clientRotateSecret},

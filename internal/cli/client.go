@@ -11,6 +11,7 @@ import (
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/app"
+	"github.com/twofold-id/twofold/internal/forwardauth"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -34,17 +35,36 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 	fs, parse := flags("client create", env)
 	org := fs.String("org", "", "slug of the org whose users (and those below it) may sign in to the app")
 	name := fs.String("name", "", "the app's name, shown to users")
-	kind := fs.String("kind", "web", "web (confidential, gets a secret), spa or native (public, PKCE)")
+	kind := fs.String("kind", "web", "web (confidential, gets a secret), spa or native (public, PKCE), or proxy (an app behind a forward-auth proxy)")
 	redirects := fs.String("redirect-uris", "", "comma-separated exact redirect URIs")
 	logout := fs.String("post-logout-redirect-uris", "", "comma-separated redirect URIs after sign-out")
 	scopes := fs.String("scopes", "", "comma-separated allowed scopes (default: openid,profile,email,offline_access)")
 	mfa := fs.Bool("require-mfa", false, "always require a second factor for this app")
+	var hosts []string
+	var rules []forwardauth.RuleInput
+	fs.Func("host", "proxy: a host the app answers on, e.g. wiki.example.com or wiki.example.com:8443 (repeat for more)", func(v string) error {
+		hosts = append(hosts, listFlag(v)...)
+		return nil
+	})
+	fs.Func("rule", "proxy: PATH_PREFIX=ACR[,MAX_AGE], e.g. /admin=mfa,5m or /=mfa; ACR is pwd, mfa or phr (repeat for more)", func(v string) error {
+		r, err := parseRule(v)
+		if err == nil {
+			rules = append(rules, r)
+		}
+		return err
+	})
 	cfg, err := parse(args)
 	if err != nil {
 		return err
 	}
-	if *org == "" || *name == "" || *redirects == "" {
-		return errors.New("--org, --name and --redirect-uris are required")
+	proxy := store.ClientKind(*kind) == store.ClientProxy
+	switch {
+	case *org == "" || *name == "":
+		return errors.New("--org and --name are required")
+	case proxy && (len(hosts) == 0 || len(rules) == 0):
+		return errors.New("a proxy client needs --host and --rule, e.g. --host wiki.example.com --rule /=mfa")
+	case !proxy && *redirects == "":
+		return errors.New("--redirect-uris is required (--host and --rule are for --kind proxy)")
 	}
 	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {
@@ -53,18 +73,49 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 	defer a.Close()
 	row, secret, err := a.Admin.CreateClient(ctx, sys, admin.NewClient{OrgSlug: *org, Name: *name, Kind: store.ClientKind(*kind),
 		RedirectURIs: listFlag(*redirects), PostLogoutRedirectURIs: listFlag(*logout), Scopes: listFlag(*scopes),
-		RequireMFA: *mfa}, cliClient)
+		RequireMFA: *mfa, Hosts: hosts, Rules: rules}, cliClient)
 	if err != nil {
 		return err
 	}
 	c := row.Client
-	fmt.Fprintf(env.Stdout, "registered %s client %q for %s (require_mfa=%t)\n", c.Kind, c.Name, row.Org.Slug, c.RequireMFA)
+	if proxy {
+		fmt.Fprintf(env.Stdout, "registered protected app %q for %s on %s (rules: %s)\n", c.Name, row.Org.Slug,
+			strings.Join(c.Hosts, ", "), rulesText(c.Rules))
+	} else {
+		fmt.Fprintf(env.Stdout, "registered %s client %q for %s (require_mfa=%t)\n", c.Kind, c.Name, row.Org.Slug, c.RequireMFA)
+	}
 	fmt.Fprintf(env.Stdout, "client_id: %s\n", c.ID)
 	if secret != "" {
 		fmt.Fprintln(env.Stdout, "client_secret (shown only now; store it safely):")
 		fmt.Fprintln(env.Stdout, secret)
 	}
 	return nil
+}
+
+// parseRule reads a --rule value: PATH_PREFIX=ACR[,MAX_AGE]. The prefix
+// is what comes before the last "=".
+func parseRule(v string) (forwardauth.RuleInput, error) {
+	i := strings.LastIndex(v, "=")
+	if i <= 0 {
+		return forwardauth.RuleInput{}, fmt.Errorf("rule %q: want PATH_PREFIX=ACR[,MAX_AGE], e.g. /admin=mfa,5m", v)
+	}
+	r := forwardauth.RuleInput{PathPrefix: v[:i], ACR: v[i+1:]}
+	if acr, age, ok := strings.Cut(r.ACR, ","); ok {
+		r.ACR, r.MaxAge = acr, age
+	}
+	return r, nil
+}
+
+// rulesText prints rules as --rule takes them.
+func rulesText(rules []store.ProxyRule) string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = r.PathPrefix + "=" + r.ACR
+		if r.MaxAge > 0 {
+			out[i] += "," + r.MaxAge.String()
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // clientList prints the registered clients of every org, or of one org's
@@ -86,11 +137,15 @@ func clientList(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORG\tNAME\tKIND\tREQUIRE MFA\tREDIRECT URIS\tCREATED\tCLIENT ID")
+	fmt.Fprintln(tw, "ORG\tNAME\tKIND\tREQUIRE MFA\tREDIRECT URIS / HOSTS AND RULES\tCREATED\tCLIENT ID")
 	for _, r := range rows {
 		c := r.Client
+		where := strings.Join(c.RedirectURIs, ",")
+		if c.Kind == store.ClientProxy {
+			where = strings.Join(c.Hosts, ",") + " " + rulesText(c.Rules)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\t%s\n", r.Org.Slug, c.Name, c.Kind, c.RequireMFA,
-			strings.Join(c.RedirectURIs, ","), c.CreatedAt.UTC().Format(time.RFC3339), c.ID)
+			where, c.CreatedAt.UTC().Format(time.RFC3339), c.ID)
 	}
 	return tw.Flush()
 }

@@ -110,6 +110,11 @@ func (c Config) insecure() []Problem {
 	if !c.AdminMFARequired {
 		add(Warning, "TWOFOLD_ADMIN_MFA_REQUIRED", "admin-mfa-required=false: admins sign in without a second factor unless their org requires one")
 	}
+	if c.CookieDomain != "" {
+		add(Warning, "TWOFOLD_COOKIE_DOMAIN", "cookie-domain=%s: every host under %s receives the session cookie (and the apps behind "+
+			"forward-auth see it in their requests); any of them can use it, or plant its own: set it only for a domain whose hosts "+
+			"you all trust (docs/forward-auth.md)", c.CookieDomain, c.CookieDomain)
+	}
 	if c.SecretKey != "" && c.KeyFile != "" {
 		add(Warning, "TWOFOLD_KEY_FILE", "both secret-key and key-file are set: the keys come from secret-key and key-file is not read")
 	}

@@ -33,10 +33,15 @@ type Config struct {
 	Listen      string // host:port of the HTTP server
 	DatabaseURL string // postgres://… selects PostgreSQL; empty = SQLite in DataDir
 	PublicURL   string // how users reach the server, e.g. https://id.example.com; used in links
-	SecretKey   string // TWOFOLD_SECRET_KEY: keys inline (see secretbox.FromEnv)
-	KeyFile     string // key file; default DataDir/secret.key
-	LogLevel    string // debug, info, warn, error
-	LogFormat   string // json or text
+	// CookieDomain scopes the session cookie to a parent domain (e.g.
+	// example.com) so that forward-auth proxies of apps on its subdomains
+	// receive it. Empty (the default) keeps the __Host- cookie, bound to
+	// the portal's host alone.
+	CookieDomain string
+	SecretKey    string // TWOFOLD_SECRET_KEY: keys inline (see secretbox.FromEnv)
+	KeyFile      string // key file; default DataDir/secret.key
+	LogLevel     string // debug, info, warn, error
+	LogFormat    string // json or text
 
 	// Password hashing (argon2id).
 	ArgonMemoryKiB  uint32
@@ -218,6 +223,11 @@ func (c Config) validate() []error {
 			errs = append(errs, errors.New("public-url must be an http:// or https:// URL without query, fragment or user, e.g. https://id.example.com"))
 		}
 	}
+	if c.CookieDomain != "" {
+		if err := c.checkCookieDomain(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("metrics-listen must be host:port: %w", err))
@@ -231,6 +241,26 @@ func (c Config) validate() []error {
 		}
 	}
 	return errs
+}
+
+// checkCookieDomain checks that the cookie domain is a domain name (no
+// scheme, port, leading dot or IP address) and that the portal's own host
+// lies in it, or browsers would refuse the cookie.
+func (c Config) checkCookieDomain() error {
+	d := c.CookieDomain
+	if strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || !strings.Contains(d, ".") || strings.ContainsAny(d, ":/@ \\") ||
+		net.ParseIP(d) != nil || strings.ToLower(d) != d {
+		return errors.New("cookie-domain must be a lower-case domain name such as example.com (no scheme, port, leading dot or IP address)")
+	}
+	u, err := url.Parse(c.BaseURL())
+	if err != nil {
+		return nil // public-url's own check reports it
+	}
+	host := strings.ToLower(u.Hostname())
+	if host != d && !strings.HasSuffix(host, "."+d) {
+		return fmt.Errorf("cookie-domain %s must be the portal's host %s or a parent of it", d, host)
+	}
+	return nil
 }
 
 // KeyFilePath returns the key file to use.

@@ -84,6 +84,14 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
+func TestCookieDomainIsAParentOfThePortal(t *testing.T) {
+	for _, d := range []string{"example.com", "id.example.com"} {
+		if _, err := load(t, []string{"--public-url", "https://id.example.com", "--cookie-domain", d}, nil); err != nil {
+			t.Errorf("cookie-domain %s: %v", d, err)
+		}
+	}
+}
+
 func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -101,6 +109,11 @@ func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 		{nil, map[string]string{"TWOFOLD_TRUSTED_PROXIES": "10.1.2.3/8"}, "did you mean 10.0.0.0/8"},
 		{[]string{"--proxy-header", "X-Real-IP"}, nil, "proxy-header"},
 		{nil, map[string]string{"TWOFOLD_TRUST_PROXY": "yes please"}, "TWOFOLD_TRUST_PROXY"},
+		{[]string{"--public-url", "https://id.example.com", "--cookie-domain", ".example.com"}, nil, "cookie-domain"},
+		{[]string{"--public-url", "https://id.example.com", "--cookie-domain", "https://example.com"}, nil, "cookie-domain"},
+		{[]string{"--public-url", "https://id.example.com", "--cookie-domain", "com"}, nil, "cookie-domain"},
+		{[]string{"--public-url", "https://id.example.com", "--cookie-domain", "other.example"}, nil, "parent of it"},
+		{[]string{"--public-url", "https://id.example.com", "--cookie-domain", "wiki.example.com"}, nil, "parent of it"},
 	} {
 		_, err := load(t, tc.args, tc.env)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

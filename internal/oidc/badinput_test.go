@@ -78,9 +78,21 @@ func TestBadAuthorizationRequestsNeverRedirectToAnUncheckedURI(t *testing.T) {
 			"scope": {"openid"}, "state": {"st"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())},
 			"code_challenge_method": {"S256"}}
 	}
+	// A protected app behind forward-auth is no OpenID Connect client.
+	var proxyID string
+	for _, l := range strings.Split(r.cli("", "client", "create", "--org", "acme", "--name", "Wiki", "--kind", "proxy",
+		"--host", "127.0.0.1", "--rule", "/=mfa"), "\n") {
+		if v, ok := strings.CutPrefix(l, "client_id: "); ok {
+			proxyID = v
+		}
+	}
+	if proxyID == "" {
+		t.Fatal("no proxy client registered")
+	}
 	// Unknown client, unregistered redirect: an error page, no redirect.
 	for name, q := range map[string]url.Values{
 		"unknown client":        func() url.Values { q := base("nope"); return q }(),
+		"a proxy client":        base(proxyID),
 		"unregistered redirect": func() url.Values { q := base(id); q.Set("redirect_uri", "https://evil.example/cb"); return q }(),
 		"a redirect on another port for a web app": func() url.Values {
 			q := base(id)

@@ -9,6 +9,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/twofold-id/twofold/internal/factor/methods"
+	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
 
@@ -34,21 +35,16 @@ type params struct {
 
 // The assurance levels Twofold names in acr (and accepts in acr_values).
 const (
-	acrPwd = "pwd" // a password only
-	acrMFA = "mfa" // a second factor
-	acrPhr = "phr" // phishing-resistant (once security keys exist)
+	acrPwd = signin.ACRPassword
+	acrMFA = signin.ACRMFA
+	acrPhr = signin.ACRPhishingResistant
 )
 
 // acrValuesSupported is advertised in the discovery document.
 var acrValuesSupported = []string{acrPwd, acrMFA, acrPhr}
 
 // acrOf is the level a session's amr reached.
-func acrOf(amr []string) string {
-	if slices.Contains(amr, "mfa") {
-		return acrMFA
-	}
-	return acrPwd
-}
+func acrOf(amr []string) string { return signin.ACR(amr) }
 
 // amrOut maps a session's amr to RFC 8176 values: "pwd" and "mfa" as they
 // are, each method's value as its traits say (codes from an authenticator

@@ -378,11 +378,12 @@ func (s storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm
 
 func (s storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.keys.Set(ctx) }
 
-// GetClientByClientID returns a registered client; an unknown one is
-// invalid_client.
+// GetClientByClientID returns a registered client; an unknown one, or a
+// protected app behind a forward-auth proxy (kind proxy, which speaks no
+// OpenID Connect), is invalid_client.
 func (s storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	cl, err := s.store.GetClient(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && cl.Kind == store.ClientProxy) {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	if err != nil {

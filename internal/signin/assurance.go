@@ -79,3 +79,32 @@ func (s *Service) markFirstFactor(ctx context.Context, p Principal, method strin
 	}
 	return s.store.MarkSessionMFA(ctx, p.Session.ID, amr, s.now().UTC())
 }
+
+// The assurance levels Twofold names (acr), weakest first. They are shared
+// by every surface that lets an app ask for a level: OpenID Connect
+// (acr_values) and forward-auth rules.
+const (
+	ACRPassword          = "pwd" // a password only
+	ACRMFA               = "mfa" // a second factor
+	ACRPhishingResistant = "phr" // a phishing-resistant factor (security keys, passkeys: not yet supported)
+)
+
+// ACRLevels are the levels, weakest first.
+var ACRLevels = []string{ACRPassword, ACRMFA, ACRPhishingResistant}
+
+// ACR is the level a session with amr reached. No factor Twofold checks
+// today is phishing-resistant, so it is never ACRPhishingResistant yet.
+func ACR(amr []string) string {
+	switch {
+	case slices.Contains(amr, "phr"):
+		return ACRPhishingResistant
+	case slices.Contains(amr, "mfa"):
+		return ACRMFA
+	}
+	return ACRPassword
+}
+
+// Reaches reports whether a session with amr reached level acr.
+func Reaches(amr []string, acr string) bool {
+	return slices.Index(ACRLevels, ACR(amr)) >= slices.Index(ACRLevels, acr) && slices.Contains(ACRLevels, acr)
+}

@@ -12,12 +12,24 @@ type ClientKind string
 // The kinds of registered clients. Web clients are confidential (they hold
 // a secret); spa and native clients are public and must use PKCE. Later
 // kinds (proxy for forward-auth, agent, add-in, mobile) share this
-// registry.
+// registry. A proxy client is an app behind a forward-auth proxy (nginx,
+// Traefik, Caddy): it has hosts and access rules instead of redirect URIs,
+// and no secret.
 const (
 	ClientWeb    ClientKind = "web"
 	ClientSPA    ClientKind = "spa"
 	ClientNative ClientKind = "native"
+	ClientProxy  ClientKind = "proxy"
 )
+
+// A ProxyRule says what a request to a proxy client needs when its path
+// starts with PathPrefix: the assurance level ACR ("pwd", "mfa", "phr")
+// and, when MaxAge is not zero, a second-factor check no older than MaxAge.
+type ProxyRule struct {
+	PathPrefix string        `json:"path_prefix"`
+	ACR        string        `json:"acr"`
+	MaxAge     time.Duration `json:"max_age,omitempty"`
+}
 
 // Confidential reports whether clients of kind k authenticate with a
 // secret.
@@ -37,6 +49,12 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 	// Scopes the client may ask for; nil means the standard OpenID scopes.
 	Scopes []string
+	// Hosts are the hosts a proxy client answers on, in canonical form
+	// (lower-case ASCII, ":port" only for a port that is not the scheme's
+	// default). A host belongs to at most one client.
+	Hosts []string
+	// Rules are a proxy client's access rules (nil for other kinds).
+	Rules []ProxyRule
 	// RequireMFA makes a second factor required for signing in to this
 	// client whatever the user's policy says.
 	RequireMFA bool
@@ -54,16 +72,21 @@ type Client struct {
 // deleting a client deletes every grant and token issued to it.
 type Clients interface {
 	// CreateClient inserts c (ID generated when empty). An unknown org is
-	// ErrNotFound.
+	// ErrNotFound; a host that another client already has is ErrConflict
+	// (and nothing is stored).
 	CreateClient(ctx context.Context, c Client) (Client, error)
 	// GetClient returns the client with the given id, or ErrNotFound.
 	GetClient(ctx context.Context, id string) (Client, error)
+	// GetClientByHost returns the client that has host (canonical form),
+	// or ErrNotFound.
+	GetClientByHost(ctx context.Context, host string) (Client, error)
 	// ListClients returns the clients of the orgs whose Path starts with
 	// orgPath ("" for all), ordered by name then id.
 	ListClients(ctx context.Context, orgPath string) ([]Client, error)
 	// UpdateClient stores Name, RedirectURIs, PostLogoutRedirectURIs,
-	// Scopes, RequireMFA, SecretHash and UpdatedAt of c (identified by ID);
-	// an unknown client is ErrNotFound.
+	// Scopes, Hosts, Rules, RequireMFA, SecretHash and UpdatedAt of c
+	// (identified by ID) in one transaction; an unknown client is
+	// ErrNotFound, a host that another client has is ErrConflict.
 	UpdateClient(ctx context.Context, c Client) (Client, error)
 	// DeleteClient removes the client and, with it, its auth requests,
 	// grants and tokens; an unknown client is ErrNotFound.

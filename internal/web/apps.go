@@ -53,10 +53,13 @@ func (h *handler) revokeApp(w http.ResponseWriter, r *http.Request, p signin.Pri
 }
 
 // landing is where a completed sign-in goes: back into the app sign-in
-// when one is under way, else the start page.
+// or the forward-auth return when one is under way, else the start page.
 func (h *handler) landing(r *http.Request) string {
 	if h.Apps != nil && requestIDPattern.MatchString(cookie(r, h.cookies.app)) {
 		return oidc.LoginPath
+	}
+	if h.Proxies != nil && cookie(r, h.cookies.rd) != "" {
+		return proxyPath
 	}
 	return "/"
 }
@@ -64,6 +67,7 @@ func (h *handler) landing(r *http.Request) string {
 // appPage is the step page of an app sign-in: the interstitial that sends
 // the browser on, the fresh second factor, or the need to set one up.
 type appPage struct {
+	Base     string // the route of the sign-in under way: oidc.LoginPath, or proxyPath
 	Client   string
 	Redirect string   // the interstitial's destination
 	Kind     string   // "continue", "confirm", "enroll", "consent"
@@ -81,6 +85,7 @@ func (h *handler) appContinue(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.setAppCookie(w, id)
+		h.clearCookie(w, h.cookies.rd) // one sign-in under way at a time
 	} else if id = cookie(r, h.cookies.app); !requestIDPattern.MatchString(id) {
 		h.appGone(w, r)
 		return
@@ -125,7 +130,7 @@ func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, step oidc.
 		h.fail(w, r, err)
 		return
 	}
-	pg := appPage{Client: step.ClientName}
+	pg := appPage{Base: oidc.LoginPath, Client: step.ClientName}
 	status := http.StatusOK
 	if failed != nil {
 		pg.Err, status = newFormErr("app", failed, h.Now(), "code"), failed.HTTPStatus()

@@ -14,26 +14,49 @@ import (
 // HTTP, so when the portal is served without TLS (local development, or
 // tests over httptest) the same cookies go without the prefix and without
 // Secure. SecureCookies in Deps selects the variant.
+//
+// With a cookie domain (Deps.CookieDomain, for forward-auth) the session
+// cookie alone is scoped to that parent domain, so that the proxies of
+// protected apps on its subdomains receive it: a __Host- cookie cannot
+// carry a Domain, so over TLS it is named __Secure-twofold_session (the
+// browser still insists on Secure). The flow, org, app and return cookies
+// stay __Host- cookies of the portal. See docs/forward-auth.md for what a
+// parent-domain cookie means.
 type cookieNames struct {
 	session string // the session token; SameSite=Lax
 	flow    string // the sign-in flow token between the password and the second step; SameSite=Strict
 	org     string // the last used org slug; not secret
 	app     string // the id of an app sign-in under way (apps.go); SameSite=Lax
+	rd      string // where to send the browser back to after a forward-auth sign-in (proxy.go); SameSite=Lax
+	domain  string // the session cookie's Domain; "" for a host-only cookie
 	secure  bool
 }
 
-func newCookieNames(secure bool) cookieNames {
+func newCookieNames(secure bool, domain string) cookieNames {
+	c := cookieNames{session: "twofold_session", flow: "twofold_flow", org: "twofold_org", app: "twofold_app", rd: "twofold_rd"}
 	if secure {
-		return cookieNames{session: "__Host-twofold_session", flow: "__Host-twofold_flow", org: "__Host-twofold_org",
-			app: "__Host-twofold_app", secure: true}
+		c = cookieNames{session: "__Host-twofold_session", flow: "__Host-twofold_flow", org: "__Host-twofold_org",
+			app: "__Host-twofold_app", rd: "__Host-twofold_rd", secure: true}
 	}
-	return cookieNames{session: "twofold_session", flow: "twofold_flow", org: "twofold_org", app: "twofold_app"}
+	if domain != "" {
+		c.domain = domain
+		if secure {
+			c.session = "__Secure-twofold_session"
+		}
+	}
+	return c
+}
+
+// SessionCookieName is the name of the portal's session cookie for the
+// given settings (for tests and tools that talk to the portal).
+func SessionCookieName(secure bool, domain string) string {
+	return newCookieNames(secure, domain).session
 }
 
 // setSession stores a session token. The cookie lives as long as the
 // browser session; the server enforces the idle and absolute timeouts.
 func (h *handler) setSession(w http.ResponseWriter, tok string) {
-	http.SetCookie(w, &http.Cookie{Name: h.cookies.session, Value: tok, Path: "/",
+	http.SetCookie(w, &http.Cookie{Name: h.cookies.session, Value: tok, Path: "/", Domain: h.cookies.domain,
 		Secure: h.cookies.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 }
 
@@ -60,7 +83,11 @@ func (h *handler) clearCookie(w http.ResponseWriter, name string) {
 	if name == h.cookies.flow {
 		sameSite = http.SameSiteStrictMode
 	}
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
+	domain := ""
+	if name == h.cookies.session {
+		domain = h.cookies.domain
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", Domain: domain, MaxAge: -1,
 		Secure: h.cookies.secure, HttpOnly: true, SameSite: sameSite})
 }
 

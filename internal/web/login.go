@@ -81,6 +81,10 @@ func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if !h.orgLinkOK(w, r) {
 		return
 	}
+	if rd := r.URL.Query().Get("rd"); rd != "" && h.Proxies != nil {
+		h.startReturn(w, r, rd)
+		return
+	}
 	if _, err := h.principal(r); err == nil {
 		http.Redirect(w, r, h.landing(r), http.StatusSeeOther)
 		return

@@ -24,6 +24,7 @@ import (
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/clientip"
+	"github.com/twofold-id/twofold/internal/forwardauth"
 	"github.com/twofold-id/twofold/internal/problem"
 	"github.com/twofold-id/twofold/internal/ratelimit"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -49,6 +50,16 @@ type Deps struct {
 	// Apps carries sign-ins to registered apps (OpenID Connect) through
 	// the portal; nil leaves them out (apps.go).
 	Apps Apps
+	// Proxies decides for forward-auth proxies and checks where the
+	// portal may send a browser back to (proxy.go); nil leaves the
+	// /forward-auth/ endpoints and ?rd= out.
+	Proxies *forwardauth.Gate
+	// PortalURL is the portal's external base URL (config BaseURL): the
+	// forward-auth endpoints send browsers to PortalURL+"/login?rd=…".
+	PortalURL string
+	// CookieDomain scopes the session cookie to a parent domain
+	// (cookies.go); "" keeps it a host-only __Host- cookie.
+	CookieDomain string
 }
 
 // handler is the portal.
@@ -85,7 +96,7 @@ func New(d Deps) http.Handler {
 	h := &handler{
 		Deps:    d,
 		pages:   loadPages(),
-		cookies: newCookieNames(d.SecureCookies),
+		cookies: newCookieNames(d.SecureCookies, d.CookieDomain),
 		loginIP: ratelimit.NewIPLimiter(30, 10, d.Now),
 		codeIP:  ratelimit.NewIPLimiter(60, 20, d.Now),
 	}
@@ -99,6 +110,14 @@ func New(d Deps) http.Handler {
 			Message: "This form was sent from another site, so it was refused. Go back, reload the page and try again.",
 		})
 	}))
+	if d.Proxies != nil {
+		// The forward-auth endpoints change nothing and answer any method
+		// alike; a proxy that asks with the method, Origin and
+		// Sec-Fetch-Site of the browser's request to the app must not see
+		// a form posted to the app refused as cross-origin here (proxy.go).
+		cop.AddInsecureBypassPattern(authRequestPath)
+		cop.AddInsecureBypassPattern(redirectPath)
+	}
 	return headers(cop.Handler(h.limitBody(mux)))
 }
 
@@ -146,6 +165,9 @@ func (h *handler) routes(mux *http.ServeMux) {
 
 	// Signing in to registered apps (OpenID Connect): apps.go.
 	h.appRoutes(mux)
+
+	// Forward-auth for apps behind nginx, Traefik or Caddy: proxy.go.
+	h.proxyRoutes(mux)
 
 	mux.HandleFunc("/", h.notFound)
 }

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,40 +33,95 @@ func orEmptyBytes(b []byte) []byte {
 }
 
 const clientColumns = `c.id, c.org_id, c.name, c.kind, c.redirect_uris, c.post_logout_redirect_uris, c.scopes,
-	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at`
+	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules,
+	ARRAY(SELECT h.host FROM client_hosts h WHERE h.client_id = c.id ORDER BY h.host)`
 
 func scanClient(row pgx.Row) (store.Client, error) {
-	var c store.Client
+	var (
+		c     store.Client
+		rules []byte
+	)
 	err := row.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes,
-		&c.RequireMFA, &c.SecretHash, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
+		&c.RequireMFA, &c.SecretHash, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &rules, &c.Hosts)
+	if err != nil {
+		return store.Client{}, err
+	}
 	if len(c.SecretHash) == 0 {
 		c.SecretHash = nil
 	}
-	return c, err
+	if len(c.Hosts) == 0 {
+		c.Hosts = nil
+	}
+	if rules != nil {
+		if err := json.Unmarshal(rules, &c.Rules); err != nil {
+			return store.Client{}, fmt.Errorf("client %s rules: %w", c.ID, err)
+		}
+	}
+	return c, nil
 }
 
-// CreateClient inserts c; an unknown org is store.ErrNotFound.
+// encodeRules stores a rule list as JSON; nil is NULL.
+func encodeRules(r []store.ProxyRule) ([]byte, error) {
+	if r == nil {
+		return nil, nil
+	}
+	return json.Marshal(r)
+}
+
+// putHosts makes hosts the hosts of client id inside tx. A host another
+// client has is store.ErrConflict.
+func putHosts(ctx context.Context, tx pgx.Tx, id string, hosts []string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM client_hosts WHERE client_id = $1`, id); err != nil {
+		return mapErr("client hosts", err)
+	}
+	for _, h := range hosts {
+		if _, err := tx.Exec(ctx, `INSERT INTO client_hosts (host, client_id) VALUES ($1, $2)`, h, id); err != nil {
+			return mapErr("client hosts", err)
+		}
+	}
+	return nil
+}
+
+// CreateClient inserts c with its hosts; an unknown org is
+// store.ErrNotFound, a host another client has store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client, error) {
 	if c.ID == "" {
 		c.ID = store.NewID()
 	}
 	c.CreatedAt, c.UpdatedAt = s.orNow(c.CreatedAt), s.orNow(c.UpdatedAt)
 	c.RedirectURIs, c.PostLogoutRedirectURIs = orEmpty(c.RedirectURIs), orEmpty(c.PostLogoutRedirectURIs)
-	_, err := s.pool.Exec(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
-		scopes, require_mfa, secret_hash, created_by, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
-		c.ID, c.OrgID, c.Name, string(c.Kind), c.RedirectURIs, c.PostLogoutRedirectURIs, c.Scopes, c.RequireMFA,
-		orEmptyBytes(c.SecretHash), c.CreatedBy, c.CreatedAt, c.UpdatedAt)
+	rules, err := encodeRules(c.Rules)
+	if err != nil {
+		return store.Client{}, err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
+			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+			c.ID, c.OrgID, c.Name, string(c.Kind), c.RedirectURIs, c.PostLogoutRedirectURIs, c.Scopes, c.RequireMFA,
+			orEmptyBytes(c.SecretHash), c.CreatedBy, c.CreatedAt, c.UpdatedAt, rules)
+		if err != nil {
+			return mapErr("create client", err)
+		}
+		return putHosts(ctx, tx, c.ID, c.Hosts)
+	})
 	if err != nil {
 		return store.Client{}, mapErr("create client", err)
 	}
-	return c, nil
+	return s.GetClient(ctx, c.ID)
 }
 
 // GetClient returns the client, or store.ErrNotFound.
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
 	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients c WHERE c.id = $1`, id))
 	return c, mapErr("get client", err)
+}
+
+// GetClientByHost returns the client that has host, or store.ErrNotFound.
+func (s *Store) GetClientByHost(ctx context.Context, host string) (store.Client, error) {
+	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM client_hosts x JOIN clients c ON c.id = x.client_id
+		WHERE x.host = $1`, host))
+	return c, mapErr("get client by host", err)
 }
 
 // ListClients returns the clients of the subtree at orgPath, by name.
@@ -78,18 +135,28 @@ func (s *Store) ListClients(ctx context.Context, orgPath string) ([]store.Client
 	return list, mapErr("list clients", err)
 }
 
-// UpdateClient stores the mutable fields of c.
+// UpdateClient stores the mutable fields of c and its hosts.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client, error) {
 	c.UpdatedAt = s.orNow(c.UpdatedAt)
-	tag, err := s.pool.Exec(ctx, `UPDATE clients SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
-		scopes = $5, require_mfa = $6, secret_hash = $7, updated_at = $8 WHERE id = $1`,
-		c.ID, c.Name, orEmpty(c.RedirectURIs), orEmpty(c.PostLogoutRedirectURIs), c.Scopes, c.RequireMFA,
-		orEmptyBytes(c.SecretHash), c.UpdatedAt)
+	rules, err := encodeRules(c.Rules)
+	if err != nil {
+		return store.Client{}, err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE clients SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
+			scopes = $5, require_mfa = $6, secret_hash = $7, updated_at = $8, rules = $9 WHERE id = $1`,
+			c.ID, c.Name, orEmpty(c.RedirectURIs), orEmpty(c.PostLogoutRedirectURIs), c.Scopes, c.RequireMFA,
+			orEmptyBytes(c.SecretHash), c.UpdatedAt, rules)
+		if err != nil {
+			return mapErr("update client", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound("update client")
+		}
+		return putHosts(ctx, tx, c.ID, c.Hosts)
+	})
 	if err != nil {
 		return store.Client{}, mapErr("update client", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.Client{}, notFound("update client")
 	}
 	return s.GetClient(ctx, c.ID)
 }

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -33,16 +35,18 @@ func listOrEmpty(l []string) any {
 }
 
 const clientCols = `c.id, c.org_id, c.name, c.kind, c.redirect_uris, c.post_logout_redirect_uris, c.scopes,
-	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at`
+	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules,
+	(SELECT json_group_array(host) FROM (SELECT h.host FROM client_hosts h WHERE h.client_id = c.id ORDER BY h.host))`
 
 func scanClient(sc scanner) (store.Client, error) {
 	var (
 		c                       store.Client
 		redirects, post, scopes sql.NullString
+		rules, hosts            sql.NullString
 		created, updated        int64
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &redirects, &post, &scopes, &c.RequireMFA, &c.SecretHash,
-		&c.CreatedBy, &created, &updated)
+		&c.CreatedBy, &created, &updated, &rules, &hosts)
 	if err != nil {
 		return store.Client{}, mapErr(err)
 	}
@@ -56,13 +60,48 @@ func scanClient(sc scanner) (store.Client, error) {
 	if c.Scopes, err = decodeList(scopes); err != nil {
 		return store.Client{}, err
 	}
+	if c.Hosts, err = decodeList(hosts); err != nil {
+		return store.Client{}, err
+	}
+	if len(c.Hosts) == 0 {
+		c.Hosts = nil
+	}
+	if rules.Valid {
+		if err := json.Unmarshal([]byte(rules.String), &c.Rules); err != nil {
+			return store.Client{}, fmt.Errorf("client %s rules: %w", c.ID, err)
+		}
+	}
 	if len(c.SecretHash) == 0 {
 		c.SecretHash = nil
 	}
 	return c, nil
 }
 
-// CreateClient inserts c; an unknown org is store.ErrNotFound.
+// encodeRules stores a rule list as JSON; nil is NULL.
+func encodeRules(r []store.ProxyRule) (any, error) {
+	if r == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(r)
+	return string(b), err
+}
+
+// putHosts makes hosts the hosts of client id inside tx. A host another
+// client has is store.ErrConflict.
+func putHosts(ctx context.Context, tx *sql.Tx, id string, hosts []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM client_hosts WHERE client_id = ?`, id); err != nil {
+		return mapErr(err)
+	}
+	for _, h := range hosts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO client_hosts (host, client_id) VALUES (?, ?)`, h, id); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// CreateClient inserts c with its hosts; an unknown org is
+// store.ErrNotFound, a host another client has store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client, error) {
 	if c.ID == "" {
 		c.ID = store.NewID()
@@ -75,17 +114,27 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client,
 	if c.PostLogoutRedirectURIs == nil {
 		c.PostLogoutRedirectURIs = []string{}
 	}
-	_, err := s.exec(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
-		scopes, require_mfa, secret_hash, created_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		c.ID, c.OrgID, c.Name, string(c.Kind), encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs),
-		encodeList(c.Scopes), c.RequireMFA, orEmptyBytes(c.SecretHash), c.CreatedBy, micro(c.CreatedAt), micro(c.UpdatedAt))
-	if isFK(err) {
-		return store.Client{}, fmt.Errorf("%w: org %s", store.ErrNotFound, c.OrgID)
-	}
+	rules, err := encodeRules(c.Rules)
 	if err != nil {
 		return store.Client{}, err
 	}
-	return c, nil
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
+			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			c.ID, c.OrgID, c.Name, string(c.Kind), encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs),
+			encodeList(c.Scopes), c.RequireMFA, orEmptyBytes(c.SecretHash), c.CreatedBy, micro(c.CreatedAt), micro(c.UpdatedAt), rules)
+		if isFK(err) {
+			return fmt.Errorf("%w: org %s", store.ErrNotFound, c.OrgID)
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+		return putHosts(ctx, tx, c.ID, c.Hosts)
+	})
+	if err != nil {
+		return store.Client{}, err
+	}
+	return s.getClientW(ctx, c.ID)
 }
 
 func orEmptyBytes(b []byte) []byte {
@@ -100,6 +149,12 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 	return scanClient(s.r.QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients c WHERE c.id = ?`, id))
 }
 
+// GetClientByHost returns the client that has host, or store.ErrNotFound.
+func (s *Store) GetClientByHost(ctx context.Context, host string) (store.Client, error) {
+	return scanClient(s.r.QueryRowContext(ctx, `SELECT `+clientCols+` FROM client_hosts x JOIN clients c ON c.id = x.client_id
+		WHERE x.host = ?`, host))
+}
+
 // ListClients returns the clients of the subtree at orgPath, by name.
 func (s *Store) ListClients(ctx context.Context, orgPath string) ([]store.Client, error) {
 	cond, args := prefixCond("o.path", orgPath)
@@ -107,7 +162,7 @@ func (s *Store) ListClients(ctx context.Context, orgPath string) ([]store.Client
 		WHERE `+cond+` ORDER BY c.name, c.id`, args...)
 }
 
-// UpdateClient stores the mutable fields of c.
+// UpdateClient stores the mutable fields of c and its hosts.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client, error) {
 	c.UpdatedAt = s.orNow(c.UpdatedAt)
 	if c.RedirectURIs == nil {
@@ -116,10 +171,23 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client,
 	if c.PostLogoutRedirectURIs == nil {
 		c.PostLogoutRedirectURIs = []string{}
 	}
-	err := s.execOne(ctx, `UPDATE clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
-		require_mfa = ?, secret_hash = ?, updated_at = ? WHERE id = ?`,
-		c.Name, encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs), encodeList(c.Scopes), c.RequireMFA,
-		orEmptyBytes(c.SecretHash), micro(c.UpdatedAt), c.ID)
+	rules, err := encodeRules(c.Rules)
+	if err != nil {
+		return store.Client{}, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
+			require_mfa = ?, secret_hash = ?, updated_at = ?, rules = ? WHERE id = ?`,
+			c.Name, encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs), encodeList(c.Scopes), c.RequireMFA,
+			orEmptyBytes(c.SecretHash), micro(c.UpdatedAt), rules, c.ID)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmp.Or(mapErr(err), store.ErrNotFound)
+		}
+		return putHosts(ctx, tx, c.ID, c.Hosts)
+	})
 	if err != nil {
 		return store.Client{}, err
 	}

@@ -42,6 +42,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Codes", codeTests},
 		{"APIKeys", apiKeyTests},
 		{"OIDC", oidcTests},
+		{"Proxy clients", proxyTests},
 		{"Directories", directoryTests},
 		{"Dashboards", dashboardTests},
 		{"CompleteSignIn", completeTests},
