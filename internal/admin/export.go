@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/store"
@@ -50,4 +51,17 @@ func CheckStatus(status string) error {
 		return ErrInvalid.WithMessage("mfa_status must be one of not_enrolled, enrolled, required_missing, locked.").WithField("mfa_status")
 	}
 	return nil
+}
+
+// CSVRow guards the cells of an exported row against formula injection: a
+// spreadsheet runs a cell that starts with =, +, -, @, a tab or a carriage
+// return as a formula, so such a cell is prefixed with a quote (OWASP's
+// advice). It changes cells in place and returns them.
+func CSVRow(cells ...string) []string {
+	for i, c := range cells {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			cells[i] = "'" + c
+		}
+	}
+	return cells
 }

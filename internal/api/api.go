@@ -87,7 +87,7 @@ func New(d Deps) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if r.ContentLength > MaxBody {
+	if r.ContentLength > MaxBody && !(isCSVImport(r) && r.ContentLength <= admin.MaxCSVBytes) {
 		// Refused before a byte of the body is read, so that Go never
 		// answers "Expect: 100-continue": the client learns the outcome
 		// before it sends the body, instead of losing it mid-upload.

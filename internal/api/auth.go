@@ -23,6 +23,7 @@ func (h *Handler) routes() {
 	h.meRoutes()
 	h.adminRoutes()
 	h.sentRoutes()
+	h.csvRoutes()
 	h.apiKeyRoutes()
 	h.clientRoutes()
 	h.directoryRoutes()

@@ -17,16 +17,6 @@ import (
 // an export pages through all of them.
 const usersExportPage = 1000
 
-// csvCell guards a cell against formula injection: a spreadsheet runs a
-// cell that starts with =, +, -, @, a tab or a carriage return as a
-// formula, so such a cell is prefixed with a quote (OWASP's advice).
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 // csvDownload starts a CSV attachment named name with the header row.
 func csvDownload(w http.ResponseWriter, name string, header ...string) *csv.Writer {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -38,10 +28,7 @@ func csvDownload(w http.ResponseWriter, name string, header ...string) *csv.Writ
 
 // writeCSV writes one guarded row; false when the client went away.
 func writeCSV(cw *csv.Writer, cells ...string) bool {
-	for i := range cells {
-		cells[i] = csvCell(cells[i])
-	}
-	return cw.Write(cells) == nil
+	return cw.Write(admin.CSVRow(cells...)) == nil
 }
 
 // adminUsersExport downloads the users the list page's filters select
