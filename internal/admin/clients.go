@@ -84,13 +84,13 @@ func (s *Service) CreateClient(ctx context.Context, a access.Actor, n NewClient,
 	}
 	cl := store.Client{OrgID: org.ID, Kind: n.Kind, RequireMFA: n.RequireMFA, CreatedBy: actorRecord(a)}
 	switch n.Kind {
-	case store.ClientWeb, store.ClientSPA, store.ClientNative:
+	case store.ClientWeb, store.ClientSPA, store.ClientNative, store.ClientAgent, store.ClientAddIn, store.ClientMobile:
 		if len(n.Hosts) > 0 || len(n.Rules) > 0 {
 			return ClientRow{}, "", ErrInvalid.WithMessage("hosts and rules are for protected apps (kind proxy).").WithField("hosts")
 		}
 	case store.ClientProxy:
 	default:
-		return ClientRow{}, "", ErrInvalid.WithMessage("kind must be web, spa, native or proxy.").WithField("kind")
+		return ClientRow{}, "", ErrInvalid.WithMessage("kind must be web, spa, native, proxy, agent, add-in or mobile.").WithField("kind")
 	}
 	if cl.Name, err = cleanName(n.Name); err != nil {
 		return ClientRow{}, "", err
@@ -101,7 +101,8 @@ func (s *Service) CreateClient(ctx context.Context, a access.Actor, n NewClient,
 		}
 		return s.storeNewClient(ctx, a, org, cl, "", c)
 	}
-	if cl.RedirectURIs, err = cleanRedirects(n.Kind, n.RedirectURIs, "redirect_uris", true); err != nil {
+	_, device := n.Kind.DeviceKind() // devices may sign in through the JSON API alone
+	if cl.RedirectURIs, err = cleanRedirects(n.Kind, n.RedirectURIs, "redirect_uris", !device); err != nil {
 		return ClientRow{}, "", err
 	}
 	if cl.PostLogoutRedirectURIs, err = cleanRedirects(n.Kind, n.PostLogoutRedirectURIs, "post_logout_redirect_uris", false); err != nil {
@@ -286,7 +287,7 @@ func (s *Service) UpdateClient(ctx context.Context, a access.Actor, id string, p
 		}
 	}
 	if p.RedirectURIs != nil {
-		if cl.RedirectURIs, err = cleanRedirects(cl.Kind, *p.RedirectURIs, "redirect_uris", true); err != nil {
+		if cl.RedirectURIs, err = cleanRedirects(cl.Kind, *p.RedirectURIs, "redirect_uris", !isDeviceKind(cl.Kind)); err != nil {
 			return ClientRow{}, err
 		}
 	}
@@ -424,7 +425,7 @@ func cleanRedirects(k store.ClientKind, uris []string, field string, required bo
 		switch {
 		case u.Scheme == "https" && u.Host != "":
 		case u.Scheme == "http" && isLoopback(u.Hostname()):
-		case k == store.ClientNative && u.Scheme != "http" && strings.Contains(u.Scheme, "."):
+		case (k == store.ClientNative || isDeviceKind(k)) && u.Scheme != "http" && strings.Contains(u.Scheme, "."):
 		default:
 			return nil, bad("Use https, http on a loopback address, or (native apps) a private-use scheme such as com.example.app:/callback.")
 		}
@@ -443,3 +444,6 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// isDeviceKind reports whether clients of kind k register devices.
+func isDeviceKind(k store.ClientKind) bool { _, ok := k.DeviceKind(); return ok }

@@ -159,7 +159,7 @@ func (c client) ApplicationType() op.ApplicationType {
 	switch c.c.Kind {
 	case store.ClientWeb:
 		return op.ApplicationTypeWeb
-	case store.ClientNative:
+	case store.ClientNative, store.ClientAgent, store.ClientAddIn, store.ClientMobile:
 		return op.ApplicationTypeNative
 	}
 	return op.ApplicationTypeUserAgent

@@ -20,7 +20,22 @@ const (
 	ClientSPA    ClientKind = "spa"
 	ClientNative ClientKind = "native"
 	ClientProxy  ClientKind = "proxy"
+	// ClientAgent, ClientAddIn and ClientMobile are public clients whose
+	// sign-ins register a device (see Device).
+	ClientAgent  ClientKind = "agent"
+	ClientAddIn  ClientKind = "add-in"
+	ClientMobile ClientKind = "mobile"
 )
+
+// DeviceKind returns the kind of device a client of kind k registers, and
+// false for kinds that register none.
+func (k ClientKind) DeviceKind() (DeviceKind, bool) {
+	switch k {
+	case ClientAgent, ClientAddIn, ClientMobile:
+		return DeviceKind(k), true
+	}
+	return "", false
+}
 
 // A ProxyRule says what a request to a proxy client needs when its path
 // starts with PathPrefix: the assurance level ACR ("pwd", "mfa", "phr")

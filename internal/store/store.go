@@ -337,6 +337,7 @@ type Store interface {
 	Clients
 	OIDC
 	Directories
+	Devices
 	SignInCompleter
 	UserImporter
 	AuditPruner

@@ -174,6 +174,11 @@ func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, a
 				return err
 			}
 		}
+		if ch.Disabled != nil && *ch.Disabled && !before.Disabled {
+			if _, err := revokeDevices(ctx, tx, `user_id = $3`, at, "user disabled", id); err != nil {
+				return err
+			}
+		}
 		if ch.Role != nil && *ch.Role == store.RoleSuperadmin {
 			_, err = tx.Exec(ctx, `DELETE FROM setup_tokens`)
 		}
@@ -218,7 +223,13 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, old, new string) (b
 // deletes the user's flows in one transaction; an unknown user is
 // store.ErrNotFound.
 func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error { return endSignIns(ctx, tx, userID, at, "password_hash = $3", hash) })
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := endSignIns(ctx, tx, userID, at, "password_hash = $3", hash); err != nil {
+			return err
+		}
+		_, err := revokeDevices(ctx, tx, `user_id = $3`, at, "password changed", userID)
+		return err
+	})
 	return mapErr("set password", err)
 }
 
@@ -228,6 +239,9 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Ti
 func (s *Store) ResetUserMFA(ctx context.Context, userID string, at time.Time) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := endSignIns(ctx, tx, userID, at, ""); err != nil {
+			return err
+		}
+		if _, err := revokeDevices(ctx, tx, `user_id = $3`, at, "mfa reset", userID); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM factors WHERE user_id = $1`, `DELETE FROM backup_codes WHERE user_id = $1`,

@@ -161,6 +161,11 @@ func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, a
 				return mapErr(err)
 			}
 		}
+		if ch.Disabled != nil && *ch.Disabled && !before.Disabled {
+			if err := revokeDevices(ctx, tx, `user_id = ?`, at, "user disabled", id); err != nil {
+				return err
+			}
+		}
 		if ch.Role != nil && *ch.Role == store.RoleSuperadmin {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM setup_tokens`); err != nil {
 				return mapErr(err)
@@ -202,7 +207,12 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, old, new string) (b
 // deletes the user's flows in one transaction; an unknown user is
 // store.ErrNotFound.
 func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return endSignIns(ctx, tx, userID, at, "password_hash = ?", hash) })
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := endSignIns(ctx, tx, userID, at, "password_hash = ?", hash); err != nil {
+			return err
+		}
+		return revokeDevices(ctx, tx, `user_id = ?`, at, "password changed", userID)
+	})
 }
 
 // ResetUserMFA removes the user's factors and backup codes, clears its
@@ -211,6 +221,9 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Ti
 func (s *Store) ResetUserMFA(ctx context.Context, userID string, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := endSignIns(ctx, tx, userID, at, ""); err != nil {
+			return err
+		}
+		if err := revokeDevices(ctx, tx, `user_id = ?`, at, "mfa reset", userID); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM factors WHERE user_id = ?`, `DELETE FROM backup_codes WHERE user_id = ?`,

@@ -45,6 +45,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Proxy clients", proxyTests},
 		{"Directories", directoryTests},
 		{"Dashboards", dashboardTests},
+		{"Devices", deviceTests},
 		{"CompleteSignIn", completeTests},
 		{"ConfirmWithCodes", confirmWithCodesTests},
 		{"Import", importTests},
