@@ -129,6 +129,9 @@ func (h *Handler) authed(pattern string, f authedFunc) {
 		if p.Lacks != nil && !slices.ContainsFunc(allowed, func(e error) bool { return errors.Is(p.Lacks, e) }) {
 			return p.Lacks
 		}
+		if signin.IsDeviceSession(p.Session) && !deviceAllowed[pattern] {
+			return errDeviceSession
+		}
 		return f(w, r, p)
 	})
 }
@@ -201,6 +204,8 @@ type errorDetail struct {
 	Message    string `json:"message"`
 	Field      string `json:"field,omitempty"`
 	RetryAfter int    `json:"retry_after,omitempty"`
+	URL        string `json:"url,omitempty"`
+	TriesLeft  *int   `json:"tries_left,omitempty"`
 }
 
 // fail writes err as a JSON error. Errors without a public face are
@@ -224,7 +229,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	status := p.HTTPStatus()
-	body := errorBody{Error: errorDetail{Code: p.Code, Message: p.Message, Field: p.Field}}
+	body := errorBody{Error: errorDetail{Code: p.Code, Message: p.Message, Field: p.Field, URL: p.URL, TriesLeft: p.TriesLeft}}
 	if p.RetryAfter > 0 {
 		secs := int((p.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))

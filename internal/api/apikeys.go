@@ -45,6 +45,9 @@ func (h *Handler) admined(f adminFunc) handlerFunc {
 			if p.Lacks != nil {
 				return p.Lacks // no admin route is open to a session that lacks a second factor
 			}
+			if signin.IsDeviceSession(p.Session) {
+				return errDeviceSession // nor to a device's session
+			}
 			a = admin.SessionActor(p)
 		}
 		return f(w, r, a)

@@ -27,6 +27,7 @@ func (h *Handler) routes() {
 	h.apiKeyRoutes()
 	h.clientRoutes()
 	h.directoryRoutes()
+	h.deviceRoutes()
 	h.importRoutes()
 	h.handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 }
@@ -59,6 +60,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		Org      string `json:"org"`
 		Username string `json:"username"`
 		Password string `json:"password"`
+		// ClientID and Device register a device (devices.go).
+		ClientID string        `json:"client_id"`
+		Device   *deviceJSONIn `json:"device"`
 	}
 	c, err := h.limitedDecode(w, r, h.loginIP, &req)
 	if err != nil {
@@ -67,7 +71,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err := require([2]string{"org", req.Org}, [2]string{"username", req.Username}, [2]string{"password", req.Password}); err != nil {
 		return err
 	}
-	res, err := h.signin.Login(r.Context(), signin.LoginRequest{Org: req.Org, Username: req.Username, Password: req.Password}, c)
+	login := signin.LoginRequest{Org: req.Org, Username: req.Username, Password: req.Password}
+	var res signin.Result
+	if dev := deviceRequest(req.ClientID, req.Device); dev != nil {
+		res, err = h.signin.LoginDevice(r.Context(), login, *dev, c)
+	} else {
+		res, err = h.signin.Login(r.Context(), login, c)
+	}
 	if err != nil {
 		return err
 	}
@@ -80,6 +90,10 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 		FlowToken string `json:"flow_token"`
 		Method    string `json:"method"`
 		Code      string `json:"code"`
+		// ClientID and Device register a device when the login did not
+		// name one (devices.go).
+		ClientID string        `json:"client_id"`
+		Device   *deviceJSONIn `json:"device"`
 	}
 	c, err := h.limitedDecode(w, r, h.codeIP, &req)
 	if err != nil {
@@ -88,11 +102,15 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"method", req.Method}, [2]string{"code", req.Code}); err != nil {
 		return err
 	}
-	res, err := h.signin.Verify(r.Context(), req.FlowToken, req.Method, req.Code, c)
+	res, err := h.signin.VerifyDevice(r.Context(), req.FlowToken, req.Method, req.Code, deviceRequest(req.ClientID, req.Device), c)
 	if err != nil {
 		return err
 	}
-	writeResult(w, res)
+	if res.Device.ID != "" {
+		h.writeRegistered(w, res)
+		return nil
+	}
+	writeResult(w, res.Result)
 	return nil
 }
 

@@ -35,7 +35,7 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 	fs, parse := flags("client create", env)
 	org := fs.String("org", "", "slug of the org whose users (and those below it) may sign in to the app")
 	name := fs.String("name", "", "the app's name, shown to users")
-	kind := fs.String("kind", "web", "web (confidential, gets a secret), spa or native (public, PKCE), or proxy (an app behind a forward-auth proxy)")
+	kind := fs.String("kind", "web", "web (confidential, gets a secret), spa or native (public, PKCE), proxy (an app behind a forward-auth proxy), or agent, add-in or mobile (public; their sign-ins register devices)")
 	redirects := fs.String("redirect-uris", "", "comma-separated exact redirect URIs")
 	logout := fs.String("post-logout-redirect-uris", "", "comma-separated redirect URIs after sign-out")
 	scopes := fs.String("scopes", "", "comma-separated allowed scopes (default: openid,profile,email,offline_access)")
@@ -58,13 +58,14 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	proxy := store.ClientKind(*kind) == store.ClientProxy
+	_, device := store.ClientKind(*kind).DeviceKind()
 	switch {
 	case *org == "" || *name == "":
 		return errors.New("--org and --name are required")
 	case proxy && (len(hosts) == 0 || len(rules) == 0):
 		return errors.New("a proxy client needs --host and --rule, e.g. --host wiki.example.com --rule /=mfa")
-	case !proxy && *redirects == "":
-		return errors.New("--redirect-uris is required (--host and --rule are for --kind proxy)")
+	case !proxy && !device && *redirects == "":
+		return errors.New("--redirect-uris is required (--host and --rule are for --kind proxy; agent, add-in and mobile clients may go without)")
 	}
 	a, sys, err := openAsOperator(ctx, env, cfg)
 	if err != nil {

@@ -21,7 +21,13 @@ type Error struct {
 	Message    string
 	RetryAfter time.Duration // for rate limits and locks
 	Field      string        // the input field at fault, when there is one
-	Err        error         // private cause; never shown
+	// URL is where the user can fix what is missing (mfa_setup_required:
+	// the portal page to set up a factor); "" for most errors.
+	URL string
+	// TriesLeft is how many more wrong attempts are allowed before
+	// something is removed (invalid_passcode); nil when it does not apply.
+	TriesLeft *int
+	Err       error // private cause; never shown
 }
 
 // registry holds every defined code with its status.
@@ -92,6 +98,20 @@ func (e *Error) WithRetry(d time.Duration) *Error {
 func (e *Error) WithField(f string) *Error {
 	c := *e
 	c.Field = f
+	return &c
+}
+
+// WithURL returns a copy naming where the user can fix the problem.
+func (e *Error) WithURL(u string) *Error {
+	c := *e
+	c.URL = u
+	return &c
+}
+
+// WithTriesLeft returns a copy saying how many tries are left.
+func (e *Error) WithTriesLeft(n int) *Error {
+	c := *e
+	c.TriesLeft = &n
 	return &c
 }
 

@@ -125,6 +125,9 @@ type Devices interface {
 	// SetPassword, ResetUserMFA and PatchUser (disabling) do the same in
 	// their own transaction.
 	RevokeUserDevices(ctx context.Context, userID string, at time.Time, reason string) (int, error)
+	// SessionDevice returns the id of the device the session was opened
+	// with (or registered), or ErrNotFound for any other session.
+	SessionDevice(ctx context.Context, sessionID string) (string, error)
 	// DeleteOldDevices removes pending registrations created before
 	// cutoff and devices revoked before cutoff, with their tokens; it
 	// returns how many devices it removed.

@@ -266,3 +266,10 @@ func (s *Store) DeleteOldDevices(ctx context.Context, cutoff time.Time) (int, er
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// SessionDevice returns the device the session belongs to.
+func (s *Store) SessionDevice(ctx context.Context, sessionID string) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT device_id FROM device_sessions WHERE session_id = $1`, sessionID).Scan(&id)
+	return id, mapErr("session device", err)
+}

@@ -279,3 +279,10 @@ func (s *Store) DeleteOldDevices(ctx context.Context, cutoff time.Time) (int, er
 		micro(cutoff), micro(cutoff))
 	return int(n), err
 }
+
+// SessionDevice returns the device the session belongs to.
+func (s *Store) SessionDevice(ctx context.Context, sessionID string) (string, error) {
+	var id string
+	err := s.r.QueryRowContext(ctx, `SELECT device_id FROM device_sessions WHERE session_id = ?`, sessionID).Scan(&id)
+	return id, mapErr(err)
+}

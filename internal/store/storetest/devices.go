@@ -88,6 +88,12 @@ var deviceTests = []subtest{
 		}
 		samePtrTime(t, "RegisteredAt", got.RegisteredAt, ptr(at(time.Second)))
 		sameTime(t, "CreatedAt", got.CreatedAt, at(0))
+		if id, err := s.SessionDevice(ctx(t), sess.ID); err != nil || id != d.ID {
+			t.Fatalf("SessionDevice = %q, %v; want %s", id, err, d.ID)
+		}
+		other := mustSession(t, s, u, "other", at(0), at(time.Hour))
+		_, err = s.SessionDevice(ctx(t), other.ID)
+		wantErr(t, "SessionDevice of a plain session", err, store.ErrNotFound)
 		list, err := s.ListDevices(ctx(t), u.ID)
 		noErr(t, "ListDevices", err)
 		sameIDs(t, "ListDevices", ids(list, deviceID), []string{d.ID})
@@ -138,6 +144,9 @@ var deviceTests = []subtest{
 		}
 		sess, err := s.OpenDeviceSession(ctx(t), d.ID, []byte("t0"), store.DeviceToken{TokenHash: []byte("t1")}, deviceSession(u, "s1"), at(time.Minute))
 		noErr(t, "OpenDeviceSession", err)
+		if id, _ := s.SessionDevice(ctx(t), sess.ID); id != d.ID {
+			t.Errorf("SessionDevice of an opened session = %q, want %s", id, d.ID)
+		}
 		got, _ := s.GetDevice(ctx(t), d.ID)
 		samePtrTime(t, "LastUsedAt", got.LastUsedAt, ptr(at(time.Minute)))
 		if got.LastIP != "198.51.100.7" {
