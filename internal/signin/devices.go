@@ -150,7 +150,7 @@ func (s *Service) LoginDevice(ctx context.Context, req LoginRequest, dev DeviceR
 				return Result{}, err
 			}
 		}
-		s.record(ctx, store.AuditEvent{ActorUserID: res.User.ID, TargetUserID: res.User.ID, OrgID: res.User.OrgID,
+		s.record(ctx, store.AuditEvent{ActorUserID: res.User.ID, TargetUserID: res.User.ID, OrgID: res.Org.ID,
 			Event: audit.DeviceRegistered, Outcome: audit.Denied, Detail: "no second factor set up; client " + cl.ID}, c)
 		return Result{}, s.mfaSetupRequired()
 	}
@@ -286,17 +286,17 @@ func (s *Service) OpenDeviceSession(ctx context.Context, req OpenSessionRequest,
 	} else if err != nil {
 		return DeviceSession{}, err
 	}
+	u, err := s.store.GetUser(ctx, d.UserID)
+	if err != nil {
+		return DeviceSession{}, err
+	}
 	refuse := func(err error, detail string) (DeviceSession, error) {
-		s.record(ctx, store.AuditEvent{ActorUserID: d.UserID, TargetUserID: d.UserID, Event: audit.DeviceSession, Outcome: audit.Denied,
+		s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.DeviceSession, Outcome: audit.Denied,
 			Detail: detail + "; device " + d.ID}, c)
 		return DeviceSession{}, err
 	}
 	if !d.Live() {
 		return refuse(ErrDeviceRevoked, "device removed")
-	}
-	u, err := s.store.GetUser(ctx, d.UserID)
-	if err != nil {
-		return DeviceSession{}, err
 	}
 	if u.Disabled {
 		return refuse(ErrDeviceRevoked, "user disabled")
@@ -329,7 +329,7 @@ func (s *Service) OpenDeviceSession(ctx context.Context, req OpenSessionRequest,
 		case d.PasscodeHash != "" && req.Passcode == "":
 			return refuse(ErrPasscodeRequired, "passcode missing")
 		case d.PasscodeHash != "":
-			if err := s.checkPasscode(ctx, d, req.Passcode, c); err != nil {
+			if err := s.checkPasscode(ctx, u, d, req.Passcode, c); err != nil {
 				return DeviceSession{}, err
 			}
 			amr = []string{"pin", "swk", "mfa"}
@@ -358,7 +358,7 @@ func (s *Service) OpenDeviceSession(ctx context.Context, req OpenSessionRequest,
 // reserved on the device before the hash is computed (so parallel guesses
 // cannot exceed the limit); success clears it, and the MaxPasscodeFailures-th
 // failure in a row revokes the device.
-func (s *Service) checkPasscode(ctx context.Context, d store.Device, passcode string, c Client) error {
+func (s *Service) checkPasscode(ctx context.Context, u store.User, d store.Device, passcode string, c Client) error {
 	reserved, err := s.store.UpdateDevice(ctx, d.ID, func(cur store.Device) (store.Device, error) {
 		if !cur.Live() {
 			return cur, ErrDeviceRevoked
@@ -381,13 +381,13 @@ func (s *Service) checkPasscode(ctx context.Context, d store.Device, passcode st
 		return err
 	}
 	left := MaxPasscodeFailures - reserved.PasscodeFailures
-	s.record(ctx, store.AuditEvent{ActorUserID: d.UserID, TargetUserID: d.UserID, Event: audit.DeviceSession, Outcome: audit.Failure,
+	s.record(ctx, store.AuditEvent{ActorUserID: u.ID, TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.DeviceSession, Outcome: audit.Failure,
 		Detail: fmt.Sprintf("wrong passcode (%d in a row); device %s", reserved.PasscodeFailures, d.ID)}, c)
 	if left <= 0 {
 		if _, err := s.store.RevokeDevice(ctx, d.ID, s.now().UTC(), "too many wrong passcodes"); err != nil {
 			return err
 		}
-		s.record(ctx, store.AuditEvent{TargetUserID: d.UserID, Event: audit.DeviceRemoved, Outcome: audit.Success,
+		s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.DeviceRemoved, Outcome: audit.Success,
 			Detail: "too many wrong passcodes; device " + d.ID}, c)
 		return ErrInvalidPasscode.WithMessage("That passcode is not correct. The device has been removed; sign in again with both factors.").WithTriesLeft(0)
 	}
@@ -437,7 +437,7 @@ func (s *Service) SetDevicePasscode(ctx context.Context, p Principal, req SetPas
 	if d.PasscodeHash != "" {
 		switch {
 		case req.Old != "":
-			if err := s.checkPasscode(ctx, d, req.Old, c); err != nil {
+			if err := s.checkPasscode(ctx, p.User, d, req.Old, c); err != nil {
 				return err
 			}
 		case req.Code != "":
