@@ -128,6 +128,7 @@ var adminNotices = map[string]string{
 	"mfaoptional":      "Two-step sign-in is no longer required for this user personally (the organization's policy still applies).",
 	"reset":            "Two-step sign-in was reset: the user's authenticators and backup codes were removed and every session signed out.",
 	"unlocked":         "The user's second step was unlocked.",
+	"deviceremoved":    "The device was removed and its sessions signed out.",
 	"confirmation":     "A new confirmation link was mailed.",
 	"role":             "The role was changed. The user's sessions were signed out.",
 	"disabled":         "The user was disabled and signed out everywhere.",

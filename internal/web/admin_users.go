@@ -134,6 +134,8 @@ type adminUserPage struct {
 	// Directory is set for a directory user: the password lives in the
 	// directory, so the page offers no password form.
 	Directory bool
+	// Devices are the user's registered devices (devices.go).
+	Devices []store.Device
 }
 
 func (pg adminUserPage) title() string { return "Admin · " + pg.U.Username }
@@ -173,6 +175,10 @@ func (h *handler) renderUser(w http.ResponseWriter, r *http.Request, p signin.Pr
 		Overview: ov, Status: statusFromOverview(ov), CanManage: actorOf(p).CanManageUser(u, org), Self: u.ID == p.User.ID,
 		Roles: grantable(p, u.Role), Err: e}
 	if pg.Directory, err = h.Signin.IsDirectoryUser(r.Context(), u); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if pg.Devices, err = h.Admin.UserDevices(ctx, actorOf(p), u.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}

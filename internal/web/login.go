@@ -28,6 +28,7 @@ var notices = map[string]string{
 	"revoked":       "That session was signed out.",
 	"revokedothers": "Every other session was signed out.",
 	"apprevoked":    "The app was signed out; it must ask you to sign in again.",
+	"deviceremoved": "The device was removed; it must sign in again with both factors.",
 	"password":      "Your password was changed. Your other sessions were signed out.",
 	"confirmed":     "Confirmed. You can go ahead for the next few minutes without another code.",
 	// Email and text-message methods (sent*.go, confirm*.go).

@@ -20,7 +20,8 @@ type securityPage struct {
 	Overview signin.Overview
 	Policy   policy.Effective
 	Sessions []store.Session
-	Apps     []oidc.App // apps the user signed in to (nil without a provider)
+	Apps     []oidc.App     // apps the user signed in to (nil without a provider)
+	Devices  []store.Device // registered agents, add-ins and mobile apps (devices.go)
 	Notice   string
 	Err      *formErr
 	Label    string // kept input of the add form
@@ -62,6 +63,9 @@ func (h *handler) securityPageFor(r *http.Request, p *signin.Principal) (securit
 		return securityPage{}, err
 	}
 	pg := securityPage{User: p, Overview: ov, Policy: pol, Sessions: sess, SendMethods: sendMethods(ov), DirectoryUser: dir}
+	if pg.Devices, err = h.Signin.Devices(ctx, p.User.ID); err != nil {
+		return securityPage{}, err
+	}
 	if h.Apps != nil {
 		if pg.Apps, err = h.Apps.Apps(ctx, p.User.ID); err != nil {
 			return securityPage{}, err

@@ -165,6 +165,7 @@ func (h *handler) routes(mux *http.ServeMux) {
 
 	// Signing in to registered apps (OpenID Connect): apps.go.
 	h.appRoutes(mux)
+	h.deviceRoutes(mux)
 
 	// Forward-auth for apps behind nginx, Traefik or Caddy: proxy.go.
 	h.proxyRoutes(mux)
