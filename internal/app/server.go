@@ -234,6 +234,11 @@ func (a *App) Sweep(ctx context.Context) {
 	// tokens within 30 days; what is past both is removed.
 	_, err = a.Store.DeleteOldGrants(ctx, now.Add(-24*time.Hour), now.Add(-31*24*time.Hour))
 	warn("oidc grants", err)
+	// Device registrations that never passed their second step, and
+	// devices removed a day ago (their tokens then answer unauthenticated
+	// instead of device_revoked).
+	_, err = a.Store.DeleteOldDevices(ctx, now.Add(-24*time.Hour))
+	warn("devices", err)
 	if a.Config.AuditRetention > 0 {
 		_, err = a.PruneAudit(ctx, now.Add(-a.Config.AuditRetention))
 		warn("audit retention", err)
