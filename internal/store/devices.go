@@ -128,8 +128,55 @@ type Devices interface {
 	// SessionDevice returns the id of the device the session was opened
 	// with (or registered), or ErrNotFound for any other session.
 	SessionDevice(ctx context.Context, sessionID string) (string, error)
+	// CreateDeviceAuthorization inserts a (RFC 8628). A user code already
+	// in use is ErrConflict; an unknown client is ErrNotFound.
+	CreateDeviceAuthorization(ctx context.Context, a DeviceAuthorization) error
+	// GetDeviceAuthorizationByUserCode returns the authorization with the
+	// given (normalized) user code, or ErrNotFound.
+	GetDeviceAuthorizationByUserCode(ctx context.Context, userCode string) (DeviceAuthorization, error)
+	// PollDeviceAuthorization records a poll of client clientID with the
+	// device code that hashes to hash at at, and returns the
+	// authorization. tooFast is true (and nothing is recorded) when the
+	// last recorded poll lies less than interval before at. An unknown
+	// code, or one of another client, is ErrNotFound.
+	PollDeviceAuthorization(ctx context.Context, clientID string, hash []byte, at time.Time, interval time.Duration) (a DeviceAuthorization, tooFast bool, err error)
+	// DecideDeviceAuthorization records the user's approval (with the
+	// session that stands for the device, its amr and auth time) or
+	// denial, once, and only before the authorization expires at at; it
+	// reports whether it did.
+	DecideDeviceAuthorization(ctx context.Context, id string, approve bool, userID, sessionID string, amr []string, authTime, at time.Time) (bool, error)
+	// RedeemDeviceAuthorization marks an approved authorization redeemed
+	// and inserts the grant g, the access token a and the refresh token rt
+	// (if not nil), in one transaction. Exactly one caller wins; the
+	// others get false and nothing is written.
+	RedeemDeviceAuthorization(ctx context.Context, id string, at time.Time, g Grant, a AccessToken, rt *RefreshToken) (bool, error)
 	// DeleteOldDevices removes pending registrations created before
-	// cutoff and devices revoked before cutoff, with their tokens; it
-	// returns how many devices it removed.
+	// cutoff and devices revoked before cutoff, with their tokens, and
+	// device authorizations that expired before cutoff; it returns how
+	// many devices it removed.
 	DeleteOldDevices(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// A DeviceAuthorization is an OAuth 2.0 device authorization request
+// (RFC 8628): an agent without a browser holds the device code (only its
+// hash is stored) and polls; the user enters the user code in the portal,
+// signs in with both factors and approves or denies.
+type DeviceAuthorization struct {
+	ID             string
+	ClientID       string
+	DeviceCodeHash []byte
+	UserCode       string // normalized: upper case, without the dash
+	Scopes         []string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	LastPollAt     *time.Time
+	// Set by DecideDeviceAuthorization.
+	DecidedAt *time.Time
+	Approved  bool
+	UserID    string
+	SessionID string // the session that stands for the approved device
+	AMR       []string
+	AuthTime  *time.Time
+	// RedeemedAt is set when the device code yielded tokens (once).
+	RedeemedAt *time.Time
 }

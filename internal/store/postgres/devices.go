@@ -264,6 +264,9 @@ func (s *Store) DeleteOldDevices(ctx context.Context, cutoff time.Time) (int, er
 	if err != nil {
 		return 0, mapErr("delete old devices", err)
 	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM device_authorizations WHERE expires_at < $1`, ts(cutoff)); err != nil {
+		return 0, mapErr("delete old device authorizations", err)
+	}
 	return int(tag.RowsAffected()), nil
 }
 

@@ -277,6 +277,10 @@ func (s *Store) RevokeUserDevices(ctx context.Context, userID string, at time.Ti
 func (s *Store) DeleteOldDevices(ctx context.Context, cutoff time.Time) (int, error) {
 	n, err := s.exec(ctx, `DELETE FROM devices WHERE (registered_at IS NULL AND created_at < ?) OR revoked_at < ?`,
 		micro(cutoff), micro(cutoff))
+	if err != nil {
+		return 0, err
+	}
+	_, err = s.exec(ctx, `DELETE FROM device_authorizations WHERE expires_at < ?`, micro(cutoff))
 	return int(n), err
 }
 

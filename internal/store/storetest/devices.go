@@ -308,4 +308,69 @@ var deviceTests = []subtest{
 			t.Errorf("a live device was deleted: %v", err)
 		}
 	}},
+	{"a device authorization: by user code, polls no faster than the interval, decided once, redeemed once", func(t *testing.T, s store.Store) {
+		root, u := mustFixture(t, s)
+		c, err := s.CreateClient(ctx(t), store.Client{OrgID: root.ID, Name: "Agent", Kind: store.ClientAgent, CreatedAt: at(0), UpdatedAt: at(0)})
+		noErr(t, "CreateClient", err)
+		in := store.DeviceAuthorization{ID: "da1", ClientID: c.ID, DeviceCodeHash: []byte("dc"), UserCode: "BCDFGHJK",
+			Scopes: []string{"openid", "offline_access"}, CreatedAt: at(0), ExpiresAt: at(10 * time.Minute)}
+		noErr(t, "CreateDeviceAuthorization", s.CreateDeviceAuthorization(ctx(t), in))
+		dup := in
+		dup.ID, dup.DeviceCodeHash = "da2", []byte("dc2")
+		wantErr(t, "a second authorization with the same user code", s.CreateDeviceAuthorization(ctx(t), dup), store.ErrConflict)
+		got, err := s.GetDeviceAuthorizationByUserCode(ctx(t), "BCDFGHJK")
+		noErr(t, "GetDeviceAuthorizationByUserCode", err)
+		if got.ID != "da1" || got.ClientID != c.ID || got.DecidedAt != nil || len(got.Scopes) != 2 {
+			t.Fatalf("GetDeviceAuthorizationByUserCode = %+v", got)
+		}
+		_, _, err = s.PollDeviceAuthorization(ctx(t), "other-client", []byte("dc"), at(time.Second), 5*time.Second)
+		wantErr(t, "a poll by another client", err, store.ErrNotFound)
+		if _, fast, err := s.PollDeviceAuthorization(ctx(t), c.ID, []byte("dc"), at(time.Second), 5*time.Second); err != nil || fast {
+			t.Fatalf("first poll: fast=%v err=%v", fast, err)
+		}
+		if _, fast, _ := s.PollDeviceAuthorization(ctx(t), c.ID, []byte("dc"), at(3*time.Second), 5*time.Second); !fast {
+			t.Fatal("a poll 2 s after the last with a 5 s interval is not too fast")
+		}
+		if _, fast, _ := s.PollDeviceAuthorization(ctx(t), c.ID, []byte("dc"), at(6*time.Second), 5*time.Second); fast {
+			t.Fatal("a poll 5 s after the last recorded one is too fast")
+		}
+		wins := countWins(t, racers, func(i int) (bool, error) {
+			return s.DecideDeviceAuthorization(ctx(t), "da1", i >= 0, u.ID, "sess", []string{"pwd", "mfa", "otp"}, at(time.Minute), at(time.Minute))
+		})
+		if wins != 1 {
+			t.Fatalf("%d of %d decisions won, want 1", wins, racers)
+		}
+		got, _ = s.GetDeviceAuthorizationByUserCode(ctx(t), "BCDFGHJK")
+		if got.DecidedAt == nil || got.UserID != u.ID || got.SessionID != "sess" || len(got.AMR) != 3 {
+			t.Fatalf("after the decision: %+v", got)
+		}
+		if !got.Approved {
+			ok, err := s.RedeemDeviceAuthorization(ctx(t), "da1", at(2*time.Minute), store.Grant{ID: "g", ClientID: c.ID, UserID: u.ID},
+				store.AccessToken{ID: "a", GrantID: "g", ExpiresAt: at(time.Hour)}, nil)
+			if err != nil || ok {
+				t.Fatalf("redeeming a denied authorization = %v, %v", ok, err)
+			}
+			return
+		}
+		wins = countWins(t, racers, func(i int) (bool, error) {
+			g := fmt.Sprint("g", i)
+			return s.RedeemDeviceAuthorization(ctx(t), "da1", at(2*time.Minute), store.Grant{ID: g, ClientID: c.ID, UserID: u.ID,
+				SessionID: "sess", Scopes: []string{"openid"}, AMR: []string{"mfa"}, AuthTime: at(time.Minute), CreatedAt: at(2 * time.Minute)},
+				store.AccessToken{ID: "a" + g, GrantID: g, CreatedAt: at(2 * time.Minute), ExpiresAt: at(time.Hour)},
+				&store.RefreshToken{ID: "r" + g, GrantID: g, TokenHash: []byte("r" + g), CreatedAt: at(2 * time.Minute), ExpiresAt: at(time.Hour)})
+		})
+		if wins != 1 {
+			t.Fatalf("%d of %d redemptions won, want 1", wins, racers)
+		}
+	}},
+	{"a device authorization cannot be decided after it expired", func(t *testing.T, s store.Store) {
+		root, u := mustFixture(t, s)
+		c, _ := s.CreateClient(ctx(t), store.Client{OrgID: root.ID, Name: "Agent", Kind: store.ClientAgent, CreatedAt: at(0), UpdatedAt: at(0)})
+		noErr(t, "CreateDeviceAuthorization", s.CreateDeviceAuthorization(ctx(t), store.DeviceAuthorization{ClientID: c.ID,
+			DeviceCodeHash: []byte("x"), UserCode: "XXXX", CreatedAt: at(0), ExpiresAt: at(time.Minute)}))
+		a, _ := s.GetDeviceAuthorizationByUserCode(ctx(t), "XXXX")
+		if ok, err := s.DecideDeviceAuthorization(ctx(t), a.ID, true, u.ID, "s", nil, at(2*time.Minute), at(2*time.Minute)); err != nil || ok {
+			t.Fatalf("deciding an expired authorization = %v, %v", ok, err)
+		}
+	}},
 }

@@ -39,7 +39,28 @@ CREATE TABLE device_sessions (
 );
 CREATE INDEX device_sessions_device ON device_sessions (device_id);
 
+-- OAuth 2.0 device authorization requests (RFC 8628); only the device
+-- code's hash is stored.
+CREATE TABLE device_authorizations (
+    id               text PRIMARY KEY,
+    client_id        text NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    device_code_hash bytea NOT NULL UNIQUE,
+    user_code        text NOT NULL UNIQUE,
+    scopes           text[] NOT NULL,
+    created_at       timestamptz NOT NULL,
+    expires_at       timestamptz NOT NULL,
+    last_poll_at     timestamptz,
+    decided_at       timestamptz,
+    approved         boolean NOT NULL DEFAULT false,
+    user_id          text NOT NULL DEFAULT '',
+    session_id       text NOT NULL DEFAULT '',
+    amr              text[],
+    auth_time        timestamptz,
+    redeemed_at      timestamptz
+);
+
 -- +goose Down
+DROP TABLE device_authorizations;
 DROP TABLE device_sessions;
 DROP TABLE device_tokens;
 DROP TABLE devices;

@@ -41,7 +41,28 @@ CREATE TABLE device_sessions (
 ) STRICT;
 CREATE INDEX device_sessions_device ON device_sessions (device_id);
 
+-- OAuth 2.0 device authorization requests (RFC 8628); only the device
+-- code's hash is stored.
+CREATE TABLE device_authorizations (
+    id               TEXT PRIMARY KEY,
+    client_id        TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    device_code_hash BLOB NOT NULL UNIQUE,
+    user_code        TEXT NOT NULL UNIQUE,
+    scopes           TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    last_poll_at     INTEGER,
+    decided_at       INTEGER,
+    approved         INTEGER NOT NULL DEFAULT 0,
+    user_id          TEXT NOT NULL DEFAULT '',
+    session_id       TEXT NOT NULL DEFAULT '',
+    amr              TEXT,
+    auth_time        INTEGER,
+    redeemed_at      INTEGER
+) STRICT;
+
 -- +goose Down
+DROP TABLE device_authorizations;
 DROP TABLE device_sessions;
 DROP TABLE device_tokens;
 DROP TABLE devices;
