@@ -106,3 +106,19 @@ func (s appSignIn) Apps(ctx context.Context, userID string) ([]oidc.App, error) 
 func (s appSignIn) RevokeApp(ctx context.Context, userID, grantID string, c signin.Client) error {
 	return oidc.Grants{Store: s.a.Store, Audit: s.a.Audit, Now: s.a.Now}.Revoke(ctx, userID, grantID, c)
 }
+
+func (s appSignIn) DeviceRequest(ctx context.Context, userCode string) (oidc.DeviceRequestView, error) {
+	prov, err := s.a.OIDC(ctx)
+	if err != nil {
+		return oidc.DeviceRequestView{}, err
+	}
+	return prov.DeviceRequest(ctx, userCode)
+}
+
+func (s appSignIn) DecideDevice(ctx context.Context, p signin.Principal, userCode, name string, approve bool, c signin.Client) error {
+	prov, err := s.a.OIDC(ctx)
+	if err != nil {
+		return err
+	}
+	return prov.DecideDevice(ctx, p, userCode, name, approve, c)
+}

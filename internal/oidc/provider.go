@@ -23,6 +23,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -57,6 +58,10 @@ type Options struct {
 	KeyKeep time.Duration
 	// LoginPath is where op sends the browser to sign in (LoginPath).
 	LoginPath string
+	// DeviceCodeTTL is how long a device authorization request lives
+	// (default 10 min); DevicePollInterval is how often its agent may
+	// poll (default 5 s; faster polls get slow_down).
+	DeviceCodeTTL, DevicePollInterval time.Duration
 }
 
 func (o *Options) defaults() {
@@ -71,6 +76,8 @@ func (o *Options) defaults() {
 	def(&o.IDTokenTTL, time.Hour)
 	def(&o.RefreshTTL, 30*24*time.Hour)
 	def(&o.KeyKeep, 48*time.Hour)
+	def(&o.DeviceCodeTTL, 10*time.Minute)
+	def(&o.DevicePollInterval, 5*time.Second)
 	if o.LoginPath == "" {
 		o.LoginPath = LoginPath
 	}
@@ -97,6 +104,10 @@ type Provider struct {
 	now    func() time.Time
 	opts   Options
 	op     *op.Provider
+	// deviceStates hands an approved device authorization from the poll
+	// that found it (GetDeviceAuthorizatonState) to the token creation of
+	// the same request (redeemDevice), keyed by op's state pointer.
+	deviceStates *sync.Map
 }
 
 // New returns the provider. The signing keys must exist (Keys.Ensure).
@@ -108,7 +119,7 @@ func New(d Deps, o Options) (*Provider, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Provider{store: d.Store, signin: d.Signin, audit: d.Audit, keys: d.Keys, log: d.Log, now: d.Now, opts: o}
+	p := &Provider{store: d.Store, signin: d.Signin, audit: d.Audit, keys: d.Keys, log: d.Log, now: d.Now, opts: o, deviceStates: &sync.Map{}}
 	cfg := &op.Config{
 		CodeMethodS256:           true,
 		GrantTypeRefreshToken:    true,
@@ -117,6 +128,8 @@ func New(d Deps, o Options) (*Provider, error) {
 		SupportedScopes:          []string{"openid", "profile", "email", "offline_access"},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
 			"preferred_username", "name", "email", "email_verified", "org", "role", "sid"},
+		DeviceAuthorization: op.DeviceAuthorizationConfig{Lifetime: o.DeviceCodeTTL, PollInterval: o.DevicePollInterval,
+			UserFormPath: DevicePath, UserCode: op.UserCodeBase20},
 	}
 	// The key encrypts nothing that is ever decrypted: codes are looked up
 	// by their hash and access tokens are JWTs. A random key per process
@@ -145,7 +158,6 @@ func New(d Deps, o Options) (*Provider, error) {
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.discovery)
-	mux.Handle(PathPrefix+"device_authorization", http.NotFoundHandler())
 	mux.Handle(PathPrefix, p.withIss(p.op))
 	return mux
 }
@@ -163,9 +175,8 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	doc["acr_values_supported"] = acrValuesSupported
 	doc["authorization_response_iss_parameter_supported"] = true
 	doc["code_challenge_methods_supported"] = []string{"S256"}
-	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token"}
+	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token", string(oidc.GrantTypeDeviceCode)}
 	doc["response_types_supported"] = []string{"code"}
-	delete(doc, "device_authorization_endpoint")
 	var b bytes.Buffer
 	json.NewEncoder(&b).Encode(doc)
 	w.Header().Set("Content-Type", "application/json")

@@ -208,6 +208,10 @@ func (s storage) DeleteAuthRequest(context.Context, string) error { return nil }
 // CreateAccessToken issues an access token without a refresh token: only
 // for a code redemption without offline_access.
 func (s storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	if st, ok := req.(*op.DeviceAuthorizationState); ok {
+		id, _, exp, err := s.redeemDevice(ctx, st, false)
+		return id, exp, err
+	}
 	ar, ok := req.(*authRequest)
 	if !ok {
 		return "", time.Time{}, oidc.ErrUnsupportedGrantType()
@@ -221,6 +225,8 @@ func (s storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (st
 // presenting it again revokes the whole family.
 func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	switch r := req.(type) {
+	case *op.DeviceAuthorizationState:
+		return s.redeemDevice(ctx, r, true)
 	case *authRequest:
 		return s.redeem(ctx, r, true)
 	case *refreshRequest:
@@ -447,6 +453,8 @@ func (s storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, 
 	case *refreshRequest:
 		ui.AppendClaims("sid", r.grant.SessionID)
 		ui.AppendClaims("acr", acrOf(r.grant.AMR))
+	case *op.DeviceAuthorizationState:
+		ui.AppendClaims("acr", acrOf(r.AMR))
 	}
 	return nil
 }

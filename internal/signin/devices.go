@@ -515,3 +515,44 @@ func (s *Service) RemoveDevice(ctx context.Context, actorID string, u store.User
 // credential (or registered a device). Such a session may not add a
 // factor or change a password; the surfaces refuse it there.
 func IsDeviceSession(sess store.Session) bool { return slices.Contains(sess.AMR, "swk") }
+
+// RegisterGrantDevice registers an agent approved through the device
+// authorization grant (RFC 8628) by the signed-in user of p, whose session
+// passed a second factor (the caller checks). The device gets a session of
+// lifetime ttl that stands for the grant — removing the device, a password
+// change, an MFA reset or disabling the user ends it, and with it every
+// token of the grant — and the user a notice. The device's own token
+// family is not handed out: the agent refreshes through the grant.
+func (s *Service) RegisterGrantDevice(ctx context.Context, p Principal, cl store.Client, name string, ttl time.Duration, c Client) (store.Device, store.Session, error) {
+	dev := DeviceRequest{ClientID: cl.ID, Kind: store.DeviceAgent, Name: name}
+	if _, err := s.checkDeviceRequest(ctx, &dev); err != nil {
+		return store.Device{}, store.Session{}, err
+	}
+	now := s.now().UTC()
+	pending, err := s.store.CreateDevice(ctx, store.Device{UserID: p.User.ID, ClientID: cl.ID, Kind: store.DeviceAgent, Name: dev.Name,
+		FlowID: "grant:" + store.NewID(), CreatedAt: now})
+	if err != nil {
+		return store.Device{}, store.Session{}, err
+	}
+	amr := slices.Clone(p.Session.AMR)
+	if !slices.Contains(amr, "swk") {
+		amr = append(amr, "swk")
+	}
+	_, rec := s.newSession(p.User, amr, p.Session.MFAAt, c)
+	rec.ExpiresAt = now.Add(ttl)
+	rec.UserAgent = "device: " + dev.Name
+	sess, err := s.store.CreateSession(ctx, rec)
+	if err != nil {
+		return store.Device{}, store.Session{}, err
+	}
+	_, hash := newToken(devicePrefix) // a family nobody holds: the grant's refresh tokens stand for it
+	d, err := s.store.RegisterDevice(ctx, pending.ID, p.User.SecurityVersion, store.DeviceToken{TokenHash: hash, CreatedAt: now}, sess.ID, c.IP, now)
+	if err != nil {
+		_ = s.store.RevokeSession(ctx, sess.ID, now, "device registration failed")
+		return store.Device{}, store.Session{}, err
+	}
+	s.record(ctx, store.AuditEvent{ActorUserID: p.User.ID, TargetUserID: p.User.ID, OrgID: p.User.OrgID, Event: audit.DeviceRegistered,
+		Outcome: audit.Success, Detail: deviceDetail(d) + " (device authorization)"}, c)
+	s.notify(ctx, p.User, notice.DeviceRegistered, deviceDetail(d), c)
+	return d, sess, nil
+}

@@ -61,6 +61,9 @@ func (h *handler) landing(r *http.Request) string {
 	if h.Proxies != nil && cookie(r, h.cookies.rd) != "" {
 		return proxyPath
 	}
+	if cleanUserCode(cookie(r, h.deviceCookie())) != "" {
+		return oidc.DevicePath // a device approval under way (devicegrant.go)
+	}
 	return "/"
 }
 

@@ -12,6 +12,7 @@ import (
 func (h *handler) deviceRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /security/devices/{id}/remove", h.authed(h.removeDevice))
 	mux.HandleFunc("POST /admin/users/{id}/devices/{device}/remove", h.adminOnly(h.adminRemoveDevice))
+	h.deviceGrantRoutes(mux)
 }
 
 // removeDevice removes one of the user's devices and its sessions.
