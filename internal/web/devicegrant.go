@@ -144,4 +144,3 @@ func (d devicePages) decide(w http.ResponseWriter, r *http.Request, p signin.Pri
 	}
 	h.render(w, r, "device", devicePage{User: &p, Done: done})
 }
-
