@@ -230,3 +230,28 @@ func (p *Provider) DecideDevice(ctx context.Context, pr signin.Principal, userCo
 	}
 	return nil
 }
+
+// requiresMFA reports whether every sign-in to cl needs a second factor:
+// the client says so, or it registers devices (agents, add-ins and mobile
+// apps never register on the password alone).
+func requiresMFA(cl store.Client) bool {
+	_, device := cl.Kind.DeviceKind()
+	return cl.RequireMFA || device
+}
+
+// deviceForCode registers the device of an authorization code redeemed by
+// a client of a device kind (RFC 8252 apps that open the system browser):
+// the grant is moved from the browser's session to the new device's, so
+// that removing the device ends the grant and signing out of the portal
+// does not. It returns the device id ("" for other clients).
+func (s storage) deviceForCode(ctx context.Context, g *store.Grant, pr signin.Principal, cl store.Client) (string, error) {
+	if _, ok := cl.Kind.DeviceKind(); !ok {
+		return "", nil
+	}
+	d, sess, err := s.signin.RegisterGrantDevice(ctx, pr, cl, cl.Name, s.opts.RefreshTTL, signin.Client{IP: pr.Session.IP, UserAgent: pr.Session.UserAgent})
+	if err != nil {
+		return "", err
+	}
+	g.SessionID, g.AMR = sess.ID, sess.AMR
+	return d.ID, nil
+}

@@ -143,3 +143,40 @@ func TestADeviceIsNotApprovedWithoutASecondFactor(t *testing.T) {
 	st, m := r.pollDevice(agent, deviceCode)
 	wantOAuthError(t, "a poll after a refused approval", st, m, 400, "authorization_pending")
 }
+
+func TestAMobileAppSigningInThroughTheSystemBrowserRegistersADeviceAndNeedsTheSecondFactor(t *testing.T) {
+	r := newRig(t, nil)
+	r.cli("", "org", "create", "--slug", "acme", "--name", "Acme")
+	r.user("acme", "alice")
+	ph := r.enrollTOTP("acme", "alice")
+	mobile, _ := r.client("acme", "mobile")
+	app := r.relyingParty(mobile, "")
+	a := app.authorize()
+	b := r.browser()
+	cb := b.through(b.get(a.url), "acme", "alice", &ph)
+	tok, c, _ := app.finish(a, cb)
+	if tok.RefreshToken == "" || c.ACR == "" || !strings.Contains(strings.Join(c.AMR, " "), "mfa") {
+		t.Fatalf("tokens: refresh %q, acr %q, amr %v", tok.RefreshToken, c.ACR, c.AMR)
+	}
+	_, sess := r.api("POST", "/api/v1/auth/login", "", map[string]string{"org": "acme", "username": "alice", "password": testPassword})
+	_, v := r.api("POST", "/api/v1/auth/verify", "", map[string]string{"flow_token": sess["flow_token"].(string), "method": "totp", "code": ph.code()})
+	_, list := r.api("GET", "/api/v1/me/devices", v["session_token"].(string), nil)
+	devices, _ := list["devices"].([]any)
+	if len(devices) != 1 || devices[0].(map[string]any)["kind"] != "mobile" {
+		t.Fatalf("devices after the app's sign-in: %v", list)
+	}
+	// Removing the device ends the app's tokens.
+	r.api("DELETE", "/api/v1/me/devices/"+devices[0].(map[string]any)["id"].(string), v["session_token"].(string), nil)
+	st, m := r.tokenCall("/oauth2/token", "", "", url.Values{"grant_type": {"refresh_token"}, "client_id": {mobile}, "refresh_token": {tok.RefreshToken}})
+	wantOAuthError(t, "a refresh after the device was removed", st, m, 400, "invalid_grant")
+
+	// A user without a second factor meets the setup wizard, not a device.
+	r.user("acme", "bob")
+	a = app.authorize()
+	b = r.browser()
+	pg := b.get(a.url)
+	pg = b.post("/login", url.Values{"org": {"acme"}, "username": {"bob"}, "password": {testPassword}})
+	if strings.Contains(pg.body, `id="app-continue"`) || pg.loc != nil {
+		t.Fatalf("a password-only sign-in went on to the app: %s %v", pg.url, pg.loc)
+	}
+}

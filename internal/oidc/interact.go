@@ -139,7 +139,7 @@ func (p *Provider) decide(ctx context.Context, id string, pr *signin.Principal, 
 			Detail: fmt.Sprintf("client %s: the user's org is not in the client's", cl.ID)})
 		return fail(oidc.ErrAccessDenied().WithDescription("This account may not sign in to this app."))
 	}
-	wantMFA := cl.RequireMFA || slices.ContainsFunc(ar.p.ACRValues, func(v string) bool { return v == acrMFA || v == acrPhr })
+	wantMFA := requiresMFA(cl) || slices.ContainsFunc(ar.p.ACRValues, func(v string) bool { return v == acrMFA || v == acrPhr })
 	at := authTime(pr.Session)
 	tooOld := false
 	if ar.p.MaxAge != nil {

@@ -108,7 +108,7 @@ func (s storage) grantLive(ctx context.Context, g store.Grant) (signin.Principal
 		s.revoke(ctx, g, "the user is no longer in the client's organizations")
 		return signin.Principal{}, store.Client{}, errGrantGone("access denied")
 	}
-	if !slices.Contains(g.AMR, "mfa") && (cl.RequireMFA || p.Lacks != nil) {
+	if !slices.Contains(g.AMR, "mfa") && (requiresMFA(cl) || p.Lacks != nil) {
 		s.revoke(ctx, g, "a second factor is now required")
 		return signin.Principal{}, store.Client{}, errGrantGone("a second factor is now required")
 	}
@@ -257,7 +257,12 @@ func (s storage) redeem(ctx context.Context, ar *authRequest, withRefresh bool) 
 	rec := ar.rec
 	g := store.Grant{ID: rec.ID, ClientID: rec.ClientID, UserID: rec.UserID, SessionID: rec.SessionID,
 		Scopes: ar.p.Scopes, AMR: rec.AMR, AuthTime: ar.GetAuthTime(), CreatedAt: s.now().UTC()}
-	if _, _, err := s.grantLive(ctx, g); err != nil {
+	pr, cl, err := s.grantLive(ctx, g)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	device, err := s.deviceForCode(ctx, &g, pr, cl)
+	if err != nil {
 		return "", "", time.Time{}, err
 	}
 	now := s.now().UTC()
@@ -272,6 +277,9 @@ func (s storage) redeem(ctx context.Context, ar *authRequest, withRefresh bool) 
 			ExpiresAt: now.Add(s.opts.RefreshTTL)}
 	}
 	ok, err := s.store.RedeemAuthCode(ctx, rec.ID, now, g, a, rt)
+	if (err != nil || !ok) && device != "" {
+		_, _ = s.store.RevokeDevice(ctx, device, now, "its authorization code was not redeemed")
+	}
 	if err != nil {
 		return "", "", time.Time{}, err
 	}

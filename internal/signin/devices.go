@@ -516,20 +516,25 @@ func (s *Service) RemoveDevice(ctx context.Context, actorID string, u store.User
 // factor or change a password; the surfaces refuse it there.
 func IsDeviceSession(sess store.Session) bool { return slices.Contains(sess.AMR, "swk") }
 
-// RegisterGrantDevice registers an agent approved through the device
-// authorization grant (RFC 8628) by the signed-in user of p, whose session
-// passed a second factor (the caller checks). The device gets a session of
+// RegisterGrantDevice registers a device of client cl for the signed-in
+// user of p through OpenID Connect: an agent approved through the device
+// authorization grant (RFC 8628), or an app of a device kind that signed
+// in through the system browser (RFC 8252). p's session must have passed
+// a second factor (else ErrMFASetupRequired). The device gets a session of
 // lifetime ttl that stands for the grant — removing the device, a password
 // change, an MFA reset or disabling the user ends it, and with it every
 // token of the grant — and the user a notice. The device's own token
 // family is not handed out: the agent refreshes through the grant.
 func (s *Service) RegisterGrantDevice(ctx context.Context, p Principal, cl store.Client, name string, ttl time.Duration, c Client) (store.Device, store.Session, error) {
-	dev := DeviceRequest{ClientID: cl.ID, Kind: store.DeviceAgent, Name: name}
+	dev := DeviceRequest{ClientID: cl.ID, Name: name}
 	if _, err := s.checkDeviceRequest(ctx, &dev); err != nil {
 		return store.Device{}, store.Session{}, err
 	}
+	if !slices.Contains(p.Session.AMR, "mfa") {
+		return store.Device{}, store.Session{}, s.mfaSetupRequired()
+	}
 	now := s.now().UTC()
-	pending, err := s.store.CreateDevice(ctx, store.Device{UserID: p.User.ID, ClientID: cl.ID, Kind: store.DeviceAgent, Name: dev.Name,
+	pending, err := s.store.CreateDevice(ctx, store.Device{UserID: p.User.ID, ClientID: cl.ID, Kind: dev.Kind, Name: dev.Name,
 		FlowID: "grant:" + store.NewID(), CreatedAt: now})
 	if err != nil {
 		return store.Device{}, store.Session{}, err
