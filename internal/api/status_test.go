@@ -23,7 +23,7 @@ var publicStatus = map[string]int{
 	"enrollment_not_allowed": 403, "enrollment_deadline_passed": 403, "method_not_allowed": 403,
 	"role_too_high": 403, "self_action": 403, "root_org": 403,
 	"mfa_setup_required": 403, "passcode_required": 403, "device_session_not_allowed": 403, "invalid_device": 400,
-	"invalid_passcode": 401, "second_factor_required": 401, "device_revoked": 401,
+	"invalid_passcode": 401, "second_factor_required": 401, "device_revoked": 401, "invalid_user_code": 404,
 	"not_found": 404,
 	"conflict":  409, "host_taken": 409, "org_not_empty": 409, "factor_not_pending": 409, "no_factor": 409, "email_not_confirmed": 409,
 	"no_email": 409, "email_already_confirmed": 409,
