@@ -86,6 +86,10 @@ func (d devicePages) show(w http.ResponseWriter, r *http.Request) {
 		code = cleanUserCode(cookie(r, h.deviceCookie()))
 	}
 	p, err := h.principal(r)
+	if err != nil && code == "" {
+		h.render(w, r, "device", devicePage{}) // the code first, then the sign-in
+		return
+	}
 	if err != nil || p.Lacks != nil {
 		if code != "" {
 			http.SetCookie(w, &http.Cookie{Name: h.deviceCookie(), Value: code, Path: "/", MaxAge: 900,
