@@ -42,8 +42,9 @@ type NewClient struct {
 	Scopes                 []string // nil: every scope in ClientScopes
 	RequireMFA             bool
 	// Hosts and Rules describe a proxy client (kind proxy) and only it.
-	Hosts []string
-	Rules []forwardauth.RuleInput
+	Hosts       []string
+	Rules       []forwardauth.RuleInput
+	DeviceRules store.DeviceRules // device kinds only
 }
 
 // ErrHostTaken answers a proxy client's host that another client already
@@ -60,6 +61,7 @@ type ClientPatch struct {
 	RequireMFA             *bool
 	Hosts                  *[]string                // proxy clients only
 	Rules                  *[]forwardauth.RuleInput // proxy clients only
+	DeviceRules            *store.DeviceRules       // device kinds only
 }
 
 // A ClientRow is a client with its org, as shown to an admin. Its
@@ -82,7 +84,10 @@ func (s *Service) CreateClient(ctx context.Context, a access.Actor, n NewClient,
 	if err := s.requireStepUp(ctx, a); err != nil {
 		return ClientRow{}, "", err
 	}
-	cl := store.Client{OrgID: org.ID, Kind: n.Kind, RequireMFA: n.RequireMFA, CreatedBy: actorRecord(a)}
+	cl := store.Client{OrgID: org.ID, Kind: n.Kind, RequireMFA: n.RequireMFA, CreatedBy: actorRecord(a), DeviceRules: n.DeviceRules}
+	if err := checkDeviceRules(n.Kind, n.DeviceRules); err != nil {
+		return ClientRow{}, "", err
+	}
 	switch n.Kind {
 	case store.ClientWeb, store.ClientSPA, store.ClientNative, store.ClientAgent, store.ClientAddIn, store.ClientMobile:
 		if len(n.Hosts) > 0 || len(n.Rules) > 0 {
@@ -301,6 +306,12 @@ func (s *Service) UpdateClient(ctx context.Context, a access.Actor, id string, p
 			return ClientRow{}, err
 		}
 	}
+	if p.DeviceRules != nil {
+		if err := checkDeviceRules(cl.Kind, *p.DeviceRules); err != nil {
+			return ClientRow{}, err
+		}
+		cl.DeviceRules = *p.DeviceRules
+	}
 	if p.RequireMFA != nil {
 		cl.RequireMFA = *p.RequireMFA
 	}
@@ -447,3 +458,18 @@ func isLoopback(host string) bool {
 
 // isDeviceKind reports whether clients of kind k register devices.
 func isDeviceKind(k store.ClientKind) bool { _, ok := k.DeviceKind(); return ok }
+
+// checkDeviceRules refuses device rules on a client that registers no
+// devices, and unknown values.
+func checkDeviceRules(k store.ClientKind, r store.DeviceRules) error {
+	if r == (store.DeviceRules{}) {
+		return nil
+	}
+	if !isDeviceKind(k) {
+		return ErrInvalid.WithMessage("Only agent, add-in and mobile clients have device rules.").WithField("device_rules")
+	}
+	if !r.Valid() {
+		return ErrInvalid.WithMessage("device_rules: session_code is every or never, passcode is required, policy or optional, session_lifetime is not negative.").WithField("device_rules")
+	}
+	return nil
+}

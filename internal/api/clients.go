@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/admin"
@@ -23,15 +24,16 @@ func (h *Handler) clientRoutes() {
 }
 
 type clientJSON struct {
-	ClientID               string   `json:"client_id"`
-	Org                    orgRef   `json:"org"`
-	Name                   string   `json:"name"`
-	Kind                   string   `json:"kind"`
-	RedirectURIs           []string `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
-	Scopes                 []string `json:"scopes"`
-	RequireMFA             bool     `json:"require_mfa"`
-	Confidential           bool     `json:"confidential"`
+	ClientID               string           `json:"client_id"`
+	Org                    orgRef           `json:"org"`
+	Name                   string           `json:"name"`
+	Kind                   string           `json:"kind"`
+	RedirectURIs           []string         `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string         `json:"post_logout_redirect_uris"`
+	Scopes                 []string         `json:"scopes"`
+	RequireMFA             bool             `json:"require_mfa"`
+	Confidential           bool             `json:"confidential"`
+	DeviceRules            *deviceRulesJSON `json:"device_rules,omitempty"`
 	// Hosts and Rules are set for protected apps (kind proxy) only.
 	Hosts     []string   `json:"hosts,omitempty"`
 	Rules     []ruleJSON `json:"rules,omitempty"`
@@ -86,7 +88,7 @@ func clientOut(row admin.ClientRow) clientJSON {
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs), Scopes: nonNil(scopes),
 		Hosts: c.Hosts, Rules: rulesOut(c.Rules),
 		RequireMFA: c.RequireMFA, Confidential: c.Kind.Confidential(), CreatedBy: c.CreatedBy,
-		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
+		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt), DeviceRules: deviceRulesOut(c)}
 }
 
 func nonNil(l []string) []string {
@@ -115,14 +117,15 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a access.A
 
 func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
-		Name                   string     `json:"name"`
-		Kind                   string     `json:"kind"`
-		RedirectURIs           []string   `json:"redirect_uris"`
-		PostLogoutRedirectURIs []string   `json:"post_logout_redirect_uris"`
-		Scopes                 []string   `json:"scopes"`
-		RequireMFA             bool       `json:"require_mfa"`
-		Hosts                  []string   `json:"hosts"`
-		Rules                  []ruleJSON `json:"rules"`
+		Name                   string           `json:"name"`
+		Kind                   string           `json:"kind"`
+		RedirectURIs           []string         `json:"redirect_uris"`
+		PostLogoutRedirectURIs []string         `json:"post_logout_redirect_uris"`
+		Scopes                 []string         `json:"scopes"`
+		RequireMFA             bool             `json:"require_mfa"`
+		Hosts                  []string         `json:"hosts"`
+		Rules                  []ruleJSON       `json:"rules"`
+		DeviceRules            *deviceRulesJSON `json:"device_rules"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -132,7 +135,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a access.
 	}
 	n := admin.NewClient{OrgSlug: r.PathValue("slug"), Name: req.Name,
 		Kind: store.ClientKind(req.Kind), RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs,
-		Scopes: req.Scopes, RequireMFA: req.RequireMFA, Hosts: req.Hosts}
+		Scopes: req.Scopes, RequireMFA: req.RequireMFA, Hosts: req.Hosts, DeviceRules: req.DeviceRules.rules()}
 	if req.Rules != nil {
 		n.Rules = *rulesIn(&req.Rules)
 	}
@@ -157,20 +160,21 @@ func (h *Handler) getClient(w http.ResponseWriter, r *http.Request, a access.Act
 
 func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	var req struct {
-		Name                   *string     `json:"name"`
-		RedirectURIs           *[]string   `json:"redirect_uris"`
-		PostLogoutRedirectURIs *[]string   `json:"post_logout_redirect_uris"`
-		Scopes                 *[]string   `json:"scopes"`
-		RequireMFA             *bool       `json:"require_mfa"`
-		Hosts                  *[]string   `json:"hosts"`
-		Rules                  *[]ruleJSON `json:"rules"`
+		Name                   *string          `json:"name"`
+		RedirectURIs           *[]string        `json:"redirect_uris"`
+		PostLogoutRedirectURIs *[]string        `json:"post_logout_redirect_uris"`
+		Scopes                 *[]string        `json:"scopes"`
+		RequireMFA             *bool            `json:"require_mfa"`
+		Hosts                  *[]string        `json:"hosts"`
+		Rules                  *[]ruleJSON      `json:"rules"`
+		DeviceRules            *deviceRulesJSON `json:"device_rules"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
 	row, err := h.admin.UpdateClient(r.Context(), a, r.PathValue("id"), admin.ClientPatch{Name: req.Name,
 		RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, Scopes: req.Scopes,
-		RequireMFA: req.RequireMFA, Hosts: req.Hosts, Rules: rulesIn(req.Rules)}, h.clients(r))
+		RequireMFA: req.RequireMFA, Hosts: req.Hosts, Rules: rulesIn(req.Rules), DeviceRules: req.DeviceRules.patch()}, h.clients(r))
 	if err != nil {
 		return err
 	}
@@ -195,4 +199,36 @@ func (h *Handler) rotateClientSecret(w http.ResponseWriter, r *http.Request, a a
 	out.ClientSecret = secret
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// deviceRulesJSON is store.DeviceRules on the wire (the lifetime in
+// seconds).
+type deviceRulesJSON struct {
+	SessionCode     string `json:"session_code,omitempty"`
+	Passcode        string `json:"passcode,omitempty"`
+	SessionLifetime int64  `json:"session_lifetime,omitempty"`
+}
+
+func (j *deviceRulesJSON) rules() store.DeviceRules {
+	if j == nil {
+		return store.DeviceRules{}
+	}
+	return store.DeviceRules{SessionCode: j.SessionCode, Passcode: j.Passcode, SessionLifetime: time.Duration(j.SessionLifetime) * time.Second}
+}
+
+func (j *deviceRulesJSON) patch() *store.DeviceRules {
+	if j == nil {
+		return nil
+	}
+	r := j.rules()
+	return &r
+}
+
+// deviceRulesOut is set for the clients that register devices.
+func deviceRulesOut(c store.Client) *deviceRulesJSON {
+	if _, ok := c.Kind.DeviceKind(); !ok {
+		return nil
+	}
+	r := c.DeviceRules
+	return &deviceRulesJSON{SessionCode: r.SessionCode, Passcode: r.Passcode, SessionLifetime: int64(r.SessionLifetime / time.Second)}
 }

@@ -283,3 +283,52 @@ func TestADisabledUsersDevicesAreGone(t *testing.T) {
 	s.cli("", "user", "set", "--org", "acme", "--username", "alice", "--disabled=false")
 	wantCode(t, "the device after re-enabling", s.openSession(&d, nil), http.StatusUnauthorized, "device_revoked")
 }
+
+func TestAClientsDeviceRulesChangeWhatANewSessionNeeds(t *testing.T) {
+	s := newServer(t)
+	s.orgAndUser()
+	out := s.cli("", "apikey", "create", "--org", "acme", "--name", "ops")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	key := lines[len(lines)-1]
+	p, _ := enrollOverHTTP(t, s, s.session("acme", "alice"), "Phone")
+
+	// A mobile app whose client always wants a passcode, even under an optional policy.
+	r := s.post("/api/v1/orgs/acme/clients", key, map[string]any{"name": "Vault", "kind": "mobile",
+		"device_rules": map[string]any{"passcode": "required", "session_lifetime": 600}})
+	if r.status != http.StatusCreated || !strings.Contains(string(r.body), `"passcode":"required"`) {
+		t.Fatalf("create client with device rules: %d %s", r.status, r.body)
+	}
+	d := s.registerDevice("alice", r.str(t, "client_id"), "mobile", "Alice's phone", p)
+	if d.passcodeRequired != true {
+		t.Errorf("passcode_required = %v for a client that requires one", d.passcodeRequired)
+	}
+	wantCode(t, "a session without the required passcode", s.openSession(&d, nil), http.StatusForbidden, "passcode_required")
+	if r := s.put("/api/v1/devices/"+d.id+"/passcode", d.accessToken, map[string]string{"passcode": "1357"}); r.status != http.StatusNoContent {
+		t.Fatalf("set passcode: %d %s", r.status, r.body)
+	}
+	r = s.openSession(&d, map[string]any{"passcode": "1357"})
+	if r.status != http.StatusOK || r.json(t)["expires_in"].(float64) > 600 {
+		t.Fatalf("session with the client's lifetime of 10 minutes: %d %s", r.status, r.body)
+	}
+
+	// An add-in whose client needs no code at each session; an agent whose client needs one.
+	addin := s.post("/api/v1/orgs/acme/clients", key, map[string]any{"name": "Mail", "kind": "add-in",
+		"device_rules": map[string]any{"session_code": "never"}}).str(t, "client_id")
+	a := s.registerDevice("alice", addin, "add-in", "Outlook", p)
+	if r := s.openSession(&a, nil); r.status != http.StatusOK {
+		t.Fatalf("add-in session under session_code never: %d %s", r.status, r.body)
+	}
+	agentID := s.post("/api/v1/orgs/acme/clients", key, map[string]any{"name": "Sync", "kind": "agent"}).str(t, "client_id")
+	if r := s.do(request{method: http.MethodPatch, path: "/api/v1/clients/" + agentID, token: key,
+		body: map[string]any{"device_rules": map[string]any{"session_code": "every"}}}); r.status != http.StatusOK {
+		t.Fatalf("patch agent rules: %d %s", r.status, r.body)
+	}
+	g := s.registerDevice("alice", agentID, "agent", "Laptop", p)
+	wantCode(t, "an agent session without a code under session_code every", s.openSession(&g, nil), http.StatusUnauthorized, "second_factor_required")
+
+	// Rules are for device clients only, and only known values.
+	wantCode(t, "device rules on a web client", s.post("/api/v1/orgs/acme/clients", key, map[string]any{"name": "Wiki", "kind": "web",
+		"redirect_uris": []string{"https://wiki.example/cb"}, "device_rules": map[string]any{"passcode": "required"}}), http.StatusBadRequest, "invalid_request")
+	wantCode(t, "an unknown rule value", s.post("/api/v1/orgs/acme/clients", key, map[string]any{"name": "X", "kind": "mobile",
+		"device_rules": map[string]any{"passcode": "sometimes"}}), http.StatusBadRequest, "invalid_request")
+}

@@ -61,7 +61,6 @@ const (
 	TokenRefused       = "oidc.token_refused"
 	AppAuthorized      = "oidc.authorize" // a user signed in to an app (or was refused)
 	SigningKeyRotated  = "oidc.signing_key_rotate"
-<<<<<<< HEAD
 	// ProxyReturn: the portal sent a browser back to an app behind
 	// forward-auth after a sign-in or step-up, or refused to (another org,
 	// no rule). The proxies' per-request questions are not audited.
@@ -69,15 +68,10 @@ const (
 	DirectorySet     = "directory.set"
 	DirectoryRemoved = "directory.remove"
 	DirectoryTested  = "directory.test"
-=======
-	DirectorySet       = "directory.set"
-	DirectoryRemoved   = "directory.remove"
-	DirectoryTested    = "directory.test"
-	DeviceRegistered   = "device.register" // a device registration (or its refusal)
-	DeviceSession      = "device.session"  // a registered device opened a session (or was refused)
-	DevicePasscode     = "device.passcode" // an app passcode was set or changed
-	DeviceRemoved      = "device.remove"
->>>>>>> f21e0c2 (devices: registration through the JSON sign-in, device sessions by kind (agent, add-in code, mobile passcode), passcodes, lists and removal for users and admins (API, CLI); client kinds agent, add-in, mobile; OpenAPI)
+	DeviceRegistered = "device.register" // a device registration (or its refusal)
+	DeviceSession    = "device.session"  // a registered device opened a session (or was refused)
+	DevicePasscode   = "device.passcode" // an app passcode was set or changed
+	DeviceRemoved    = "device.remove"
 )
 
 // Outcomes.

@@ -76,12 +76,9 @@ func commands() []command {
 		{"apikey create", "--org S --name N [--role admin|member] [--expires 720h] [--json]: prints the token once", apikeyCreate},
 		{"apikey list", "[--org S] [--json]", apikeyList},
 		{"apikey revoke", "--id ID [--json]", apikeyRevoke},
-<<<<<<< HEAD
 		{"client create", "--org S --name N --kind web|spa|native --redirect-uris U[,U] [--post-logout-redirect-uris U] [--scopes L] [--require-mfa]: prints a web client's secret once; " +
-			"or --kind proxy --host H [--host H] --rule PATH=ACR[,MAX_AGE] [--rule …]: an app behind forward-auth", clientCreate},
-=======
-		{"client create", "--org S --name N --kind web|spa|native|agent|add-in|mobile [--redirect-uris U[,U]] [--post-logout-redirect-uris U] [--scopes L] [--require-mfa]: prints a web client's secret once", clientCreate},
->>>>>>> f21e0c2 (devices: registration through the JSON sign-in, device sessions by kind (agent, add-in code, mobile passcode), passcodes, lists and removal for users and admins (API, CLI); client kinds agent, add-in, mobile; OpenAPI)
+			"or --kind proxy --host H [--host H] --rule PATH=ACR[,MAX_AGE] [--rule …]: an app behind forward-auth; " +
+			"or --kind agent|add-in|mobile [--redirect-uris U] [--session-code every|never] [--passcode required|policy|optional] [--session-lifetime D]: an app whose sign-ins register devices", clientCreate},
 		{"client list", "[--org S]", clientList},
 		{"client delete", "--id CLIENT_ID", clientDelete},
 		{"client rotate-secret", "--id CLIENT_ID: prints the new secret once", clientRotateSecret},

@@ -243,7 +243,12 @@ func (s *Service) VerifyDevice(ctx context.Context, flowTok, method, code string
 	s.record(ctx, store.AuditEvent{ActorUserID: d.UserID, TargetUserID: d.UserID, OrgID: res.User.OrgID, Event: audit.DeviceRegistered,
 		Outcome: audit.Success, Detail: deviceDetail(d)}, c)
 	s.notify(ctx, res.User, notice.DeviceRegistered, deviceDetail(d), c) // after the commit
-	return DeviceResult{Result: res, Device: d, DeviceToken: tok, PasscodeRequired: d.Kind == store.DeviceMobile && pol.Required}, nil
+	required := false
+	if cl, err := s.store.GetClient(ctx, d.ClientID); err == nil {
+		r := effectiveRules(d.Kind, cl.DeviceRules)
+		required = r.Passcode == "required" || (r.Passcode == "policy" && pol.Required)
+	}
+	return DeviceResult{Result: res, Device: d, DeviceToken: tok, PasscodeRequired: required}, nil
 }
 
 func deviceDetail(d store.Device) string {
@@ -301,12 +306,16 @@ func (s *Service) OpenDeviceSession(ctx context.Context, req OpenSessionRequest,
 	if u.Disabled {
 		return refuse(ErrDeviceRevoked, "user disabled")
 	}
+	cl, err := s.store.GetClient(ctx, d.ClientID)
+	if err != nil {
+		return DeviceSession{}, err
+	}
+	rules := effectiveRules(d.Kind, cl.DeviceRules)
 	amr := []string{"swk", "mfa"}
 	var mfaAt *time.Time
-	switch d.Kind {
-	case store.DeviceAddIn:
+	if rules.SessionCode == "every" {
 		if req.Code == "" {
-			return refuse(ErrSecondFactorRequired, "add-in session without a code")
+			return refuse(ErrSecondFactorRequired, "new session without a code")
 		}
 		method := req.Method
 		if method == "" {
@@ -317,27 +326,32 @@ func (s *Service) OpenDeviceSession(ctx context.Context, req OpenSessionRequest,
 			return DeviceSession{}, err
 		}
 		now := s.now().UTC()
-		amr, mfaAt = []string{"swk", "mfa", amrFor(got.method)}, &now
-	case store.DeviceMobile:
+		amr, mfaAt = []string{"swk", "mfa", got.amr()}, &now
+	}
+	if rules.Passcode != "" {
 		pol, err := s.Policy(ctx, u)
 		if err != nil {
 			return DeviceSession{}, err
 		}
+		need := rules.Passcode == "required" || (rules.Passcode == "policy" && pol.Required)
 		switch {
-		case d.PasscodeHash == "" && pol.Required:
-			return refuse(ErrPasscodeRequired, "no passcode set while policy requires one")
+		case d.PasscodeHash == "" && need:
+			return refuse(ErrPasscodeRequired, "no passcode set while one is required")
 		case d.PasscodeHash != "" && req.Passcode == "":
 			return refuse(ErrPasscodeRequired, "passcode missing")
 		case d.PasscodeHash != "":
 			if err := s.checkPasscode(ctx, u, d, req.Passcode, c); err != nil {
 				return DeviceSession{}, err
 			}
-			amr = []string{"pin", "swk", "mfa"}
+			amr = append([]string{"pin"}, amr...)
 		}
 	}
 	next, nextHash := newToken(devicePrefix)
 	access, rec := s.newSession(u, amr, mfaAt, c)
 	now := s.now().UTC()
+	if rules.SessionLifetime > 0 && now.Add(rules.SessionLifetime).Before(rec.ExpiresAt) {
+		rec.ExpiresAt = now.Add(rules.SessionLifetime) // the client's session lifetime
+	}
 	sess, err := s.store.OpenDeviceSession(ctx, d.ID, hash, store.DeviceToken{TokenHash: nextHash, CreatedAt: now}, rec, now)
 	switch {
 	case errors.Is(err, store.ErrTokenReused):
@@ -428,8 +442,12 @@ func (s *Service) SetDevicePasscode(ctx context.Context, p Principal, req SetPas
 	if !d.Live() {
 		return ErrDeviceRevoked
 	}
-	if d.Kind != store.DeviceMobile {
-		return ErrInvalidDevice.WithMessage("Only mobile apps have a passcode.")
+	cl, err := s.store.GetClient(ctx, d.ClientID)
+	if err != nil {
+		return err
+	}
+	if effectiveRules(d.Kind, cl.DeviceRules).Passcode == "" {
+		return ErrInvalidDevice.WithMessage("This device has no passcode (only mobile apps, unless the client's rules say otherwise).")
 	}
 	if n := utf8.RuneCountInString(req.Passcode); n < 4 || n > 64 {
 		return ErrInvalidPasscodeFormat
@@ -560,4 +578,20 @@ func (s *Service) RegisterGrantDevice(ctx context.Context, p Principal, cl store
 		Outcome: audit.Success, Detail: deviceDetail(d) + " (device authorization)"}, c)
 	s.notify(ctx, p.User, notice.DeviceRegistered, deviceDetail(d), c)
 	return d, sess, nil
+}
+
+// effectiveRules fills the empty fields of a client's device rules with the
+// defaults of kind: a code at every new session for add-ins; the passcode
+// by policy for mobile apps (and not at all for agents and add-ins).
+func effectiveRules(kind store.DeviceKind, r store.DeviceRules) store.DeviceRules {
+	if r.SessionCode == "" {
+		r.SessionCode = "never"
+		if kind == store.DeviceAddIn {
+			r.SessionCode = "every"
+		}
+	}
+	if r.Passcode == "" && kind == store.DeviceMobile {
+		r.Passcode = "policy"
+	}
+	return r
 }

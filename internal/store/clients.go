@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -76,9 +77,12 @@ type Client struct {
 	// SecretHash is the SHA-256 hash of the client secret; empty for
 	// public clients.
 	SecretHash []byte
-	CreatedBy  string // admin user id, "" for the command line
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// DeviceRules adjust the rules of the devices a client of a device
+	// kind registers; the zero value keeps the defaults of its kind.
+	DeviceRules DeviceRules
+	CreatedBy   string // admin user id, "" for the command line
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Clients keeps registered clients.
@@ -99,11 +103,51 @@ type Clients interface {
 	// orgPath ("" for all), ordered by name then id.
 	ListClients(ctx context.Context, orgPath string) ([]Client, error)
 	// UpdateClient stores Name, RedirectURIs, PostLogoutRedirectURIs,
-	// Scopes, Hosts, Rules, RequireMFA, SecretHash and UpdatedAt of c
-	// (identified by ID) in one transaction; an unknown client is
-	// ErrNotFound, a host that another client has is ErrConflict.
+	// Scopes, Hosts, Rules, RequireMFA, SecretHash, DeviceRules and
+	// UpdatedAt of c (identified by ID) in one transaction; an unknown
+	// client is ErrNotFound, a host that another client has is ErrConflict.
 	UpdateClient(ctx context.Context, c Client) (Client, error)
 	// DeleteClient removes the client and, with it, its auth requests,
 	// grants and tokens; an unknown client is ErrNotFound.
 	DeleteClient(ctx context.Context, id string) error
+}
+
+// DeviceRules are a device-kind client's own rules for the sessions its
+// devices open. Empty fields keep the defaults of the kind: an add-in needs
+// a second-factor code at every new session, agents and mobile apps do
+// not; a mobile app needs its passcode when the user's policy requires a
+// second factor.
+type DeviceRules struct {
+	// SessionCode is "every" (a current code at every new session),
+	// "never", or "" for the kind's default.
+	SessionCode string `json:"session_code,omitempty"`
+	// Passcode is "required" (always), "policy" (when the user's policy
+	// requires a second factor), "optional", or "" for the kind's default.
+	Passcode string `json:"passcode,omitempty"`
+	// SessionLifetime ends a device's session this long after it opened
+	// (an add-in's session lifetime); 0 keeps the server's.
+	SessionLifetime time.Duration `json:"session_lifetime,omitempty"`
+}
+
+// Valid reports whether every field holds a known value.
+func (r DeviceRules) Valid() bool {
+	okCode := r.SessionCode == "" || r.SessionCode == "every" || r.SessionCode == "never"
+	okPass := r.Passcode == "" || r.Passcode == "required" || r.Passcode == "policy" || r.Passcode == "optional"
+	return okCode && okPass && r.SessionLifetime >= 0
+}
+
+// EncodeDeviceRules is the stored form of r (JSON; "{}" for the defaults).
+func EncodeDeviceRules(r DeviceRules) string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// DecodeDeviceRules reads the stored form of device rules.
+func DecodeDeviceRules(s string) (DeviceRules, error) {
+	var r DeviceRules
+	if s == "" {
+		return r, nil
+	}
+	err := json.Unmarshal([]byte(s), &r)
+	return r, err
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/twofold-id/twofold/internal/admin"
+	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/signin"
 	"github.com/twofold-id/twofold/internal/store"
 )
@@ -29,7 +30,7 @@ func (p *portal) registerDevice(org, user, name string, secret []byte) signin.De
 	if err != nil || res.Status != signin.StatusMFARequired {
 		p.t.Fatalf("LoginDevice = %+v, %v", res.Status, err)
 	}
-	d, err := p.app.Signin.VerifyDevice(ctx, res.FlowToken, signin.MethodTOTP, p.code(secret), nil, signin.Client{IP: "192.0.2.44"})
+	d, err := p.app.Signin.VerifyDevice(ctx, res.FlowToken, totp.Kind, p.code(secret), nil, signin.Client{IP: "192.0.2.44"})
 	if err != nil || d.Device.ID == "" {
 		p.t.Fatalf("VerifyDevice = %+v, %v", d.Device, err)
 	}

@@ -30,7 +30,7 @@ func (s *Store) CreateDeviceAuthorization(ctx context.Context, a store.DeviceAut
 		a.ID = store.NewID()
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO device_authorizations (id, client_id, device_code_hash, user_code, scopes, created_at, expires_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7)`, a.ID, a.ClientID, a.DeviceCodeHash, a.UserCode, orEmpty(a.Scopes), orNow(a.CreatedAt), ts(a.ExpiresAt))
+		VALUES ($1,$2,$3,$4,$5,$6,$7)`, a.ID, a.ClientID, a.DeviceCodeHash, a.UserCode, orEmpty(a.Scopes), s.orNow(a.CreatedAt), ts(a.ExpiresAt))
 	return mapErr("create device authorization", err)
 }
 
@@ -93,14 +93,14 @@ func (s *Store) RedeemDeviceAuthorization(ctx context.Context, id string, at tim
 		won = true
 		if _, err := tx.Exec(ctx, `INSERT INTO oidc_grants (id, client_id, user_id, session_id, scopes, amr, auth_time,
 			created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, g.ID, g.ClientID, g.UserID, g.SessionID, orEmpty(g.Scopes),
-			orEmpty(g.AMR), ts(g.AuthTime), orNow(g.CreatedAt)); err != nil {
+			orEmpty(g.AMR), ts(g.AuthTime), s.orNow(g.CreatedAt)); err != nil {
 			return mapErr("insert grant", err)
 		}
-		if err := insertAccessToken(ctx, tx, a); err != nil {
+		if err := s.insertAccessToken(ctx, tx, a); err != nil {
 			return err
 		}
 		if rt != nil {
-			return insertRefreshToken(ctx, tx, *rt)
+			return s.insertRefreshToken(ctx, tx, *rt)
 		}
 		return nil
 	})

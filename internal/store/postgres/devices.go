@@ -36,7 +36,7 @@ func (s *Store) CreateDevice(ctx context.Context, d store.Device) (store.Device,
 	if d.ID == "" {
 		d.ID = store.NewID()
 	}
-	d.CreatedAt = orNow(d.CreatedAt)
+	d.CreatedAt = s.orNow(d.CreatedAt)
 	d.RegisteredAt, d.LastUsedAt, d.RevokedAt = nil, nil, nil
 	_, err := s.pool.Exec(ctx, `INSERT INTO devices (id, user_id, client_id, kind, name, platform, flow_id, created_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, d.ID, d.UserID, d.ClientID, string(d.Kind), d.Name, d.Platform, d.FlowID, d.CreatedAt)
@@ -75,7 +75,7 @@ func (s *Store) RegisterDevice(ctx context.Context, id string, userVersion int64
 			return err
 		}
 		first.DeviceID = id
-		if err := insertDeviceToken(ctx, tx, first); err != nil {
+		if err := s.insertDeviceToken(ctx, tx, first); err != nil {
 			return err
 		}
 		if sessionID != "" {
@@ -89,12 +89,12 @@ func (s *Store) RegisterDevice(ctx context.Context, id string, userVersion int64
 	return out, err
 }
 
-func insertDeviceToken(ctx context.Context, q querier, t store.DeviceToken) error {
+func (s *Store) insertDeviceToken(ctx context.Context, q querier, t store.DeviceToken) error {
 	if t.ID == "" {
 		t.ID = store.NewID()
 	}
 	_, err := q.Exec(ctx, `INSERT INTO device_tokens (id, device_id, token_hash, created_at) VALUES ($1,$2,$3,$4)`,
-		t.ID, t.DeviceID, t.TokenHash, orNow(t.CreatedAt))
+		t.ID, t.DeviceID, t.TokenHash, s.orNow(t.CreatedAt))
 	return mapErr("insert device token", err)
 }
 
@@ -168,10 +168,10 @@ func (s *Store) OpenDeviceSession(ctx context.Context, deviceID string, hash []b
 			return mapErr("use device token", err)
 		}
 		next.DeviceID = deviceID
-		if err := insertDeviceToken(ctx, tx, next); err != nil {
+		if err := s.insertDeviceToken(ctx, tx, next); err != nil {
 			return err
 		}
-		if out, err = insertSession(ctx, tx, sess); err != nil {
+		if out, err = s.insertSession(ctx, tx, sess); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO device_sessions (session_id, device_id) VALUES ($1,$2)`, out.ID, deviceID); err != nil {

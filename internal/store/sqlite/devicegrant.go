@@ -41,7 +41,7 @@ func (s *Store) CreateDeviceAuthorization(ctx context.Context, a store.DeviceAut
 		a.ID = store.NewID()
 	}
 	_, err := s.exec(ctx, `INSERT INTO device_authorizations (id, client_id, device_code_hash, user_code, scopes, created_at, expires_at)
-		VALUES (?,?,?,?,?,?,?)`, a.ID, a.ClientID, a.DeviceCodeHash, a.UserCode, listOrEmpty(a.Scopes), micro(orNow(a.CreatedAt)), micro(a.ExpiresAt))
+		VALUES (?,?,?,?,?,?,?)`, a.ID, a.ClientID, a.DeviceCodeHash, a.UserCode, listOrEmpty(a.Scopes), micro(s.orNow(a.CreatedAt)), micro(a.ExpiresAt))
 	if isFK(err) {
 		return store.ErrNotFound
 	}
@@ -99,17 +99,17 @@ func (s *Store) RedeemDeviceAuthorization(ctx context.Context, id string, at tim
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errLost, err)
 		}
-		g.CreatedAt = orNow(g.CreatedAt)
+		g.CreatedAt = s.orNow(g.CreatedAt)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_grants (id, client_id, user_id, session_id, scopes, amr,
 			auth_time, created_at) VALUES (?,?,?,?,?,?,?,?)`, g.ID, g.ClientID, g.UserID, g.SessionID,
 			listOrEmpty(g.Scopes), listOrEmpty(g.AMR), micro(g.AuthTime), micro(g.CreatedAt)); err != nil {
 			return mapErr(err)
 		}
-		if err := insertAccessToken(ctx, tx, a); err != nil {
+		if err := s.insertAccessToken(ctx, tx, a); err != nil {
 			return err
 		}
 		if rt != nil {
-			return insertRefreshToken(ctx, tx, *rt)
+			return s.insertRefreshToken(ctx, tx, *rt)
 		}
 		return nil
 	})

@@ -35,7 +35,7 @@ func (s *Store) CreateDevice(ctx context.Context, d store.Device) (store.Device,
 	if d.ID == "" {
 		d.ID = store.NewID()
 	}
-	d.CreatedAt = orNow(d.CreatedAt)
+	d.CreatedAt = s.orNow(d.CreatedAt)
 	d.RegisteredAt, d.LastUsedAt, d.RevokedAt = nil, nil, nil
 	_, err := s.exec(ctx, `INSERT INTO devices (id, user_id, client_id, kind, name, platform, flow_id, created_at)
 		VALUES (?,?,?,?,?,?,?,?)`, d.ID, d.UserID, d.ClientID, string(d.Kind), d.Name, d.Platform, d.FlowID, micro(d.CreatedAt))
@@ -77,7 +77,7 @@ func (s *Store) RegisterDevice(ctx context.Context, id string, userVersion int64
 			return mapErr(err)
 		}
 		first.DeviceID = id
-		if err := insertDeviceToken(ctx, tx, first); err != nil {
+		if err := s.insertDeviceToken(ctx, tx, first); err != nil {
 			return err
 		}
 		if sessionID != "" {
@@ -92,12 +92,12 @@ func (s *Store) RegisterDevice(ctx context.Context, id string, userVersion int64
 	return out, err
 }
 
-func insertDeviceToken(ctx context.Context, ex execer, t store.DeviceToken) error {
+func (s *Store) insertDeviceToken(ctx context.Context, ex execer, t store.DeviceToken) error {
 	if t.ID == "" {
 		t.ID = store.NewID()
 	}
 	_, err := ex.ExecContext(ctx, `INSERT INTO device_tokens (id, device_id, token_hash, created_at) VALUES (?,?,?,?)`,
-		t.ID, t.DeviceID, t.TokenHash, micro(orNow(t.CreatedAt)))
+		t.ID, t.DeviceID, t.TokenHash, micro(s.orNow(t.CreatedAt)))
 	return mapErr(err)
 }
 
@@ -160,10 +160,10 @@ func (s *Store) OpenDeviceSession(ctx context.Context, deviceID string, hash []b
 			return mapErr(err)
 		}
 		next.DeviceID = deviceID
-		if err := insertDeviceToken(ctx, tx, next); err != nil {
+		if err := s.insertDeviceToken(ctx, tx, next); err != nil {
 			return err
 		}
-		if out, err = insertSession(ctx, tx, sess); err != nil {
+		if out, err = s.insertSession(ctx, tx, sess); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO device_sessions (session_id, device_id) VALUES (?,?)`, out.ID, deviceID); err != nil {

@@ -36,7 +36,7 @@ func listOrEmpty(l []string) any {
 
 const clientCols = `c.id, c.org_id, c.name, c.kind, c.redirect_uris, c.post_logout_redirect_uris, c.scopes,
 	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules,
-	(SELECT json_group_array(host) FROM (SELECT h.host FROM client_hosts h WHERE h.client_id = c.id ORDER BY h.host))`
+	(SELECT json_group_array(host) FROM (SELECT h.host FROM client_hosts h WHERE h.client_id = c.id ORDER BY h.host)), c.device_rules`
 
 func scanClient(sc scanner) (store.Client, error) {
 	var (
@@ -44,11 +44,15 @@ func scanClient(sc scanner) (store.Client, error) {
 		redirects, post, scopes sql.NullString
 		rules, hosts            sql.NullString
 		created, updated        int64
+		devRules                string
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &redirects, &post, &scopes, &c.RequireMFA, &c.SecretHash,
-		&c.CreatedBy, &created, &updated, &rules, &hosts)
+		&c.CreatedBy, &created, &updated, &rules, &hosts, &devRules)
 	if err != nil {
 		return store.Client{}, mapErr(err)
+	}
+	if c.DeviceRules, err = store.DecodeDeviceRules(devRules); err != nil {
+		return store.Client{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = fromMicro(created), fromMicro(updated)
 	if c.RedirectURIs, err = decodeList(redirects); err != nil {
@@ -120,9 +124,10 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
-			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules, device_rules) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.ID, c.OrgID, c.Name, string(c.Kind), encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs),
-			encodeList(c.Scopes), c.RequireMFA, orEmptyBytes(c.SecretHash), c.CreatedBy, micro(c.CreatedAt), micro(c.UpdatedAt), rules)
+			encodeList(c.Scopes), c.RequireMFA, orEmptyBytes(c.SecretHash), c.CreatedBy, micro(c.CreatedAt), micro(c.UpdatedAt), rules,
+			store.EncodeDeviceRules(c.DeviceRules))
 		if isFK(err) {
 			return fmt.Errorf("%w: org %s", store.ErrNotFound, c.OrgID)
 		}
@@ -177,9 +182,9 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
-			require_mfa = ?, secret_hash = ?, updated_at = ?, rules = ? WHERE id = ?`,
+			require_mfa = ?, secret_hash = ?, updated_at = ?, rules = ?, device_rules = ? WHERE id = ?`,
 			c.Name, encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs), encodeList(c.Scopes), c.RequireMFA,
-			orEmptyBytes(c.SecretHash), micro(c.UpdatedAt), rules, c.ID)
+			orEmptyBytes(c.SecretHash), micro(c.UpdatedAt), rules, store.EncodeDeviceRules(c.DeviceRules), c.ID)
 		if err != nil {
 			return mapErr(err)
 		}

@@ -373,4 +373,25 @@ var deviceTests = []subtest{
 			t.Fatalf("deciding an expired authorization = %v, %v", ok, err)
 		}
 	}},
+	{"a client keeps its device rules", func(t *testing.T, s store.Store) {
+		root, _ := mustFixture(t, s)
+		rules := store.DeviceRules{SessionCode: "every", Passcode: "required", SessionLifetime: 10 * time.Minute}
+		c, err := s.CreateClient(ctx(t), store.Client{OrgID: root.ID, Name: "Mail", Kind: store.ClientAddIn, DeviceRules: rules, CreatedAt: at(0), UpdatedAt: at(0)})
+		noErr(t, "CreateClient", err)
+		got, err := s.GetClient(ctx(t), c.ID)
+		noErr(t, "GetClient", err)
+		if got.DeviceRules != rules {
+			t.Fatalf("DeviceRules = %+v, want %+v", got.DeviceRules, rules)
+		}
+		got.DeviceRules = store.DeviceRules{SessionCode: "never"}
+		up, err := s.UpdateClient(ctx(t), got)
+		noErr(t, "UpdateClient", err)
+		if up.DeviceRules != (store.DeviceRules{SessionCode: "never"}) {
+			t.Fatalf("after UpdateClient: %+v", up.DeviceRules)
+		}
+		plain := mustClient(t, s, root, "Plain")
+		if got, _ := s.GetClient(ctx(t), plain.ID); got.DeviceRules != (store.DeviceRules{}) {
+			t.Fatalf("a client without rules reads %+v", got.DeviceRules)
+		}
+	}},
 }

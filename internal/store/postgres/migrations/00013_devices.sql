@@ -59,7 +59,12 @@ CREATE TABLE device_authorizations (
     redeemed_at      timestamptz
 );
 
+-- A device-kind client's own rules (store.DeviceRules as JSON; '{}' keeps
+-- the defaults of its kind).
+ALTER TABLE clients ADD COLUMN device_rules text NOT NULL DEFAULT '{}';
+
 -- +goose Down
+ALTER TABLE clients DROP COLUMN device_rules;
 DROP TABLE device_authorizations;
 DROP TABLE device_sessions;
 DROP TABLE device_tokens;

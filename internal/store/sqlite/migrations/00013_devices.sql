@@ -61,7 +61,12 @@ CREATE TABLE device_authorizations (
     redeemed_at      INTEGER
 ) STRICT;
 
+-- A device-kind client's own rules (store.DeviceRules as JSON; '{}' keeps
+-- the defaults of its kind).
+ALTER TABLE clients ADD COLUMN device_rules TEXT NOT NULL DEFAULT '{}';
+
 -- +goose Down
+ALTER TABLE clients DROP COLUMN device_rules;
 DROP TABLE device_authorizations;
 DROP TABLE device_sessions;
 DROP TABLE device_tokens;
