@@ -276,3 +276,19 @@ func (s *Store) SessionDevice(ctx context.Context, sessionID string) (string, er
 	err := s.pool.QueryRow(ctx, `SELECT device_id FROM device_sessions WHERE session_id = $1`, sessionID).Scan(&id)
 	return id, mapErr("session device", err)
 }
+
+// revokeUserDevicesAudited revokes every device of the user inside tx (a
+// password change, an MFA reset, disabling) and appends a device.remove
+// audit event for each in the same transaction, so a removal the caller
+// never sees is still in the log.
+func revokeUserDevicesAudited(ctx context.Context, tx pgx.Tx, userID string, at time.Time, reason string) error {
+	n, err := revokeDevices(ctx, tx, `user_id = $3`, at, reason, userID)
+	if err != nil || n == 0 {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO audit_events (at, target_user_id, org_id, event, outcome, detail)
+		SELECT $1, d.user_id, u.org_id, 'device.remove', 'success', $2::text || '; device ' || d.id || ' (' || d.kind || ') "' || d.name || '"'
+		FROM devices d JOIN users u ON u.id = d.user_id WHERE d.user_id = $3 AND d.revoked_at = $1 AND d.revoke_reason = $2`,
+		ts(at), reason, userID)
+	return mapErr("audit device removals", err)
+}

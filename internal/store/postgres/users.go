@@ -175,7 +175,7 @@ func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, a
 			}
 		}
 		if ch.Disabled != nil && *ch.Disabled && !before.Disabled {
-			if _, err := revokeDevices(ctx, tx, `user_id = $3`, at, "user disabled", id); err != nil {
+			if err := revokeUserDevicesAudited(ctx, tx, id, at, "user disabled"); err != nil {
 				return err
 			}
 		}
@@ -227,8 +227,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Ti
 		if err := endSignIns(ctx, tx, userID, at, "password_hash = $3", hash); err != nil {
 			return err
 		}
-		_, err := revokeDevices(ctx, tx, `user_id = $3`, at, "password changed", userID)
-		return err
+		return revokeUserDevicesAudited(ctx, tx, userID, at, "password changed")
 	})
 	return mapErr("set password", err)
 }
@@ -241,7 +240,7 @@ func (s *Store) ResetUserMFA(ctx context.Context, userID string, at time.Time) e
 		if err := endSignIns(ctx, tx, userID, at, ""); err != nil {
 			return err
 		}
-		if _, err := revokeDevices(ctx, tx, `user_id = $3`, at, "mfa reset", userID); err != nil {
+		if err := revokeUserDevicesAudited(ctx, tx, userID, at, "mfa reset"); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM factors WHERE user_id = $1`, `DELETE FROM backup_codes WHERE user_id = $1`,

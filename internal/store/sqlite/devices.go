@@ -290,3 +290,19 @@ func (s *Store) SessionDevice(ctx context.Context, sessionID string) (string, er
 	err := s.r.QueryRowContext(ctx, `SELECT device_id FROM device_sessions WHERE session_id = ?`, sessionID).Scan(&id)
 	return id, mapErr(err)
 }
+
+// revokeUserDevicesAudited revokes every device of the user inside tx (a
+// password change, an MFA reset, disabling) and appends a device.remove
+// audit event for each in the same transaction, so a removal the caller
+// never sees is still in the log.
+func revokeUserDevicesAudited(ctx context.Context, tx *sql.Tx, userID string, at time.Time, reason string) error {
+	n, err := revokeDevicesN(ctx, tx, `user_id = ?`, at, reason, userID)
+	if err != nil || n == 0 {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events (at, target_user_id, org_id, event, outcome, detail)
+		SELECT ?, d.user_id, u.org_id, 'device.remove', 'success', ? || '; device ' || d.id || ' (' || d.kind || ') "' || d.name || '"'
+		FROM devices d JOIN users u ON u.id = d.user_id WHERE d.user_id = ? AND d.revoked_at = ? AND d.revoke_reason = ?`,
+		micro(norm(at)), reason, userID, micro(norm(at)), reason)
+	return mapErr(err)
+}

@@ -162,7 +162,7 @@ func (s *Store) PatchUser(ctx context.Context, id string, ch store.UserChange, a
 			}
 		}
 		if ch.Disabled != nil && *ch.Disabled && !before.Disabled {
-			if err := revokeDevices(ctx, tx, `user_id = ?`, at, "user disabled", id); err != nil {
+			if err := revokeUserDevicesAudited(ctx, tx, id, at, "user disabled"); err != nil {
 				return err
 			}
 		}
@@ -211,7 +211,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Ti
 		if err := endSignIns(ctx, tx, userID, at, "password_hash = ?", hash); err != nil {
 			return err
 		}
-		return revokeDevices(ctx, tx, `user_id = ?`, at, "password changed", userID)
+		return revokeUserDevicesAudited(ctx, tx, userID, at, "password changed")
 	})
 }
 
@@ -223,7 +223,7 @@ func (s *Store) ResetUserMFA(ctx context.Context, userID string, at time.Time) e
 		if err := endSignIns(ctx, tx, userID, at, ""); err != nil {
 			return err
 		}
-		if err := revokeDevices(ctx, tx, `user_id = ?`, at, "mfa reset", userID); err != nil {
+		if err := revokeUserDevicesAudited(ctx, tx, userID, at, "mfa reset"); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM factors WHERE user_id = ?`, `DELETE FROM backup_codes WHERE user_id = ?`,

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -273,6 +274,11 @@ var deviceTests = []subtest{
 			}
 			if !sessionRevoked(t, s, sess.ID) {
 				t.Errorf("%s: the device's session survived", tc.name)
+			}
+			evs, err := s.ListAudit(ctx(t), store.AuditFilter{UserID: u.ID, Event: "device.remove"})
+			noErr(t, "ListAudit", err)
+			if len(evs) != 2 || !strings.Contains(evs[0].Detail, tc.reason) || evs[0].OrgID != root.ID || evs[0].TargetUserID != u.ID {
+				t.Errorf("%s: audit of the removals = %+v, want 2 device.remove events", tc.name, evs)
 			}
 			if got, _ := s.GetDevice(ctx(t), keep.ID); got.RevokedAt != nil {
 				t.Errorf("%s: another user's device was revoked", tc.name)
