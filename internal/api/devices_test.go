@@ -132,8 +132,10 @@ func TestAMobileAppRegistersWithBothFactorsAndNeedsItsPasscodeWhenTheOrgRequires
 	// The org now requires two-step sign-in: no tokens until a passcode is set.
 	e.cli("", "org", "set-policy", "--org", "acme", "--mfa", "required")
 	wantCode(t, "a session without a passcode under a required policy", e.openSession(&d, nil), http.StatusForbidden, "passcode_required")
-	if r := e.put("/api/v1/devices/"+d.id+"/passcode", d.accessToken, map[string]string{"passcode": "12"}); r.status != http.StatusBadRequest {
-		t.Fatalf("a two-digit passcode: %d %s", r.status, r.body)
+	for _, bad := range []string{"12", "abcd", "123456789"[:3]} {
+		if r := e.put("/api/v1/devices/"+d.id+"/passcode", d.accessToken, map[string]string{"passcode": bad}); r.status != http.StatusBadRequest {
+			t.Fatalf("passcode %q: %d %s", bad, r.status, r.body)
+		}
 	}
 	if r := e.put("/api/v1/devices/"+d.id+"/passcode", d.accessToken, map[string]string{"passcode": "4821"}); r.status != http.StatusNoContent {
 		t.Fatalf("set passcode: %d %s", r.status, r.body)
@@ -325,6 +327,19 @@ func TestAClientsDeviceRulesChangeWhatANewSessionNeeds(t *testing.T) {
 	}
 	g := s.registerDevice("alice", agentID, "agent", "Laptop", p)
 	wantCode(t, "an agent session without a code under session_code every", s.openSession(&g, nil), http.StatusUnauthorized, "second_factor_required")
+
+	// The command line sets them too.
+	var cliAddIn string
+	for _, l := range strings.Split(s.cli("", "client", "create", "--org", "acme", "--name", "Mail 2", "--kind", "add-in",
+		"--session-code", "never", "--session-lifetime", "15m"), "\n") {
+		if v, ok := strings.CutPrefix(l, "client_id: "); ok {
+			cliAddIn = strings.TrimSpace(v)
+		}
+	}
+	a2 := s.registerDevice("alice", cliAddIn, "add-in", "Outlook 2", p)
+	if r := s.openSession(&a2, nil); r.status != http.StatusOK || r.json(t)["expires_in"].(float64) > 900 {
+		t.Fatalf("add-in of a CLI client with session_code never and 15 minutes: %d %s", r.status, r.body)
+	}
 
 	// Rules are for device clients only, and only known values.
 	wantCode(t, "device rules on a web client", s.post("/api/v1/orgs/acme/clients", key, map[string]any{"name": "Wiki", "kind": "web",

@@ -53,6 +53,9 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 		}
 		return err
 	})
+	sessionCode := fs.String("session-code", "", "device clients: every|never — a second-factor code at every new device session (default: every for add-ins)")
+	passcode := fs.String("passcode", "", "device clients: required|policy|optional — the app passcode (default: policy for mobile apps)")
+	lifetime := fs.Duration("session-lifetime", 0, "device clients: the most a device's session lasts (default: the server's)")
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -74,7 +77,8 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 	defer a.Close()
 	row, secret, err := a.Admin.CreateClient(ctx, sys, admin.NewClient{OrgSlug: *org, Name: *name, Kind: store.ClientKind(*kind),
 		RedirectURIs: listFlag(*redirects), PostLogoutRedirectURIs: listFlag(*logout), Scopes: listFlag(*scopes),
-		RequireMFA: *mfa, Hosts: hosts, Rules: rules}, cliClient)
+		RequireMFA: *mfa, Hosts: hosts, Rules: rules,
+		DeviceRules: store.DeviceRules{SessionCode: *sessionCode, Passcode: *passcode, SessionLifetime: *lifetime}}, cliClient)
 	if err != nil {
 		return err
 	}

@@ -421,7 +421,25 @@ type SetPasscodeRequest struct {
 
 // ErrInvalidPasscodeFormat refuses a passcode that is too short or long.
 var ErrInvalidPasscodeFormat = problem.Define(http.StatusBadRequest, "invalid_request",
-	"A passcode is 4 to 64 characters: at least 4 digits, or a longer phrase.").WithField("passcode")
+	"A passcode is 4 to 8 digits, or a phrase of 8 to 64 characters.").WithField("passcode")
+
+// passcodeShape reports whether p can be a passcode: 4 to 8 digits (an app
+// PIN), or any phrase of 8 to 64 characters.
+func passcodeShape(p string) bool {
+	n := utf8.RuneCountInString(p)
+	if n >= 8 && n <= 64 {
+		return !strings.ContainsFunc(p, isControl)
+	}
+	if n < 4 {
+		return false
+	}
+	for _, r := range p {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // SetDevicePasscode sets the passcode of the device p's session was
 // opened with (or registered by). Setting the first passcode needs only
@@ -449,7 +467,7 @@ func (s *Service) SetDevicePasscode(ctx context.Context, p Principal, req SetPas
 	if effectiveRules(d.Kind, cl.DeviceRules).Passcode == "" {
 		return ErrInvalidDevice.WithMessage("This device has no passcode (only mobile apps, unless the client's rules say otherwise).")
 	}
-	if n := utf8.RuneCountInString(req.Passcode); n < 4 || n > 64 {
+	if !passcodeShape(req.Passcode) {
 		return ErrInvalidPasscodeFormat
 	}
 	if d.PasscodeHash != "" {
