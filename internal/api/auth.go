@@ -28,6 +28,7 @@ func (h *Handler) routes() {
 	h.clientRoutes()
 	h.directoryRoutes()
 	h.importRoutes()
+	h.recoveryRoutes()
 	h.handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 }
 

@@ -41,8 +41,9 @@ type PasswordResets interface {
 	// DeleteExpiredPasswordResets removes links that expired before cutoff,
 	// used or not, and returns how many.
 	DeleteExpiredPasswordResets(ctx context.Context, cutoff time.Time) (int, error)
-	// UsersByEmail returns the users of org whose address is email (already
-	// normalized), oldest first.
+	// UsersByEmail returns the users of org whose address is email, compared
+	// without regard to case (people type their address in any case), oldest
+	// first.
 	UsersByEmail(ctx context.Context, orgID, email string) ([]User, error)
 }
 

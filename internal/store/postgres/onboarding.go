@@ -94,7 +94,7 @@ func (s *Store) DeleteExpiredPasswordResets(ctx context.Context, cutoff time.Tim
 
 // UsersByEmail returns the users of org with address email, oldest first.
 func (s *Store) UsersByEmail(ctx context.Context, orgID, email string) ([]store.User, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.org_id = $1 AND u.email = $2
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.org_id = $1 AND lower(u.email) = lower($2)
 		ORDER BY u.created_at, u.id`, orgID, email)
 	if err != nil {
 		return nil, mapErr("users by email", err)

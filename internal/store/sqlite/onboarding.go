@@ -93,7 +93,7 @@ func (s *Store) DeleteExpiredPasswordResets(ctx context.Context, cutoff time.Tim
 
 // UsersByEmail returns the users of org with address email, oldest first.
 func (s *Store) UsersByEmail(ctx context.Context, orgID, email string) ([]store.User, error) {
-	return queryAll(ctx, s.r, scanUser, `SELECT `+userCols+` FROM users u WHERE u.org_id = ? AND u.email = ?
+	return queryAll(ctx, s.r, scanUser, `SELECT `+userCols+` FROM users u WHERE u.org_id = ? AND lower(u.email) = lower(?)
 		ORDER BY u.created_at, u.id`, orgID, email)
 }
 

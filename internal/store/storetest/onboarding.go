@@ -113,6 +113,10 @@ var onboardingTests = []subtest{
 		if len(got) != 2 || (got[0].ID != u.ID && got[1].ID != u.ID) {
 			t.Errorf("UsersByEmail = %d users, want alice and carol", len(got))
 		}
+		got, _ = s.UsersByEmail(ctx(t), root.ID, "Alice@EXAMPLE.com")
+		if len(got) != 2 {
+			t.Errorf("UsersByEmail(other case) = %d users, want 2", len(got))
+		}
 		got, _ = s.UsersByEmail(ctx(t), root.ID, "nobody@example.com")
 		if len(got) != 0 {
 			t.Errorf("UsersByEmail(unknown) = %v", got)

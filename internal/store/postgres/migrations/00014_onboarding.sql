@@ -37,7 +37,7 @@ CREATE INDEX invitations_org_idx ON invitations (org_id, created_at);
 CREATE INDEX invitations_expires_at_idx ON invitations (expires_at);
 
 -- "Forgot password" finds accounts by address.
-CREATE INDEX users_org_email_idx ON users (org_id, email);
+CREATE INDEX users_org_email_idx ON users (org_id, lower(email));
 
 -- +goose Down
 DROP INDEX users_org_email_idx;

@@ -38,7 +38,7 @@ CREATE INDEX invitations_org ON invitations (org_id, created_at);
 CREATE INDEX invitations_expires ON invitations (expires_at);
 
 -- "Forgot password" finds accounts by address.
-CREATE INDEX users_org_email ON users (org_id, email);
+CREATE INDEX users_org_email ON users (org_id, lower(email));
 
 -- +goose Down
 DROP INDEX users_org_email;
