@@ -256,7 +256,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, tok, newPassword, me
 		return ErrDirectoryPassword
 	}
 	if err := CheckPassword(newPassword); err != nil {
-		return err
+		return ErrWeakPassword.WithField("new_password")
 	}
 	if ri.NeedsCode() {
 		if strings.TrimSpace(code) == "" {

@@ -29,6 +29,7 @@ var notices = map[string]string{
 	"revokedothers": "Every other session was signed out.",
 	"apprevoked":    "The app was signed out; it must ask you to sign in again.",
 	"password":      "Your password was changed. Your other sessions were signed out.",
+	"reset":         "Your new password is set. Sign in with it.",
 	"confirmed":     "Confirmed. You can go ahead for the next few minutes without another code.",
 	// Email and text-message methods (sent*.go, confirm*.go).
 	"methodadded": "The new sign-in method was added.",
