@@ -161,6 +161,10 @@ func (h *handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /reset-password", h.reset)
 	mux.HandleFunc("POST /reset-password/code", h.resetCode)
 
+	// Invitations: invite.go.
+	mux.HandleFunc("GET /invitation", h.inviteForm)
+	mux.HandleFunc("POST /invitation", h.acceptInvite)
+
 	mux.HandleFunc("GET /setup", h.setupForm)
 	mux.HandleFunc("POST /setup", h.setup)
 
