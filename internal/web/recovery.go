@@ -17,23 +17,25 @@ type forgotPage struct {
 	Org  string
 	Sent bool // the request was taken (said the same way for every name)
 	Err  *formErr
+	Lang string // see i18n.go
 }
 
-func (forgotPage) title() string { return "Forgot your password?" }
+func (p forgotPage) title() string    { return tr(p.Lang, "forgot.title") }
+func (p forgotPage) language() string { return p.Lang }
 
 func (h *handler) forgotForm(w http.ResponseWriter, r *http.Request) {
 	org := strings.TrimSpace(r.URL.Query().Get("org"))
 	if org == "" {
 		org = cookie(r, h.cookies.org)
 	}
-	h.render(w, r, "forgot_password", forgotPage{Org: org})
+	h.render(w, r, "forgot_password", forgotPage{Org: org, Lang: requestLang(r)})
 }
 
 func (h *handler) forgot(w http.ResponseWriter, r *http.Request) {
-	pg := forgotPage{}
+	pg := forgotPage{Lang: requestLang(r)}
 	fail := func(err error) {
 		p := h.public(r, err)
-		pg.Err = newFormErr("forgot", p, h.Now(), "org", "login")
+		pg.Err = localErr(pg.Lang, newFormErr("forgot", p, h.Now(), "org", "login"))
 		h.renderStatus(w, r, p.HTTPStatus(), "forgot_password", pg)
 	}
 	if err := parseForm(r); err != nil {
@@ -72,16 +74,18 @@ type resetPage struct {
 	SendBy    []string
 	Notice    string
 	Err       *formErr
+	Lang      string // see i18n.go
 }
 
-func (resetPage) title() string { return "Choose a new password" }
+func (p resetPage) title() string    { return tr(p.Lang, "reset.title") }
+func (p resetPage) language() string { return p.Lang }
 
 func (h *handler) resetPageFor(r *http.Request, tok string) (resetPage, error) {
 	ri, err := h.Signin.PasswordResetInfo(r.Context(), tok)
 	if err != nil {
 		return resetPage{}, err
 	}
-	pg := resetPage{Token: tok, Username: ri.User.Username, OrgName: ri.Org.Name, NeedsCode: ri.NeedsCode()}
+	pg := resetPage{Token: tok, Username: ri.User.Username, OrgName: ri.Org.Name, NeedsCode: ri.NeedsCode(), Lang: requestLang(r)}
 	for _, m := range []string{"email", "sms"} {
 		if slices.Contains(ri.Methods, m) {
 			pg.SendBy = append(pg.SendBy, m)
@@ -92,8 +96,8 @@ func (h *handler) resetPageFor(r *http.Request, tok string) (resetPage, error) {
 
 // resetInvalid shows the page of a link that does not work (any more).
 func (h *handler) resetInvalid(w http.ResponseWriter, r *http.Request, err error) {
-	p := h.public(r, err)
-	h.renderStatus(w, r, p.HTTPStatus(), "reset_password", resetPage{Err: newFormErr("reset", p, h.Now())})
+	p, lang := h.public(r, err), requestLang(r)
+	h.renderStatus(w, r, p.HTTPStatus(), "reset_password", resetPage{Lang: lang, Err: localErr(lang, newFormErr("reset", p, h.Now()))})
 }
 
 func (h *handler) resetForm(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +122,7 @@ func (h *handler) reset(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(err error) {
 		p := h.public(r, err)
-		pg.Err = newFormErr("reset", p, h.Now(), "new_password", "code")
+		pg.Err = localErr(pg.Lang, newFormErr("reset", p, h.Now(), "new_password", "code"))
 		h.renderStatus(w, r, p.HTTPStatus(), "reset_password", pg)
 	}
 	if err := h.limit(h.codeIP, r); err != nil {
@@ -151,7 +155,7 @@ func (h *handler) resetCode(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(err error) {
 		p := h.public(r, err)
-		pg.Err = newFormErr("reset", p, h.Now())
+		pg.Err = localErr(pg.Lang, newFormErr("reset", p, h.Now()))
 		h.renderStatus(w, r, p.HTTPStatus(), "reset_password", pg)
 	}
 	if err := h.limit(h.codeIP, r); err != nil {
@@ -163,6 +167,6 @@ func (h *handler) resetCode(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	pg.Notice = "We sent a code to " + sent.SentTo + ". Enter it below."
+	pg.Notice = tr(pg.Lang, "reset.sent", "To", sent.SentTo)
 	h.render(w, r, "reset_password", pg)
 }
