@@ -71,5 +71,5 @@ func TestForgotPasswordInThePortal(t *testing.T) {
 	expect(t, again, http.StatusBadRequest, "/reset-password", "not valid any more", `id="ask-again"`)
 	// The old browser session ended; the new password still needs the code.
 	expect(t, b.get("/security"), 200, "/login")
-	expect(t, p.browser().login("acme", "dora", newPW), 200, "/login/verify")
+	expect(t, p.browser().login("acme", "dora", newPW), 200, "/login/verify", `id="lost-phone"`, "admin can reset two-step sign-in")
 }
