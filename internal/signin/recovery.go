@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twofold-id/twofold/internal/audit"
+	"github.com/twofold-id/twofold/internal/factor"
 	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/problem"
@@ -211,8 +212,8 @@ func (s *Service) PasswordResetInfo(ctx context.Context, tok string) (ResetInfo,
 }
 
 // resetScope is the scope of codes sent for reset link r.
-func resetScope(r store.PasswordReset) scope {
-	return scope{flowID: r.ID, purpose: store.PurposeReset, until: r.ExpiresAt}
+func resetScope(r store.PasswordReset) factor.Scope {
+	return factor.Scope{FlowID: r.ID, Purpose: store.PurposeReset, Until: r.ExpiresAt}
 }
 
 // PasswordResetCode sends a code by email or text message (method) for the
@@ -265,12 +266,10 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, tok, newPassword, me
 		if method == "" {
 			method = MethodAny
 		}
-		switch method {
-		case MethodAny, MethodTOTP, MethodBackupCode, MethodEmail, MethodSMS:
-		default:
+		if _, ok := s.methods.Lookup(method); !ok && method != MethodAny {
 			return ErrMethodUnavailable.WithField("method")
 		}
-		if _, err := s.checkCodeIn(ctx, u, resetScope(r), method, code, c, audit.CodeChecked); err != nil {
+		if _, _, err := s.check(ctx, u, codeCheck{method: method, raw: code, scope: resetScope(r), event: audit.CodeChecked}, c); err != nil {
 			return err
 		}
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/twofold-id/twofold/internal/signin"
@@ -71,7 +70,7 @@ type resetPage struct {
 	// NeedsCode is set when the account has a second factor; SendBy lists
 	// the kinds of code that can be sent for the reset (email, sms).
 	NeedsCode bool
-	SendBy    []string
+	SendBy    []sendOption
 	Notice    string
 	Err       *formErr
 	Lang      string // see i18n.go
@@ -86,12 +85,18 @@ func (h *handler) resetPageFor(r *http.Request, tok string) (resetPage, error) {
 		return resetPage{}, err
 	}
 	pg := resetPage{Token: tok, Username: ri.User.Username, OrgName: ri.Org.Name, NeedsCode: ri.NeedsCode(), Lang: requestLang(r)}
-	for _, m := range []string{"email", "sms"} {
-		if slices.Contains(ri.Methods, m) {
-			pg.SendBy = append(pg.SendBy, m)
+	for _, m := range ri.Methods {
+		if isSent(m) {
+			pg.SendBy = append(pg.SendBy, sendOption{Kind: m, ByEmail: byEmail(m)})
 		}
 	}
 	return pg, nil
+}
+
+// sendOption is a "send me a code" button of the reset page.
+type sendOption struct {
+	Kind    string
+	ByEmail bool // else by text message
 }
 
 // resetInvalid shows the page of a link that does not work (any more).

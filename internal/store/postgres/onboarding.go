@@ -30,7 +30,7 @@ func (s *Store) CreatePasswordReset(ctx context.Context, r store.PasswordReset) 
 	if r.ID == "" {
 		r.ID = store.NewID()
 	}
-	r.CreatedAt, r.ExpiresAt, r.UsedAt = orNow(r.CreatedAt), ts(r.ExpiresAt), tsp(r.UsedAt)
+	r.CreatedAt, r.ExpiresAt, r.UsedAt = s.orNow(r.CreatedAt), ts(r.ExpiresAt), tsp(r.UsedAt)
 	_, err := s.pool.Exec(ctx, `INSERT INTO password_resets (`+passwordResetColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 		r.ID, r.UserID, r.TokenHash, r.UserVersion, r.CreatedAt, r.ExpiresAt, r.UsedAt)
 	if err != nil {
@@ -120,7 +120,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv store.Invitation) (sto
 	if inv.ID == "" {
 		inv.ID = store.NewID()
 	}
-	inv.CreatedAt = orNow(inv.CreatedAt)
+	inv.CreatedAt = s.orNow(inv.CreatedAt)
 	if inv.SentAt.IsZero() {
 		inv.SentAt = inv.CreatedAt
 	}
@@ -198,7 +198,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, now time
 			return err
 		}
 		u.OrgID = inv.OrgID
-		out, err = insertUser(ctx, tx, u)
+		out, err = s.insertUser(ctx, tx, u)
 		return err
 	})
 	if err != nil {

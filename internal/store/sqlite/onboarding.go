@@ -36,7 +36,7 @@ func (s *Store) CreatePasswordReset(ctx context.Context, r store.PasswordReset) 
 	if r.ID == "" {
 		r.ID = store.NewID()
 	}
-	r.CreatedAt, r.ExpiresAt, r.UsedAt = orNow(r.CreatedAt), norm(r.ExpiresAt), normPtr(r.UsedAt)
+	r.CreatedAt, r.ExpiresAt, r.UsedAt = s.orNow(r.CreatedAt), norm(r.ExpiresAt), normPtr(r.UsedAt)
 	n, err := s.exec(ctx, `INSERT INTO password_resets (`+passwordResetCols+`)
 		SELECT ?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)`,
 		r.ID, r.UserID, r.TokenHash, r.UserVersion, micro(r.CreatedAt), micro(r.ExpiresAt), microPtr(r.UsedAt), r.UserID)
@@ -120,7 +120,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv store.Invitation) (sto
 	if inv.ID == "" {
 		inv.ID = store.NewID()
 	}
-	inv.CreatedAt = orNow(inv.CreatedAt)
+	inv.CreatedAt = s.orNow(inv.CreatedAt)
 	if inv.SentAt.IsZero() {
 		inv.SentAt = inv.CreatedAt
 	}
@@ -186,7 +186,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, now time
 			return err
 		}
 		u.OrgID = inv.OrgID
-		out, err = insertUser(ctx, tx, u)
+		out, err = s.insertUser(ctx, tx, u)
 		return err
 	})
 	if err != nil {
