@@ -29,6 +29,8 @@ func (h *Handler) routes() {
 	h.directoryRoutes()
 	h.deviceRoutes()
 	h.importRoutes()
+	h.recoveryRoutes()
+	h.invitationRoutes()
 	h.handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return errNotFound })
 }
 

@@ -16,7 +16,7 @@ import (
 var publicStatus = map[string]int{
 	"malformed_json": 400, "empty_body": 400, "unknown_field": 400, "invalid_type": 400, "missing_field": 400,
 	"invalid_request": 400, "invalid_password": 400, "invalid_phone": 400, "method_not_available": 400,
-	"method_not_configured": 400, "invalid_confirmation": 400, "import_rejected": 400, "invalid_setup_token": 401,
+	"method_not_configured": 400, "invalid_confirmation": 400, "invalid_reset_token": 400, "code_required": 400, "invalid_invitation": 400, "invitations_rejected": 400, "import_rejected": 400, "invalid_setup_token": 401,
 	"invalid_credentials": 401, "invalid_code": 401, "invalid_flow": 401, "unauthenticated": 401,
 	"forbidden": 403, "policy_locked": 403, "reauthentication_required": 403, "own_factor_required": 403,
 	"mfa_enrollment_required": 403, "mfa_verification_required": 403, "mfa_required_by_policy": 403,
@@ -26,7 +26,7 @@ var publicStatus = map[string]int{
 	"invalid_passcode": 401, "second_factor_required": 401, "device_revoked": 401, "invalid_user_code": 404,
 	"not_found": 404,
 	"conflict":  409, "host_taken": 409, "org_not_empty": 409, "factor_not_pending": 409, "no_factor": 409, "email_not_confirmed": 409,
-	"no_email": 409, "email_already_confirmed": 409,
+	"no_email": 409, "email_already_confirmed": 409, "username_taken": 409, "invitation_pending": 409,
 	"body_too_large": 413, "unsupported_media_type": 415,
 	"too_many_attempts": 429, "mfa_locked": 429, "signin_locked": 429, "rate_limited": 429, "resend_too_soon": 429, "send_quota_exceeded": 429,
 	"internal_error": 500, "delivery_failed": 502, "unavailable": 503,

@@ -195,7 +195,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		TOTP: totp.Default(), Backup: bp, Now: o.Now, Codes: codes, Delivery: dl, Directory: dir},
 		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow,
 			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour,
-			AdminsNeedMFA: cfg.AdminMFARequired})
+			AdminsNeedMFA: cfg.AdminMFARequired, InvitationTTL: cfg.InvitationTTL})
 	adm := admin.New(st, sg, al, log, o.Now)
 	adm.UseDirectory(dir)
 	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg, Background: bg,

@@ -197,7 +197,8 @@ func (a *App) janitor(ctx context.Context) {
 
 // Sweep removes what has expired: sessions a day after they ended, flows an
 // hour after, abandoned pending factors, old sent codes, send counters of
-// past windows, confirmation links a day after they expired, password
+// past windows, confirmation and password reset links a day after they
+// expired, invitations 30 days after they expired unaccepted, password
 // counters a day after their last failure (unless still locked), OpenID
 // Connect authorization requests an hour after they expired, and grants and
 // tokens a day after they were revoked or expired, and audit events older
@@ -223,6 +224,12 @@ func (a *App) Sweep(ctx context.Context) {
 	warn("send counters", err)
 	_, err = a.Store.DeleteExpiredEmailConfirmations(ctx, now.Add(-24*time.Hour))
 	warn("email confirmations", err)
+	_, err = a.Store.DeleteExpiredPasswordResets(ctx, now.Add(-24*time.Hour))
+	warn("password reset links", err)
+	// An invitation nobody accepted is kept 30 days past its expiry, so
+	// admins can still see and resend it for a while.
+	_, err = a.Store.DeleteOldInvitations(ctx, now.Add(-30*24*time.Hour))
+	warn("invitations", err)
 	// A password counter without a failure for a day and without a live
 	// lock is forgotten; under a flood of made-up names this keeps the
 	// table small.

@@ -32,6 +32,11 @@ const (
 	UserUpdated        = "user.update"
 	UserDeleted        = "user.delete"
 	PasswordChanged    = "user.password"
+	PasswordResetAsked = "password.reset_request" // a "forgot password" link was asked for (and mailed, or not)
+	PasswordReset      = "password.reset"         // a password was set through such a link
+	InvitationSent     = "invitation.send"
+	InvitationRevoked  = "invitation.revoke"
+	InvitationAccepted = "invitation.accept"
 	FactorAdded        = "factor.add"     // pending factor created
 	FactorConfirmed    = "factor.confirm" // factor became active
 	FactorRemoved      = "factor.remove"

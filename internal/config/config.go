@@ -52,6 +52,7 @@ type Config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	FlowTTL         time.Duration // how long a sign-in flow waits for the second step
+	InvitationTTL   time.Duration // how long an invitation link works
 
 	// Second-factor brute-force protection.
 	LockoutThreshold int           // consecutive failures that lock the second factor
@@ -122,6 +123,7 @@ func Default() Config {
 		SessionIdle:      time.Hour,
 		SessionAbsolute:  24 * time.Hour,
 		FlowTTL:          5 * time.Minute,
+		InvitationTTL:    7 * 24 * time.Hour,
 		LockoutThreshold: 100,
 		LockoutCooldown:  15 * time.Minute,
 		FreeFailures:     5,
@@ -166,6 +168,9 @@ func (c Config) validate() []error {
 	}
 	if c.FlowTTL < time.Minute || c.FlowTTL > 30*time.Minute {
 		errs = append(errs, errors.New("flow-ttl must be between 1m and 30m"))
+	}
+	if c.InvitationTTL < time.Hour || c.InvitationTTL > 90*24*time.Hour {
+		errs = append(errs, errors.New("invitation-ttl must be between 1h and 2160h (90 days)"))
 	}
 	if c.LockoutThreshold < 1 || c.LockoutThreshold > 100 {
 		errs = append(errs, errors.New("lockout-threshold must be between 1 and 100"))

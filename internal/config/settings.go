@@ -138,6 +138,8 @@ var fields = func() []field {
 	add("session-absolute", "sign out this long after sign-in, active or not", s, g)
 	s, g = dur(func(c *Config) *time.Duration { return &c.FlowTTL })
 	add("flow-ttl", "how long a sign-in waits for the second step", s, g)
+	s, g = dur(func(c *Config) *time.Duration { return &c.InvitationTTL })
+	add("invitation-ttl", "how long an invitation link works (1h to 2160h)", s, g)
 	s, g = integer(func(c *Config) *int { return &c.LockoutThreshold })
 	add("lockout-threshold", "consecutive wrong codes that lock the second factor", s, g)
 	s, g = dur(func(c *Config) *time.Duration { return &c.LockoutCooldown })

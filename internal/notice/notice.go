@@ -26,6 +26,8 @@ func CodeEmail(orgName, code string, ttl time.Duration, purpose string) Message 
 		what = "confirm this address for two-factor sign-in at " + orgName
 	} else if purpose == "reauth" {
 		what = "confirm a change to your account at " + orgName
+	} else if purpose == "reset" {
+		what = "reset your password at " + orgName
 	}
 	return Message{
 		Subject: fmt.Sprintf("Your code: %s", code),
@@ -50,6 +52,38 @@ func ConfirmEmail(orgName, link string, ttl time.Duration) Message {
 		Subject: "Confirm your email address for " + orgName,
 		Text: fmt.Sprintf("Please confirm that this is your email address by opening this link:\n\n    %s\n\nThe link works once, for %s. If you did not expect this mail, you can ignore it.\n",
 			link, human(ttl)),
+	}
+}
+
+// ResetEmail is the mail with a "forgot password" link for one account.
+// It names the account (an address may belong to several) and says that the
+// second factor stays as it is.
+func ResetEmail(orgName, username, link string, ttl time.Duration) Message {
+	return Message{
+		Subject: "Reset your password for " + orgName,
+		Text: fmt.Sprintf("Someone asked to reset the password of the account %s at %s. To choose a new password, open this link:\n\n    %s\n\n"+
+			"The link works once, for %s. Your two-step sign-in stays as it is: if you have set it up, you will need a current code "+
+			"(or a backup code) to reset the password, and again when you next sign in.\n\n"+
+			"If you did not ask for this, you can ignore this mail: your password stays the same.\n",
+			username, orgName, link, human(ttl)),
+	}
+}
+
+// InvitationEmail is the mail that invites someone to open an account.
+func InvitationEmail(orgName, inviter, name, link string, ttl time.Duration) Message {
+	greet := "Hello"
+	if name != "" {
+		greet += " " + name
+	}
+	by := ""
+	if inviter != "" {
+		by = " by " + inviter
+	}
+	return Message{
+		Subject: "You are invited to " + orgName,
+		Text: fmt.Sprintf("%s,\n\nyou have been invited%s to open an account at %s. To choose your username and password, open this link:\n\n    %s\n\n"+
+			"The link works once, for %s. If you did not expect this mail, you can ignore it.\n",
+			greet, by, orgName, link, human(ttl)),
 	}
 }
 
@@ -81,6 +115,7 @@ const (
 	NewDevice         = "new_device"
 	PasswordChanged   = "password_changed"
 	DeviceRegistered  = "device_registered"
+	PasswordReset     = "password_reset"
 )
 
 var headlines = map[string]string{
@@ -95,6 +130,7 @@ var headlines = map[string]string{
 	NewDevice:         "New sign-in to your account",
 	PasswordChanged:   "Your password was changed",
 	DeviceRegistered:  "A new device was registered to your account",
+	PasswordReset:     "Your password was reset with a link sent by email",
 }
 
 // Notification composes the security notification for e.
@@ -131,6 +167,8 @@ func human(d time.Duration) string {
 		return fmt.Sprintf("%d seconds", int(d.Seconds()))
 	case d < 2*time.Hour:
 		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
 	}
 	return fmt.Sprintf("%d hours", int(d.Hours()))
 }

@@ -97,6 +97,8 @@ type Options struct {
 	// role is admin or above, whatever the org's policy (the platform rule
 	// --admin-mfa-required).
 	AdminsNeedMFA bool
+	// InvitationTTL is how long an invitation link works (default 7 days).
+	InvitationTTL time.Duration
 }
 
 func (o *Options) defaults() {
@@ -129,6 +131,9 @@ func (o *Options) defaults() {
 	}
 	if o.CodeMaxAttempts == 0 {
 		o.CodeMaxAttempts = 5
+	}
+	if o.InvitationTTL == 0 {
+		o.InvitationTTL = 7 * 24 * time.Hour
 	}
 }
 

@@ -10,6 +10,7 @@ const (
 	PurposeSignIn  = "signin"  // the second step of a sign-in flow
 	PurposeConfirm = "confirm" // confirming a new email or phone factor
 	PurposeReauth  = "reauth"  // a self-service check by a signed-in user
+	PurposeReset   = "reset"   // the check of a "forgot password" link (FlowID is the link's id)
 )
 
 // A Challenge is a code sent by email or text message and not yet entered.

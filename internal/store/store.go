@@ -333,6 +333,7 @@ type Store interface {
 	Audit
 	SetupTokens
 	CodeStore
+	Onboarding
 	APIKeys
 	Clients
 	OIDC

@@ -64,6 +64,12 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/{id}/email", a(h.adminSetEmail))
 	mux.HandleFunc("POST /admin/users/{id}/delete", a(h.adminDeleteUser))
 
+	mux.HandleFunc("GET /admin/invitations", a(h.adminInvitations))
+	mux.HandleFunc("POST /admin/invitations", a(h.adminInvite))
+	mux.HandleFunc("POST /admin/invitations/import", a(h.adminInviteCSV))
+	mux.HandleFunc("POST /admin/invitations/{id}/resend", a(h.adminResendInvitation))
+	mux.HandleFunc("POST /admin/invitations/{id}/revoke", a(h.adminRevokeInvitation))
+
 	mux.HandleFunc("GET /admin/audit", a(h.adminAudit))
 	mux.HandleFunc("GET /admin/audit/export", a(h.adminAuditExport))
 	mux.HandleFunc("GET /admin/audit/export.csv", a(h.adminAuditCSV))

@@ -30,6 +30,7 @@ var notices = map[string]string{
 	"apprevoked":    "The app was signed out; it must ask you to sign in again.",
 	"deviceremoved": "The device was removed; it must sign in again with both factors.",
 	"password":      "Your password was changed. Your other sessions were signed out.",
+	"reset":         "Your new password is set. Sign in with it.",
 	"confirmed":     "Confirmed. You can go ahead for the next few minutes without another code.",
 	// Email and text-message methods (sent*.go, confirm*.go).
 	"methodadded": "The new sign-in method was added.",
@@ -46,12 +47,16 @@ type loginPage struct {
 	Username string
 	Notice   string
 	Err      *formErr
+	Lang     string // see i18n.go
 }
 
-func (loginPage) title() string { return "Sign in" }
+func (p loginPage) title() string    { return tr(p.Lang, "login.title") }
+func (p loginPage) language() string { return p.Lang }
 
 func (h *handler) loginPageFor(r *http.Request) loginPage {
-	pg := loginPage{Action: "/login", Org: cookie(r, h.cookies.org), Notice: notice(r)}
+	lang := requestLang(r)
+	pg := loginPage{Action: "/login", Org: cookie(r, h.cookies.org), Lang: lang,
+		Notice: trOr(lang, "notice."+r.URL.Query().Get("msg"), notice(r))}
 	if slug, err := normalize.OrgSlug(r.PathValue("slug")); err == nil {
 		pg.Action, pg.Org, pg.OrgFixed = "/o/"+slug+"/login", slug, true
 	}
@@ -101,7 +106,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	pg.Notice = ""
 	fail := func(err error) {
 		p := h.public(r, err)
-		pg.Err = newFormErr("login", p, h.Now(), "org", "username", "password")
+		pg.Err = localErr(pg.Lang, newFormErr("login", p, h.Now(), "org", "username", "password"))
 		h.renderStatus(w, r, p.HTTPStatus(), "login", pg)
 	}
 	if err := parseForm(r); err != nil {

@@ -61,6 +61,7 @@ func loadPages() *pages {
 		"phoneInput": phoneInput, // sent.go
 		"device":     deviceName, // device.go
 		"clip":       clip,
+		"t":          tr, // i18n.go
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -87,6 +88,8 @@ type frame struct {
 	P     any // the page's own data
 	// Version is the server's version, set for admins only (footer).
 	Version string
+	// Lang is the page's language ("en" unless the page is translated).
+	Lang string
 }
 
 // titled is implemented by page data that names its page.
@@ -104,6 +107,10 @@ func (h *handler) renderStatus(w http.ResponseWriter, r *http.Request, status in
 	f := frame{CSS: h.pages.css, JS: h.pages.js, P: data}
 	if tt, ok := data.(titled); ok {
 		f.Title = tt.title()
+	}
+	f.Lang = "en"
+	if l, ok := data.(interface{ language() string }); ok && l.language() != "" {
+		f.Lang = l.language()
 	}
 	if u, ok := data.(interface{ principal() *signin.Principal }); ok {
 		f.User = u.principal()

@@ -161,7 +161,11 @@ func TestEmailCodeAtSignIn(t *testing.T) {
 
 	// An authenticator first, then email, which needs a fresh code.
 	expect(t, b.login("acme", "alice", "correct horse battery"), 200, "/")
-	secret, factorID := scan(t, b.post("/security/totp", nil))
+	setup := b.post("/security/totp", nil)
+	if !strings.Contains(setup.body, `<code class="secret" id="secret">`) {
+		t.Error("code#secret carries attributes beyond its class and id (aria-labelledby is not allowed on code)")
+	}
+	secret, factorID := scan(t, setup)
 	backupCodes(t, b.post("/security/totp/confirm", url.Values{"factor_id": {factorID}, "code": {p.code(secret)}}))
 	p.clock.Advance(20 * time.Minute)
 	sec := b.get("/security")
@@ -171,6 +175,10 @@ func TestEmailCodeAtSignIn(t *testing.T) {
 	sent := b.post("/security/reauth", url.Values{"kind": {"email"}, "code": {p.code(secret)}})
 	expect(t, sent, 200, "/security/reauth", "Confirm your email address", "Code sent to <strong id=\"sent-to\">a•••@example.com</strong>",
 		`data-countdown="90"`, `data-wait="30"`)
+	// Screen readers hear "sent" and, once, "expired" — not a countdown
+	// rewritten every second inside a live region.
+	expect(t, sent, 200, "/security/reauth", `<div class="sent" id="sent-status">`, `<p role="status">Code sent to`,
+		`data-announce="sent-expired"`, `<p class="visually-hidden" id="sent-expired" role="status"></p>`)
 	code := p.box.last(t, "alice@example.com", mailCodeRe)
 	emailID := factorIDRe.FindStringSubmatch(sent.body)[1]
 	wrong := b.post("/security/factors/"+emailID+"/confirm", with(carried(t, sent), "method", "email", "code", "000000"))

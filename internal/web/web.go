@@ -154,6 +154,17 @@ func (h *handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /security/sessions/revoke-others", h.authed(h.revokeOthers))
 	mux.HandleFunc("POST /security/password", h.authed(h.changePassword))
 
+	// "Forgot password": recovery.go.
+	mux.HandleFunc("GET /forgot-password", h.forgotForm)
+	mux.HandleFunc("POST /forgot-password", h.forgot)
+	mux.HandleFunc("GET /reset-password", h.resetForm)
+	mux.HandleFunc("POST /reset-password", h.reset)
+	mux.HandleFunc("POST /reset-password/code", h.resetCode)
+
+	// Invitations: invite.go.
+	mux.HandleFunc("GET /invitation", h.inviteForm)
+	mux.HandleFunc("POST /invitation", h.acceptInvite)
+
 	mux.HandleFunc("GET /setup", h.setupForm)
 	mux.HandleFunc("POST /setup", h.setup)
 

@@ -170,7 +170,7 @@ func checkPage(t *testing.T, pg page) {
 			t.Errorf("%s: inline style or script: %s", pg.path, m)
 		}
 	}
-	if !strings.Contains(pg.body, `<html lang="en">`) {
+	if !strings.Contains(pg.body, `<html lang="en">`) && !strings.Contains(pg.body, `<html lang="de">`) {
 		t.Errorf("%s: no lang attribute", pg.path)
 	}
 }

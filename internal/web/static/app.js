@@ -55,6 +55,8 @@
     var tick = function () {
       if (left <= 0) {
         el.textContent = el.getAttribute("data-done") || "";
+        var live = document.getElementById(el.getAttribute("data-announce") || "");
+        if (live) live.textContent = el.getAttribute("data-done") || "";
         clearInterval(timer);
         return;
       }
