@@ -333,6 +333,7 @@ type Store interface {
 	Audit
 	SetupTokens
 	CodeStore
+	Ceremonies
 	APIKeys
 	Clients
 	OIDC

@@ -40,6 +40,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", auditTests},
 		{"SetupTokens", setupTokenTests},
 		{"Codes", codeTests},
+		{"Ceremonies", ceremonyTests},
 		{"APIKeys", apiKeyTests},
 		{"OIDC", oidcTests},
 		{"Proxy clients", proxyTests},
