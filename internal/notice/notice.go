@@ -80,6 +80,7 @@ const (
 	PasswordLocked    = "password_locked"
 	NewDevice         = "new_device"
 	PasswordChanged   = "password_changed"
+	FactorCloned      = "factor_cloned"
 )
 
 var headlines = map[string]string{
@@ -93,6 +94,7 @@ var headlines = map[string]string{
 	PasswordLocked:    "Sign-in to your account was locked after too many wrong passwords",
 	NewDevice:         "New sign-in to your account",
 	PasswordChanged:   "Your password was changed",
+	FactorCloned:      "A security key of yours was refused: it may have been copied",
 }
 
 // Notification composes the security notification for e.

@@ -314,7 +314,7 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	// commit instead of five on the hot path.
 	now := s.now().UTC()
 	newDevice := s.isNewDevice(ctx, u, c)
-	tok, rec := s.newSession(u, []string{"pwd", "mfa", got.amr()}, &now, c)
+	tok, rec := s.newSession(u, append([]string{"pwd", "mfa"}, got.amr()...), &now, c)
 	events := []store.AuditEvent{checkedEv}
 	if got.Event != "" {
 		events = append(events, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: got.Event,

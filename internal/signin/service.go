@@ -28,6 +28,7 @@ import (
 	"github.com/twofold-id/twofold/internal/factor"
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/methods"
+	"github.com/twofold-id/twofold/internal/factor/webauthn"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/password"
@@ -157,6 +158,9 @@ type Deps struct {
 	// Directory checks the passwords of directory users; nil turns
 	// directory sign-in off.
 	Directory Directory
+	// WebAuthn is the relying party of security keys and passkeys; the zero
+	// Method derives it from Options.BaseURL (relying party id: its host).
+	WebAuthn webauthn.Method
 }
 
 // Delivery sends composed messages. Email and SMS return an error when the
@@ -184,9 +188,16 @@ func New(d Deps, o Options) *Service {
 	if d.PasswordLockout.Threshold == 0 {
 		d.PasswordLockout = d.Lockout
 	}
+	if d.WebAuthn.RPID() == "" && o.BaseURL != "" {
+		wa, err := webauthn.New(o.BaseURL, "", nil, "")
+		if err != nil {
+			d.Log.Error("security keys are off: no relying party", "err", err)
+		}
+		d.WebAuthn = wa
+	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
-		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, methods: methods.New(d.TOTP), backup: d.Backup, now: d.Now, opts: o,
+		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, methods: methods.New(d.TOTP, d.WebAuthn), backup: d.Backup, now: d.Now, opts: o,
 		codes: d.Codes, deliver: d.Delivery, bg: d.Background,
 		dir: d.Directory, dirSeen: map[string]time.Time{},
 	}

@@ -15,6 +15,9 @@ const (
 	// CeremonyPasskey is a sign-in with a passkey alone: bound to its own
 	// token (Binding is the token's hash), not to any user.
 	CeremonyPasskey = "passkey"
+	// CeremonyReauth is a signed-in user's self-service check: bound to
+	// the user.
+	CeremonyReauth = "reauth"
 )
 
 // A Ceremony is the server side of one WebAuthn ceremony: the options sent
