@@ -190,7 +190,9 @@ func put(ctx context.Context, env factor.Env, sd *gowa.SessionData, purpose, bin
 	if !ok {
 		return errors.New("webauthn: bad challenge")
 	}
-	sd.Expires = until
+	// The store decides expiry by the server's clock (Env.Now); go-webauthn
+	// would compare with the wall clock.
+	sd.Expires = time.Time{}
 	js, err := json.Marshal(sd)
 	if err != nil {
 		return err
