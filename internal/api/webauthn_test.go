@@ -215,7 +215,7 @@ func TestPasskeyAloneSignsInAsMultiFactorAndOnlyItsUser(t *testing.T) {
 		if me.status != http.StatusOK {
 			t.Fatalf("me: %d %s", me.status, me.body)
 		}
-		if amr := fmt.Sprint(me.json(t)["amr"]); !strings.Contains(amr, "mfa") || !strings.Contains(amr, "hwk") || !strings.Contains(amr, "user") {
+		if amr := fmt.Sprint(me.json(t)["session"].(map[string]any)["amr"]); !strings.Contains(amr, "mfa") || !strings.Contains(amr, "hwk") || !strings.Contains(amr, "user") {
 			t.Fatalf("a passkey sign-in's amr = %s, want mfa, hwk and user", amr)
 		}
 		// Once per challenge.

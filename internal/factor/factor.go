@@ -164,6 +164,9 @@ type Method interface {
 // counted attempt like any code.
 type Ceremonial interface {
 	Method
+	// Configured reports whether this server can run the method's
+	// ceremonies (it has a relying party: a public URL with a domain name).
+	Configured() bool
 	// BeginRegistration returns the creation options for u's pending
 	// factor f; discoverable asks for a passkey (a resident credential with
 	// user verification). The ceremony ends at until.

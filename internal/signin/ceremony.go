@@ -41,6 +41,21 @@ func (s *Service) ceremonial(kind string) (factor.Ceremonial, bool) {
 	return c, ok && m.Traits().Enrollment == factor.Ceremony
 }
 
+// errNoRelyingParty refuses ceremonies on a server without a relying party.
+var errNoRelyingParty = ErrNoDelivery.WithMessage("This server is not set up for security keys: its public URL needs a domain name.")
+
+// configured returns the ceremonial method of kind, or the error to answer.
+func (s *Service) configured(kind string) (factor.Ceremonial, error) {
+	m, ok := s.ceremonial(kind)
+	if !ok {
+		return nil, ErrMethodUnavailable.WithField("method")
+	}
+	if !m.Configured() {
+		return nil, errNoRelyingParty
+	}
+	return m, nil
+}
+
 // IsCeremony reports whether kind is answered with a WebAuthn credential
 // rather than a typed code.
 func (s *Service) IsCeremony(kind string) bool {
@@ -85,9 +100,9 @@ func (s *Service) EnrollCeremony(ctx context.Context, flowTok, kind, label strin
 }
 
 func (s *Service) startCeremony(ctx context.Context, u store.User, kind, label string, passkey bool, flow store.Flow, c Client) (Ceremony, error) {
-	m, ok := s.ceremonial(kind)
-	if !ok {
-		return Ceremony{}, ErrMethodUnavailable.WithField("method")
+	m, err := s.configured(kind)
+	if err != nil {
+		return Ceremony{}, err
 	}
 	pol, err := s.Policy(ctx, u)
 	if err != nil {
@@ -128,9 +143,9 @@ func (s *Service) CeremonyChallenge(ctx context.Context, tok, method string) (js
 	if err != nil {
 		return nil, err
 	}
-	m, ok := s.ceremonial(method)
-	if !ok {
-		return nil, ErrMethodUnavailable.WithField("method")
+	m, err := s.configured(method)
+	if err != nil {
+		return nil, err
 	}
 	fs, err := s.store.ListFactors(ctx, u.ID)
 	if err != nil {
@@ -146,9 +161,9 @@ func (s *Service) CeremonyChallenge(ctx context.Context, tok, method string) (js
 // self-service check with a security key (removing a factor, new backup
 // codes, a step-up); the answer goes where "a current code" goes.
 func (s *Service) ReauthOptions(ctx context.Context, p Principal, method string) (json.RawMessage, error) {
-	m, ok := s.ceremonial(method)
-	if !ok {
-		return nil, ErrMethodUnavailable.WithField("method")
+	m, err := s.configured(method)
+	if err != nil {
+		return nil, err
 	}
 	fs, err := s.store.ListFactors(ctx, p.User.ID)
 	if err != nil {
@@ -166,8 +181,8 @@ func (s *Service) ReauthOptions(ctx context.Context, p Principal, method string)
 // a flow.
 func (s *Service) PasskeyOptions(ctx context.Context) (tok string, opts json.RawMessage, err error) {
 	m, ok := s.passkeyMethod()
-	if !ok {
-		return "", nil, ErrMethodUnavailable
+	if !ok || !m.Configured() {
+		return "", nil, errNoRelyingParty
 	}
 	tok, hash := newToken(passkeyPrefix)
 	opts, err = m.BeginDiscoverable(ctx, s.env(), hex.EncodeToString(hash), s.now().Add(s.opts.FlowTTL))
@@ -186,8 +201,8 @@ func (s *Service) PasskeyOptions(ctx context.Context) (tok string, opts json.Raw
 // requires MFA.
 func (s *Service) PasskeyVerify(ctx context.Context, tok, credential string, c Client) (Result, error) {
 	m, ok := s.passkeyMethod()
-	if !ok {
-		return Result{}, ErrMethodUnavailable
+	if !ok || !m.Configured() {
+		return Result{}, errNoRelyingParty
 	}
 	if !wellFormed(tok, passkeyPrefix) {
 		return Result{}, ErrInvalidPasskey

@@ -191,7 +191,7 @@ func New(d Deps, o Options) *Service {
 	if d.WebAuthn.RPID() == "" && o.BaseURL != "" {
 		wa, err := webauthn.New(o.BaseURL, "", nil, "")
 		if err != nil {
-			d.Log.Error("security keys are off: no relying party", "err", err)
+			d.Log.Info("security keys and passkeys are off: the public URL has no domain name", "err", err)
 		}
 		d.WebAuthn = wa
 	}

@@ -90,6 +90,9 @@ func (m Method) RPID() string {
 	return m.rp.Config.RPID
 }
 
+// Configured implements factor.Ceremonial.
+func (m Method) Configured() bool { return m.rp != nil }
+
 // Kind implements factor.Method.
 func (Method) Kind() string { return Kind }
 
