@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -256,5 +257,58 @@ func TestOneCredentialCannotBeRegisteredTwice(t *testing.T) {
 	c := s.post("/api/v1/me/factors/"+r.str(t, "factor_id")+"/confirm", bobTok, map[string]any{"credential": cred})
 	if c.status != http.StatusUnauthorized {
 		t.Fatalf("a credential id registered to alice, for bob: %d %s", c.status, c.body)
+	}
+}
+
+func TestAFirstSecurityKeyInTheEnrollmentFlowAndPolicyThatForbidsKeys(t *testing.T) {
+	s := keyServer(t, "")
+	s.cli("", "org", "set-policy", "--org", "acme", "--mfa", "required")
+	login := s.login("alice", "enrollment_required")
+	methods, _ := login.json(t)["methods"].([]any)
+	if !slices.Contains(methods, any("webauthn")) {
+		t.Fatalf("enrollment methods = %v, want webauthn among them", methods)
+	}
+	flow := login.str(t, "flow_token")
+	r := s.post("/api/v1/auth/enroll/webauthn", "", map[string]any{"flow_token": flow, "label": "Blue key"})
+	if r.status != http.StatusCreated {
+		t.Fatalf("enroll start: %d %s", r.status, r.body)
+	}
+	k := newKey(false)
+	c := s.post("/api/v1/auth/enroll/confirm", "", map[string]any{"flow_token": flow, "factor_id": r.str(t, "factor_id"), "credential": attest(t, r, k)})
+	if c.status != http.StatusOK || c.str(t, "status") != "authenticated" {
+		t.Fatalf("enroll confirm: %d %s", c.status, c.body)
+	}
+	if codes, _ := c.json(t)["backup_codes"].([]any); len(codes) != 10 {
+		t.Fatalf("backup codes with the first key: %s", c.body)
+	}
+	factors := s.get("/api/v1/me/factors", c.str(t, "session_token"))
+	if !strings.Contains(string(factors.body), `"Blue key"`) || !strings.Contains(string(factors.body), `"webauthn"`) {
+		t.Fatalf("factors: %s", factors.body)
+	}
+
+	// An org that allows only authenticator apps: no new key, and the
+	// sign-in does not need one.
+	s.cli("", "org", "set-policy", "--org", "acme", "--methods", "totp")
+	tok := c.str(t, "session_token")
+	if r := s.post("/api/v1/me/factors/webauthn", tok, map[string]any{"label": "another"}); r.status != http.StatusForbidden || r.errorCode(t) != "method_not_allowed" {
+		t.Fatalf("a key where the org forbids keys: %d %s", r.status, r.body)
+	}
+}
+
+func TestAKeyAnswersASelfServiceCheck(t *testing.T) {
+	s := keyServer(t, "")
+	tok := s.login("alice", "authenticated").str(t, "session_token")
+	k, _ := addKey(t, s, tok, false)
+	// A fresh sign-in with the key, then new backup codes confirmed by it.
+	flow := s.login("alice", "mfa_required").str(t, "flow_token")
+	ch := s.post("/api/v1/auth/challenge", "", map[string]string{"flow_token": flow, "method": "webauthn"})
+	tok = s.post("/api/v1/auth/verify", "", map[string]any{"flow_token": flow, "method": "webauthn", "credential": assert(t, ch, k)}).str(t, "session_token")
+	o := s.post("/api/v1/me/codes", tok, map[string]string{"method": "webauthn"})
+	if o.status != http.StatusOK {
+		t.Fatalf("self-service options: %d %s", o.status, o.body)
+	}
+	r := s.post("/api/v1/me/backup-codes", tok, map[string]any{"credential": assert(t, o, k)})
+	if r.status != http.StatusOK {
+		t.Fatalf("new backup codes confirmed by a key: %d %s", r.status, r.body)
 	}
 }
