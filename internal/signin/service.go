@@ -84,7 +84,11 @@ type Options struct {
 	FlowMaxFailures  int           // wrong codes that end a flow; default 5
 
 	// BaseURL is where users reach the server; links in mails start with it.
+	// Its origin is the one security keys answer for.
 	BaseURL string
+	// WebAuthnRPID is the relying party id of security keys (default: the
+	// host of BaseURL).
+	WebAuthnRPID string
 	// ResendInterval is the least time between two codes for one flow or
 	// action (default 30 s).
 	ResendInterval time.Duration
@@ -159,7 +163,7 @@ type Deps struct {
 	// directory sign-in off.
 	Directory Directory
 	// WebAuthn is the relying party of security keys and passkeys; the zero
-	// Method derives it from Options.BaseURL (relying party id: its host).
+	// Method derives it from Options.BaseURL and Options.WebAuthnRPID.
 	WebAuthn webauthn.Method
 }
 
@@ -189,7 +193,7 @@ func New(d Deps, o Options) *Service {
 		d.PasswordLockout = d.Lockout
 	}
 	if d.WebAuthn.RPID() == "" && o.BaseURL != "" {
-		wa, err := webauthn.New(o.BaseURL, "", nil, "")
+		wa, err := webauthn.New(o.BaseURL, o.WebAuthnRPID, nil, "")
 		if err != nil {
 			d.Log.Info("security keys and passkeys are off: the public URL has no domain name", "err", err)
 		}
