@@ -312,3 +312,15 @@ func TestAKeyAnswersASelfServiceCheck(t *testing.T) {
 		t.Fatalf("new backup codes confirmed by a key: %d %s", r.status, r.body)
 	}
 }
+
+func TestAPasskeyDoesNotSignInWhereTheOrgNoLongerAllowsKeys(t *testing.T) {
+	s := keyServer(t, "")
+	tok := s.login("alice", "authenticated").str(t, "session_token")
+	k, _ := addKey(t, s, tok, true)
+	s.cli("", "org", "set-policy", "--org", "acme", "--methods", "totp")
+	o := s.post("/api/v1/auth/passkey/options", "", map[string]any{})
+	v := s.post("/api/v1/auth/passkey/verify", "", map[string]any{"flow_token": o.str(t, "flow_token"), "credential": assert(t, o, k)})
+	if v.status != http.StatusUnauthorized || v.errorCode(t) != "invalid_passkey" {
+		t.Fatalf("a passkey where keys are no longer allowed: %d %s", v.status, v.body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/twofold-id/twofold/internal/audit"
@@ -225,6 +226,15 @@ func (s *Service) PasskeyVerify(ctx context.Context, tok, credential string, c C
 	org, err := s.store.GetOrg(ctx, u.OrgID)
 	if err != nil {
 		return Result{}, err
+	}
+	// A passkey stands in for the password only where the account's
+	// policy, read now, still allows the method.
+	pol, err := s.Policy(ctx, u)
+	if err != nil {
+		return Result{}, err
+	}
+	if !slices.Contains(pol.AllowedMethods, m.Kind()) {
+		return Result{}, ErrInvalidPasskey
 	}
 	got, _, err := s.check(ctx, u, codeCheck{method: m.Kind(), raw: answer, event: audit.SignInSecondFactor,
 		scope: factor.Scope{FlowID: hex.EncodeToString(hashToken(tok)), Purpose: store.CeremonyPasskey}}, c)
