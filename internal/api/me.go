@@ -141,12 +141,15 @@ type factorJSON struct {
 	Confirmed  bool    `json:"confirmed"`
 	CreatedAt  string  `json:"created_at"`
 	LastUsedAt *string `json:"last_used_at,omitempty"`
+	// Details are a method's own facts of a factor (security keys:
+	// user_verified, backup_eligible, backup_state, aaguid, transports).
+	Details map[string]any `json:"details,omitempty"`
 }
 
 func overviewOut(ov signin.Overview) map[string]any {
 	fs := make([]factorJSON, len(ov.Factors))
 	for i, f := range ov.Factors {
-		fs[i] = factorJSON{ID: f.ID, Kind: f.Kind, Label: f.Label, Confirmed: f.Confirmed(), CreatedAt: ts(f.CreatedAt), LastUsedAt: tsp(f.LastUsedAt)}
+		fs[i] = factorJSON{ID: f.ID, Kind: f.Kind, Label: f.Label, Confirmed: f.Confirmed(), CreatedAt: ts(f.CreatedAt), LastUsedAt: tsp(f.LastUsedAt), Details: ov.Details[f.ID]}
 	}
 	return map[string]any{"factors": fs, "backup_codes_left": ov.BackupCodesLeft, "enrolled": ov.Enrolled,
 		"required": ov.Required, "can_disable": ov.CanDisable, "allowed_methods": ov.AllowedMethods, "locked": ov.Locked}

@@ -282,7 +282,8 @@ func TestAFirstSecurityKeyInTheEnrollmentFlowAndPolicyThatForbidsKeys(t *testing
 		t.Fatalf("backup codes with the first key: %s", c.body)
 	}
 	factors := s.get("/api/v1/me/factors", c.str(t, "session_token"))
-	if !strings.Contains(string(factors.body), `"Blue key"`) || !strings.Contains(string(factors.body), `"webauthn"`) {
+	if !strings.Contains(string(factors.body), `"Blue key"`) || !strings.Contains(string(factors.body), `"webauthn"`) ||
+		!strings.Contains(string(factors.body), `"backup_eligible":false`) || !strings.Contains(string(factors.body), `"aaguid":"`) {
 		t.Fatalf("factors: %s", factors.body)
 	}
 

@@ -185,6 +185,13 @@ type Ceremonial interface {
 	Claimant(answer string) (userID string, ok bool)
 }
 
+// Describer is implemented by methods whose factors have details worth
+// showing their owner beyond label and times (a security key's backup
+// flags and model): short names to plain values, nothing secret.
+type Describer interface {
+	Describe(env Env, u store.User, f store.Factor) (map[string]any, error)
+}
+
 // Registry is the ordered list of methods; the order is the order in which
 // they are offered. A Registry is read-only and safe for concurrent use.
 type Registry struct {

@@ -230,26 +230,31 @@ func (m Method) Check(ctx context.Context, env factor.Env, u store.User, sc fact
 	return match, true, nil
 }
 
-// Flags are what the portal shows of a key.
-type Flags struct {
-	UserVerified, BackupEligible, BackupState bool
-	AAGUID                                    string
-	Transports                                []string
-}
-
-// Describe returns the flags of the confirmed key f of u.
-func Describe(env factor.Env, u store.User, f store.Factor) (Flags, error) {
+// Describe implements factor.Describer: what a confirmed key's record says
+// of it — whether it verified the user at registration, whether it may be
+// synced (backup eligible) and is (backup state), its model (AAGUID; all
+// zeros for most passkey providers under attestation "none") and
+// transports. Backup state is as registered: go-webauthn's later updates
+// are not written back.
+func (Method) Describe(env factor.Env, u store.User, f store.Factor) (map[string]any, error) {
+	if f.Kind != Kind || !f.Confirmed() {
+		return nil, nil
+	}
 	c, err := open(env, u, f)
 	if err != nil {
-		return Flags{}, err
+		return nil, err
 	}
-	fl := Flags{UserVerified: c.Flags.UserVerified, BackupEligible: c.Flags.BackupEligible, BackupState: c.Flags.BackupState}
-	if len(c.Authenticator.AAGUID) == 16 {
-		a := c.Authenticator.AAGUID
-		fl.AAGUID = fmt.Sprintf("%x-%x-%x-%x-%x", a[0:4], a[4:6], a[6:8], a[8:10], a[10:16])
+	d := map[string]any{"user_verified": c.Flags.UserVerified, "backup_eligible": c.Flags.BackupEligible,
+		"backup_state": c.Flags.BackupState}
+	if a := c.Authenticator.AAGUID; len(a) == 16 {
+		d["aaguid"] = fmt.Sprintf("%x-%x-%x-%x-%x", a[0:4], a[4:6], a[6:8], a[8:10], a[10:16])
 	}
-	for _, t := range c.Transport {
-		fl.Transports = append(fl.Transports, string(t))
+	if len(c.Transport) > 0 {
+		ts := make([]string, len(c.Transport))
+		for i, t := range c.Transport {
+			ts[i] = string(t)
+		}
+		d["transports"] = ts
 	}
-	return fl, nil
+	return d, nil
 }
