@@ -325,3 +325,28 @@ func TestAPasskeyDoesNotSignInWhereTheOrgNoLongerAllowsKeys(t *testing.T) {
 		t.Fatalf("a passkey where keys are no longer allowed: %d %s", v.status, v.body)
 	}
 }
+
+func TestFailedAssertionsCountOnTheSameCounterAsWrongCodes(t *testing.T) {
+	s := keyServer(t, "")
+	tok := s.login("alice", "authenticated").str(t, "session_token")
+	k, _ := addKey(t, s, tok, false)
+	other := newKey(false) // a key alice never registered
+	var last response
+	for i := 1; i <= 6; i++ {
+		flow := s.login("alice", "mfa_required").str(t, "flow_token")
+		ch := s.post("/api/v1/auth/challenge", "", map[string]string{"flow_token": flow, "method": "webauthn"})
+		last = s.post("/api/v1/auth/verify", "", map[string]any{"flow_token": flow, "method": "webauthn", "credential": assert(t, ch, other)})
+		if i <= 5 && last.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d %s", i, last.status, last.body)
+		}
+	}
+	if last.status != http.StatusTooManyRequests || last.errorCode(t) != "too_many_attempts" {
+		t.Fatalf("sixth failed assertion: %d %s", last.status, last.body)
+	}
+	// The right key is delayed too, like a right code.
+	flow := s.login("alice", "mfa_required").str(t, "flow_token")
+	ch := s.post("/api/v1/auth/challenge", "", map[string]string{"flow_token": flow, "method": "webauthn"})
+	if r := s.post("/api/v1/auth/verify", "", map[string]any{"flow_token": flow, "method": "webauthn", "credential": assert(t, ch, k)}); r.status != http.StatusTooManyRequests {
+		t.Fatalf("the right key while delayed: %d %s", r.status, r.body)
+	}
+}
