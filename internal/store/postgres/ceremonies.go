@@ -24,7 +24,7 @@ func (s *Store) PutCeremony(ctx context.Context, c store.Ceremony) (store.Ceremo
 		c.ID = store.NewID()
 	}
 	if c.CreatedAt.IsZero() {
-		c.CreatedAt = time.Now()
+		c.CreatedAt = s.now()
 	}
 	c.CreatedAt, c.ExpiresAt = c.CreatedAt.UTC().Truncate(time.Microsecond), c.ExpiresAt.UTC().Truncate(time.Microsecond)
 	_, err := s.pool.Exec(ctx, `INSERT INTO webauthn_ceremonies (`+ceremonyColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,

@@ -29,7 +29,7 @@ func (s *Store) PutCeremony(ctx context.Context, c store.Ceremony) (store.Ceremo
 	if c.ID == "" {
 		c.ID = store.NewID()
 	}
-	c.CreatedAt, c.ExpiresAt, c.UsedAt = orNow(c.CreatedAt), norm(c.ExpiresAt), normPtr(c.UsedAt)
+	c.CreatedAt, c.ExpiresAt, c.UsedAt = s.orNow(c.CreatedAt), norm(c.ExpiresAt), normPtr(c.UsedAt)
 	_, err := s.exec(ctx, `INSERT INTO webauthn_ceremonies (`+ceremonyCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.ChallengeHash, c.Purpose, c.Binding, c.UserID, c.Session, micro(c.CreatedAt), micro(c.ExpiresAt), microPtr(c.UsedAt))
 	if err != nil {
