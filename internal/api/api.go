@@ -157,6 +157,7 @@ var lackingAllowed = func() map[string][]error {
 		"POST /api/v1/me/factors/totp":         enroll,
 		"POST /api/v1/me/factors/email":        enroll,
 		"POST /api/v1/me/factors/sms":          enroll,
+		"POST /api/v1/me/factors/webauthn":     enroll,
 		"POST /api/v1/me/factors/{id}/confirm": enroll,
 		"POST /api/v1/me/factors/{id}/resend":  enroll,
 		"POST /api/v1/me/email-confirmation":   enroll,

@@ -23,7 +23,7 @@ var lackingOK = map[string]map[string]bool{
 	"mfa_enrollment_required": {
 		"GET /api/v1/me": true, "POST /api/v1/auth/logout": true, "POST /api/v1/auth/resume": true,
 		"GET /api/v1/me/factors": true, "POST /api/v1/me/factors/totp": true, "POST /api/v1/me/factors/email": true,
-		"POST /api/v1/me/factors/sms": true, "POST /api/v1/me/factors/{id}/confirm": true,
+		"POST /api/v1/me/factors/sms": true, "POST /api/v1/me/factors/webauthn": true, "POST /api/v1/me/factors/{id}/confirm": true,
 		"POST /api/v1/me/factors/{id}/resend": true, "POST /api/v1/me/email-confirmation": true,
 	},
 	"mfa_verification_required": {

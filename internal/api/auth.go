@@ -24,6 +24,7 @@ func (h *Handler) routes() {
 	h.adminRoutes()
 	h.sentRoutes()
 	h.csvRoutes()
+	h.webauthnRoutes()
 	h.apiKeyRoutes()
 	h.clientRoutes()
 	h.directoryRoutes()
@@ -91,7 +92,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		FlowToken string `json:"flow_token"`
 		Method    string `json:"method"`
-		Code      string `json:"code"`
+		codeReq
 		// ClientID and Device register a device when the login did not
 		// name one (devices.go).
 		ClientID string        `json:"client_id"`
@@ -101,10 +102,10 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"method", req.Method}, [2]string{"code", req.Code}); err != nil {
+	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"method", req.Method}, [2]string{answerField(h.signin.IsCeremony(req.Method)), req.answer()}); err != nil {
 		return err
 	}
-	res, err := h.signin.VerifyDevice(r.Context(), req.FlowToken, req.Method, req.Code, deviceRequest(req.ClientID, req.Device), c)
+	res, err := h.signin.VerifyDevice(r.Context(), req.FlowToken, req.Method, req.answer(), deviceRequest(req.ClientID, req.Device), c)
 	if err != nil {
 		return err
 	}
@@ -154,16 +155,16 @@ func (h *Handler) enrollConfirm(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		FlowToken string `json:"flow_token"`
 		FactorID  string `json:"factor_id"`
-		Code      string `json:"code"`
+		codeReq
 	}
 	c, err := h.limitedDecode(w, r, h.codeIP, &req)
 	if err != nil {
 		return err
 	}
-	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"factor_id", req.FactorID}, [2]string{"code", req.Code}); err != nil {
+	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"factor_id", req.FactorID}, [2]string{"code", req.answer()}); err != nil {
 		return err
 	}
-	res, err := h.signin.EnrollConfirm(r.Context(), req.FlowToken, req.FactorID, req.Code, c)
+	res, err := h.signin.EnrollConfirm(r.Context(), req.FlowToken, req.FactorID, req.answer(), c)
 	if err != nil {
 		return err
 	}

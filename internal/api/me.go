@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/twofold-id/twofold/internal/signin"
@@ -140,12 +141,15 @@ type factorJSON struct {
 	Confirmed  bool    `json:"confirmed"`
 	CreatedAt  string  `json:"created_at"`
 	LastUsedAt *string `json:"last_used_at,omitempty"`
+	// Details are a method's own facts of a factor (security keys:
+	// user_verified, backup_eligible, backup_state, aaguid, transports).
+	Details map[string]any `json:"details,omitempty"`
 }
 
 func overviewOut(ov signin.Overview) map[string]any {
 	fs := make([]factorJSON, len(ov.Factors))
 	for i, f := range ov.Factors {
-		fs[i] = factorJSON{ID: f.ID, Kind: f.Kind, Label: f.Label, Confirmed: f.Confirmed(), CreatedAt: ts(f.CreatedAt), LastUsedAt: tsp(f.LastUsedAt)}
+		fs[i] = factorJSON{ID: f.ID, Kind: f.Kind, Label: f.Label, Confirmed: f.Confirmed(), CreatedAt: ts(f.CreatedAt), LastUsedAt: tsp(f.LastUsedAt), Details: ov.Details[f.ID]}
 	}
 	return map[string]any{"factors": fs, "backup_codes_left": ov.BackupCodesLeft, "enrolled": ov.Enrolled,
 		"required": ov.Required, "can_disable": ov.CanDisable, "allowed_methods": ov.AllowedMethods, "locked": ov.Locked}
@@ -186,8 +190,19 @@ func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request, p signin.Pri
 	return nil
 }
 
+// codeReq is an answer to a check: a typed code, or (security keys) the
+// credential of a WebAuthn ceremony, a PublicKeyCredential's toJSON().
 type codeReq struct {
-	Code string `json:"code"`
+	Code       string          `json:"code"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+// answer is the code, or the credential as its JSON text.
+func (r codeReq) answer() string {
+	if r.Code == "" && len(r.Credential) > 0 && string(r.Credential) != "null" {
+		return string(r.Credential)
+	}
+	return r.Code
 }
 
 func (h *Handler) codeBody(w http.ResponseWriter, r *http.Request) (string, signin.Client, error) {
@@ -196,7 +211,7 @@ func (h *Handler) codeBody(w http.ResponseWriter, r *http.Request) (string, sign
 	if err != nil {
 		return "", c, err
 	}
-	return req.Code, c, require([2]string{"code", req.Code})
+	return req.answer(), c, require([2]string{"code", req.answer()})
 }
 
 func (h *Handler) confirmFactor(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
@@ -242,7 +257,7 @@ func (h *Handler) removeFactor(w http.ResponseWriter, r *http.Request, p signin.
 	if err := optionalBody(w, r, &req); err != nil {
 		return err
 	}
-	if err := h.signin.RemoveFactor(r.Context(), p, r.PathValue("id"), req.Code, c); err != nil {
+	if err := h.signin.RemoveFactor(r.Context(), p, r.PathValue("id"), req.answer(), c); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

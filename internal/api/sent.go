@@ -58,6 +58,14 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) error {
 	if err := require([2]string{"flow_token", req.FlowToken}, [2]string{"method", req.Method}); err != nil {
 		return err
 	}
+	if h.signin.IsCeremony(req.Method) {
+		opts, err := h.signin.CeremonyChallenge(r.Context(), req.FlowToken, req.Method)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, optionsJSON{Options: opts})
+		return nil
+	}
 	sent, err := h.signin.Challenge(r.Context(), req.FlowToken, req.Method, req.FactorID, c)
 	if err != nil {
 		return err
@@ -143,6 +151,14 @@ func (h *Handler) requestCode(w http.ResponseWriter, r *http.Request, p signin.P
 	}
 	if err := require([2]string{"method", req.Method}); err != nil {
 		return err
+	}
+	if h.signin.IsCeremony(req.Method) {
+		opts, err := h.signin.ReauthOptions(r.Context(), p, req.Method)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, optionsJSON{Options: opts})
+		return nil
 	}
 	sent, err := h.signin.RequestCode(r.Context(), p, req.Method, req.FactorID, c)
 	if err != nil {

@@ -17,7 +17,7 @@ var publicStatus = map[string]int{
 	"malformed_json": 400, "empty_body": 400, "unknown_field": 400, "invalid_type": 400, "missing_field": 400,
 	"invalid_request": 400, "invalid_password": 400, "invalid_phone": 400, "method_not_available": 400,
 	"method_not_configured": 400, "invalid_confirmation": 400, "invalid_reset_token": 400, "code_required": 400, "invalid_invitation": 400, "invitations_rejected": 400, "import_rejected": 400, "invalid_setup_token": 401,
-	"invalid_credentials": 401, "invalid_code": 401, "invalid_flow": 401, "unauthenticated": 401,
+	"invalid_credentials": 401, "invalid_code": 401, "invalid_passkey": 401, "invalid_flow": 401, "unauthenticated": 401,
 	"forbidden": 403, "policy_locked": 403, "reauthentication_required": 403, "own_factor_required": 403,
 	"mfa_enrollment_required": 403, "mfa_verification_required": 403, "mfa_required_by_policy": 403,
 	"enrollment_not_allowed": 403, "enrollment_deadline_passed": 403, "method_not_allowed": 403,

@@ -194,7 +194,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	sg := signin.New(signin.Deps{Background: bg, Store: st, Hasher: hasher, Keys: sealer, Audit: al, Log: log, Lockout: lock,
 		TOTP: totp.Default(), Backup: bp, Now: o.Now, Codes: codes, Delivery: dl, Directory: dir},
 		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow,
-			BaseURL: cfg.BaseURL(), UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour,
+			BaseURL: cfg.BaseURL(), WebAuthnRPID: cfg.WebAuthnRPID, UserSendsPerHour: cfg.UserSendsPerHour, OrgSendsPerHour: cfg.OrgSendsPerHour,
 			AdminsNeedMFA: cfg.AdminMFARequired, InvitationTTL: cfg.InvitationTTL})
 	adm := admin.New(st, sg, al, log, o.Now)
 	adm.UseDirectory(dir)

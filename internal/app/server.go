@@ -197,7 +197,7 @@ func (a *App) janitor(ctx context.Context) {
 
 // Sweep removes what has expired: sessions a day after they ended, flows an
 // hour after, abandoned pending factors, old sent codes, send counters of
-// past windows, confirmation and password reset links a day after they
+// past windows, WebAuthn ceremonies an hour after they expired, confirmation and password reset links a day after they
 // expired, invitations 30 days after they expired unaccepted, password
 // counters a day after their last failure (unless still locked), OpenID
 // Connect authorization requests an hour after they expired, and grants and
@@ -220,6 +220,8 @@ func (a *App) Sweep(ctx context.Context) {
 	warn("pending factors", err)
 	_, err = a.Store.DeleteExpiredChallenges(ctx, now.Add(-time.Hour))
 	warn("challenges", err)
+	_, err = a.Store.DeleteExpiredCeremonies(ctx, now.Add(-time.Hour))
+	warn("webauthn ceremonies", err)
 	_, err = a.Store.DeleteOldSendCounts(ctx, now.Add(-2*time.Hour))
 	warn("send counters", err)
 	_, err = a.Store.DeleteExpiredEmailConfirmations(ctx, now.Add(-24*time.Hour))

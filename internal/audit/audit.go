@@ -41,8 +41,9 @@ const (
 	FactorConfirmed    = "factor.confirm" // factor became active
 	FactorRemoved      = "factor.remove"
 	FactorRenamed      = "factor.rename"
-	CodeChecked        = "code.check" // any code check outside sign-in (remove, regenerate, disable)
-	CodeSent           = "code.send"  // a code sent by email or text message
+	FactorCloned       = "factor.cloned" // a security key's signature counter went backwards: refused
+	CodeChecked        = "code.check"    // any code check outside sign-in (remove, regenerate, disable)
+	CodeSent           = "code.send"     // a code sent by email or text message
 	EmailConfirmSent   = "email.confirmation_sent"
 	EmailConfirmed     = "email.confirmed"
 	Notified           = "notify.security"

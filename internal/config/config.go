@@ -38,6 +38,10 @@ type Config struct {
 	// receive it. Empty (the default) keeps the __Host- cookie, bound to
 	// the portal's host alone.
 	CookieDomain string
+	// WebAuthnRPID is the relying party id of security keys and passkeys: the
+	// public URL's host when empty, or a registrable suffix of it
+	// (example.com for id.example.com) so keys work across its subdomains.
+	WebAuthnRPID string
 	SecretKey    string // TWOFOLD_SECRET_KEY: keys inline (see secretbox.FromEnv)
 	KeyFile      string // key file; default DataDir/secret.key
 	LogLevel     string // debug, info, warn, error
@@ -221,6 +225,12 @@ func (c Config) validate() []error {
 	}
 	if c.ReauthWindow <= 0 {
 		errs = append(errs, errors.New("reauth-window must be positive"))
+	}
+	if c.WebAuthnRPID != "" {
+		host := strings.ToLower(c.WebAuthnRPID)
+		if u, err := url.Parse(c.BaseURL()); err != nil || (u.Hostname() != host && !strings.HasSuffix(u.Hostname(), "."+host)) {
+			errs = append(errs, fmt.Errorf("webauthn-rp-id %q must be the public URL's host or a domain it is under", c.WebAuthnRPID))
+		}
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||

@@ -126,3 +126,16 @@ func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 		t.Errorf("unknown key in the config file: err = %v", err)
 	}
 }
+
+func TestWebAuthnRPIDMustCoverThePublicURL(t *testing.T) {
+	for _, tc := range []struct {
+		rpID string
+		ok   bool
+	}{{"", true}, {"id.example.com", true}, {"example.com", true}, {"ample.com", false}, {"evil.test", false}} {
+		c := Default()
+		c.PublicURL, c.WebAuthnRPID = "https://id.example.com", tc.rpID
+		if err := c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("webauthn-rp-id %q: Validate() = %v, want ok=%v", tc.rpID, err, tc.ok)
+		}
+	}
+}

@@ -119,6 +119,8 @@ var fields = func() []field {
 	add("public-url", "external URL of the server, used in links (default http://LISTEN)", s, g)
 	s, g = str(func(c *Config) *string { return &c.CookieDomain })
 	add("cookie-domain", "parent domain for the session cookie, e.g. example.com, so forward-auth proxies of apps below it receive it; empty keeps the __Host- cookie", s, g)
+	s, g = str(func(c *Config) *string { return &c.WebAuthnRPID })
+	add("webauthn-rp-id", "relying party id of security keys and passkeys: the public URL's host or a domain it is under (default: the public URL's host)", s, g)
 	secret("secret-key", "encryption keys inline (keyid:base64 lines); prefer --key-file or --secret-key-file", func(c *Config) *string { return &c.SecretKey })
 	s, g = str(func(c *Config) *string { return &c.KeyFile })
 	add("key-file", "file holding the encryption keys, created on first start and rotated by `twofold keys rotate` (default DATA_DIR/secret.key)", s, g)

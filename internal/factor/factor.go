@@ -18,6 +18,7 @@ package factor
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -49,6 +50,12 @@ const (
 	// SentCode: a code is sent to an address or number and the factor is
 	// confirmed with it.
 	SentCode
+	// Ceremony: the browser and an authenticator run a WebAuthn ceremony
+	// with options the server sends (the method is a Ceremonial); the
+	// answer is the authenticator's credential as JSON, not a typed code.
+	// The factor is confirmed with the credential the authenticator
+	// created, and the second step is answered with an assertion.
+	Ceremony
 )
 
 // Traits describe a method; they never change at run time.
@@ -95,8 +102,15 @@ type Match struct {
 	Factor *store.Factor
 	// Event, when set, is an audit event the match adds to the check's own
 	// (a backup code used), with Detail; Notice, when set, is the security
-	// notice the user gets once the sign-in or action commits.
+	// notice the user gets once the sign-in or action commits. A method
+	// may return them with a failed check too (a security key whose
+	// signature counter went backwards): the core records and sends them
+	// with the failure.
 	Event, Detail, Notice string
+	// AMR are further values the answer proved, recorded in the session's
+	// amr beside the method's own ("user": the authenticator verified the
+	// user, RFC 8176).
+	AMR []string
 }
 
 // Env is what a method needs from the sign-in core.
@@ -107,6 +121,9 @@ type Env interface {
 	// Open returns the plaintext secret of u's factor f; the caller clears
 	// it after use.
 	Open(u store.User, f store.Factor) ([]byte, error)
+	// Seal encrypts plaintext as the secret of u's factor f (bound to both,
+	// as Open expects) and names the key that sealed it.
+	Seal(u store.User, f store.Factor, plaintext []byte) (sealed []byte, keyID string, err error)
 	// CompareSent checks code against the live sent code of scope sc, whose
 	// factor must be of kind; a wrong code counts against that code's tries,
 	// the right one is consumed atomically. Pending factors match only in
@@ -137,6 +154,42 @@ type Method interface {
 	// f; step is what the confirmed factor records as its last used time
 	// step (0 when the method has none).
 	ConfirmPending(ctx context.Context, env Env, u store.User, f store.Factor, sc Scope, code string) (step int64, ok bool, err error)
+}
+
+// Ceremonial is what a method whose Enrollment is Ceremony adds to Method:
+// the options that start a WebAuthn ceremony in the browser, as the JSON
+// that navigator.credentials.create or get take ({"publicKey":{…}}). The
+// server side of each ceremony is stored and usable once; the answers come
+// back through Normalize, then ConfirmPending or Check, inside the core's
+// counted attempt like any code.
+type Ceremonial interface {
+	Method
+	// Configured reports whether this server can run the method's
+	// ceremonies (it has a relying party: a public URL with a domain name).
+	Configured() bool
+	// BeginRegistration returns the creation options for u's pending
+	// factor f; discoverable asks for a passkey (a resident credential with
+	// user verification). The ceremony ends at until.
+	BeginRegistration(ctx context.Context, env Env, u store.User, f store.Factor, discoverable bool, until time.Time) (json.RawMessage, error)
+	// BeginAssertion returns the request options for u to answer a check
+	// in scope sc: the second step of the flow sc.FlowID, or (no flow) a
+	// signed-in user's self-service check.
+	BeginAssertion(ctx context.Context, env Env, u store.User, sc Scope) (json.RawMessage, error)
+	// BeginDiscoverable returns the request options of a sign-in with a
+	// passkey alone, for no user yet, bound to binding until until. Its
+	// answer is checked by Check in the scope {FlowID: binding, Purpose:
+	// store.CeremonyPasskey} for the user Claimant names.
+	BeginDiscoverable(ctx context.Context, env Env, binding string, until time.Time) (json.RawMessage, error)
+	// Claimant returns the id of the user an answer to a discoverable
+	// request claims to be (its user handle); nothing is verified yet.
+	Claimant(answer string) (userID string, ok bool)
+}
+
+// Describer is implemented by methods whose factors have details worth
+// showing their owner beyond label and times (a security key's backup
+// flags and model): short names to plain values, nothing secret.
+type Describer interface {
+	Describe(env Env, u store.User, f store.Factor) (map[string]any, error)
 }
 
 // Registry is the ordered list of methods; the order is the order in which

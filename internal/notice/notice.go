@@ -116,6 +116,7 @@ const (
 	PasswordChanged   = "password_changed"
 	DeviceRegistered  = "device_registered"
 	PasswordReset     = "password_reset"
+	FactorCloned      = "factor_cloned"
 )
 
 var headlines = map[string]string{
@@ -131,6 +132,7 @@ var headlines = map[string]string{
 	PasswordChanged:   "Your password was changed",
 	DeviceRegistered:  "A new device was registered to your account",
 	PasswordReset:     "Your password was reset with a link sent by email",
+	FactorCloned:      "A security key of yours was refused: it may have been copied",
 }
 
 // Notification composes the security notification for e.

@@ -3,6 +3,8 @@ package signin
 import (
 	"context"
 	"slices"
+
+	"github.com/twofold-id/twofold/internal/factor/methods"
 )
 
 // The assurance rule (docs/security.md, "Assurance from current data"):
@@ -86,17 +88,31 @@ func (s *Service) markFirstFactor(ctx context.Context, p Principal, method strin
 const (
 	ACRPassword          = "pwd" // a password only
 	ACRMFA               = "mfa" // a second factor
-	ACRPhishingResistant = "phr" // a phishing-resistant factor (security keys, passkeys: not yet supported)
+	ACRPhishingResistant = "phr" // a phishing-resistant factor (security keys, passkeys)
 )
 
 // ACRLevels are the levels, weakest first.
 var ACRLevels = []string{ACRPassword, ACRMFA, ACRPhishingResistant}
 
-// ACR is the level a session with amr reached. No factor Twofold checks
-// today is phishing-resistant, so it is never ACRPhishingResistant yet.
+// phishingResistantAMR are the amr values of the methods that resist
+// phishing (security keys: "hwk").
+var phishingResistantAMR = func() []string {
+	var out []string
+	for _, m := range methods.Default.All() {
+		if t := m.Traits(); t.PhishingResistant {
+			out = append(out, t.AMR)
+		}
+	}
+	return out
+}()
+
+// ACR is the level a session with amr reached: phishing-resistant when a
+// phishing-resistant method (a security key, a passkey) passed, in a
+// session that holds "mfa".
 func ACR(amr []string) string {
+	phr := slices.ContainsFunc(amr, func(v string) bool { return slices.Contains(phishingResistantAMR, v) })
 	switch {
-	case slices.Contains(amr, "phr"):
+	case slices.Contains(amr, "phr"), phr && slices.Contains(amr, "mfa"):
 		return ACRPhishingResistant
 	case slices.Contains(amr, "mfa"):
 		return ACRMFA

@@ -26,8 +26,9 @@ type checked struct {
 	factor.Match
 }
 
-// amr is what the check records in a session's amr.
-func (c checked) amr() string { return c.method.Traits().AMR }
+// amr is what the check records in a session's amr: the method's value,
+// and what the answer proved beside it (user verification).
+func (c checked) amr() []string { return append([]string{c.method.Traits().AMR}, c.AMR...) }
 
 // codeCheck is one counted code check.
 type codeCheck struct {
@@ -92,6 +93,7 @@ func (s *Service) check(ctx context.Context, u store.User, cc codeCheck, c Clien
 	var got checked
 	ok := false
 	var notPending error
+	var refusal factor.Match // a failed check's event and notice (a cloned key)
 	for _, cand := range cands {
 		if cc.pending != nil {
 			step, match, err := cand.m.ConfirmPending(ctx, s.env(), u, *cc.pending, cc.scope, cand.code)
@@ -114,6 +116,9 @@ func (s *Service) check(ctx context.Context, u store.User, cc codeCheck, c Clien
 				return checked{}, store.AuditEvent{}, err
 			}
 			ok, got = match, checked{method: cand.m, Match: m}
+			if !match && m.Event != "" {
+				refusal = m
+			}
 		}
 		if ok || notPending != nil {
 			break
@@ -127,6 +132,13 @@ func (s *Service) check(ctx context.Context, u store.User, cc codeCheck, c Clien
 	if !ok {
 		s.record(ctx, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: cc.event, Outcome: audit.Failure,
 			Detail: "method=" + label}, c)
+		if refusal.Event != "" {
+			s.record(ctx, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: refusal.Event, Outcome: audit.Denied,
+				Detail: refusal.Detail}, c)
+		}
+		if refusal.Notice != "" {
+			s.notify(ctx, u, refusal.Notice, refusal.Detail, c)
+		}
 		if newlyLocked {
 			s.record(ctx, store.AuditEvent{TargetUserID: u.ID, OrgID: u.OrgID, Event: audit.Lockout, Outcome: audit.Success,
 				Detail: fmt.Sprintf("second factor locked for %s after %d consecutive failures", s.lockout.Cooldown, s.lockout.Threshold)}, c)

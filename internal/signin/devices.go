@@ -326,7 +326,7 @@ func (s *Service) OpenDeviceSession(ctx context.Context, req OpenSessionRequest,
 			return DeviceSession{}, err
 		}
 		now := s.now().UTC()
-		amr, mfaAt = []string{"swk", "mfa", got.amr()}, &now
+		amr, mfaAt = append([]string{"swk", "mfa"}, got.amr()...), &now
 	}
 	if rules.Passcode != "" {
 		pol, err := s.Policy(ctx, u)

@@ -24,6 +24,10 @@ func (e methodEnv) Open(u store.User, f store.Factor) ([]byte, error) {
 	return e.s.keys.Open(f.Secret, f.KeyID, FactorAD(u.ID, f.ID))
 }
 
+func (e methodEnv) Seal(u store.User, f store.Factor, plaintext []byte) ([]byte, string, error) {
+	return e.s.keys.Seal(plaintext, FactorAD(u.ID, f.ID))
+}
+
 func (e methodEnv) CompareSent(ctx context.Context, u store.User, sc factor.Scope, kind, code string) (factor.Match, bool, error) {
 	return e.s.compareSent(ctx, u, sc, kind, code)
 }

@@ -39,7 +39,10 @@ type TOTPEnrollment struct {
 
 // Overview is the owner's view of their second factors.
 type Overview struct {
-	Factors         []store.Factor // Secret cleared
+	Factors []store.Factor // Secret cleared
+	// Details are what a method tells of a factor beyond label and times
+	// (a security key's backup flags), by factor id; nothing secret.
+	Details         map[string]map[string]any
 	BackupCodesLeft int
 	Enrolled        bool // at least one confirmed factor
 	Required        bool // policy or an admin requires MFA for the user
@@ -86,6 +89,16 @@ func (s *Service) Overview(ctx context.Context, u store.User) (Overview, error) 
 		PasswordLocked: pw.LockedUntil != nil && s.now().Before(*pw.LockedUntil), PasswordFailures: pw.Failures}
 	o.Locked = o.Locked || o.PasswordLocked
 	for _, f := range fs {
+		if m, ok := s.methods.Lookup(f.Kind); ok && f.Confirmed() {
+			if d, ok := m.(factor.Describer); ok {
+				if det, err := d.Describe(s.env(), u, f); err == nil && det != nil {
+					if o.Details == nil {
+						o.Details = map[string]map[string]any{}
+					}
+					o.Details[f.ID] = det
+				}
+			}
+		}
 		f.Secret = nil
 		if f.Confirmed() {
 			o.Enrolled = true

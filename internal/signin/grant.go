@@ -69,7 +69,7 @@ func (s *Service) ConfirmInPlace(ctx context.Context, p Principal, code string, 
 	}
 	now := s.now().UTC()
 	amr := slices.Clone(p.Session.AMR)
-	for _, m := range []string{"mfa", got.amr()} {
+	for _, m := range append([]string{"mfa"}, got.amr()...) {
 		if !slices.Contains(amr, m) {
 			amr = append(amr, m)
 		}

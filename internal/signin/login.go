@@ -164,9 +164,18 @@ func (s *Service) afterPassword(ctx context.Context, u store.User, org store.Org
 // enrollable lists the factor kinds this server can set up: every method
 // users add themselves whose challenge this server can deliver.
 func (s *Service) enrollable() []string {
-	return s.methods.Kinds(func(t factor.Traits) bool {
-		return factor.Selectable(t) && s.canSend(t.Channel) == nil
-	})
+	var out []string
+	for _, m := range s.methods.All() {
+		t := m.Traits()
+		if !factor.Selectable(t) || s.canSend(t.Channel) != nil {
+			continue
+		}
+		if c, ok := m.(factor.Ceremonial); ok && !c.Configured() {
+			continue // no relying party: security keys cannot be set up here
+		}
+		out = append(out, m.Kind())
+	}
+	return out
 }
 
 // enrollMethods lists the methods u may set up under pol on this server.
@@ -314,7 +323,7 @@ func (s *Service) Verify(ctx context.Context, flowTok, method, code string, c Cl
 	// commit instead of five on the hot path.
 	now := s.now().UTC()
 	newDevice := s.isNewDevice(ctx, u, c)
-	tok, rec := s.newSession(u, []string{"pwd", "mfa", got.amr()}, &now, c)
+	tok, rec := s.newSession(u, append([]string{"pwd", "mfa"}, got.amr()...), &now, c)
 	events := []store.AuditEvent{checkedEv}
 	if got.Event != "" {
 		events = append(events, store.AuditEvent{TargetUserID: u.ID, ActorUserID: u.ID, OrgID: u.OrgID, Event: got.Event,

@@ -29,6 +29,7 @@ import (
 	"github.com/twofold-id/twofold/internal/factor/backup"
 	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/factor/totp"
+	"github.com/twofold-id/twofold/internal/factor/webauthn"
 	"github.com/twofold-id/twofold/internal/notice"
 	"github.com/twofold-id/twofold/internal/password"
 	"github.com/twofold-id/twofold/internal/ratelimit"
@@ -83,7 +84,11 @@ type Options struct {
 	FlowMaxFailures  int           // wrong codes that end a flow; default 5
 
 	// BaseURL is where users reach the server; links in mails start with it.
+	// Its origin is the one security keys answer for.
 	BaseURL string
+	// WebAuthnRPID is the relying party id of security keys (default: the
+	// host of BaseURL).
+	WebAuthnRPID string
 	// ResendInterval is the least time between two codes for one flow or
 	// action (default 30 s).
 	ResendInterval time.Duration
@@ -162,6 +167,9 @@ type Deps struct {
 	// Directory checks the passwords of directory users; nil turns
 	// directory sign-in off.
 	Directory Directory
+	// WebAuthn is the relying party of security keys and passkeys; the zero
+	// Method derives it from Options.BaseURL and Options.WebAuthnRPID.
+	WebAuthn webauthn.Method
 }
 
 // Delivery sends composed messages. Email and SMS return an error when the
@@ -189,9 +197,16 @@ func New(d Deps, o Options) *Service {
 	if d.PasswordLockout.Threshold == 0 {
 		d.PasswordLockout = d.Lockout
 	}
+	if d.WebAuthn.RPID() == "" && o.BaseURL != "" {
+		wa, err := webauthn.New(o.BaseURL, o.WebAuthnRPID, nil, "")
+		if err != nil {
+			d.Log.Info("security keys and passkeys are off: the public URL has no domain name", "err", err)
+		}
+		d.WebAuthn = wa
+	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, keys: d.Keys, audit: d.Audit, log: d.Log,
-		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, methods: methods.New(d.TOTP), backup: d.Backup, now: d.Now, opts: o,
+		lockout: d.Lockout, pwLockout: d.PasswordLockout, totp: d.TOTP, methods: methods.New(d.TOTP, d.WebAuthn), backup: d.Backup, now: d.Now, opts: o,
 		codes: d.Codes, deliver: d.Delivery, bg: d.Background,
 		dir: d.Directory, dirSeen: map[string]time.Time{},
 	}

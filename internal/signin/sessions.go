@@ -204,7 +204,7 @@ func (s *Service) Reauthenticate(ctx context.Context, p Principal, method, code 
 	}
 	now := s.now().UTC()
 	amr := append([]string{}, p.Session.AMR...)
-	for _, m := range []string{"mfa", got.amr()} {
+	for _, m := range append([]string{"mfa"}, got.amr()...) {
 		if !slices.Contains(amr, m) {
 			amr = append(amr, m)
 		}

@@ -334,6 +334,7 @@ type Store interface {
 	SetupTokens
 	CodeStore
 	Onboarding
+	Ceremonies
 	APIKeys
 	Clients
 	OIDC

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twofold-id/twofold/internal/factor"
 	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/factor/totp"
 	"github.com/twofold-id/twofold/internal/normalize"
@@ -41,7 +40,7 @@ type enrollPage struct {
 func (enrollPage) title() string { return "Set up two-step sign-in" }
 
 // enrollable are the methods the portal can set up.
-var enrollable = methods.Default.Kinds(factor.Selectable)
+var enrollable = methods.Default.Kinds(portalMethod)
 
 func enrollPageFor(info signin.FlowInfo) enrollPage {
 	pg := enrollPage{Username: info.User.Username, OrgName: info.Org.Name, Deadline: info.Deadline}

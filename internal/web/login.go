@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twofold-id/twofold/internal/factor"
 	"github.com/twofold-id/twofold/internal/factor/methods"
 	"github.com/twofold-id/twofold/internal/normalize"
 	"github.com/twofold-id/twofold/internal/problem"
@@ -195,8 +194,9 @@ type verifyPage struct {
 }
 
 // challengeable are the methods the portal's second step can answer,
-// besides recovery (backup) codes.
-var challengeable = methods.Default.Kinds(factor.Selectable)
+// besides recovery (backup) codes. Security keys are not among them yet:
+// the portal has no WebAuthn script (they are answered over the API).
+var challengeable = methods.Default.Kinds(portalMethod)
 
 func (verifyPage) title() string { return "Two-step sign-in" }
 

@@ -41,6 +41,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SetupTokens", setupTokenTests},
 		{"Codes", codeTests},
 		{"Onboarding", onboardingTests},
+		{"Ceremonies", ceremonyTests},
 		{"APIKeys", apiKeyTests},
 		{"OIDC", oidcTests},
 		{"Proxy clients", proxyTests},
