@@ -341,6 +341,7 @@ type Store interface {
 	UserImporter
 	AuditPruner
 	Dashboards
+	RateLimits
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

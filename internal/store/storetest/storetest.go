@@ -49,6 +49,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConfirmWithCodes", confirmWithCodesTests},
 		{"Import", importTests},
 		{"AuditRetention", auditRetentionTests},
+		{"RateLimits", rateLimitTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
 	}
