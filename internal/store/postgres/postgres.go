@@ -67,6 +67,10 @@ type Options struct {
 	// caller passes without a time, and the few times the store sets
 	// itself (an org's updated_at when it moves).
 	Now func() time.Time
+	// MaxConns, when positive, is the size of the connection pool; it
+	// overrides pool_max_conns in the DSN and pgx's default (4, or the CPU
+	// count).
+	MaxConns int
 }
 
 // OpenWith is Open with options.
@@ -77,6 +81,9 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	if o.QueryHook != nil {
 		cfg.ConnConfig.Tracer = tracer{o.QueryHook}
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = int32(o.MaxConns)
 	}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		// Read timestamptz values in UTC rather than time.Local.
