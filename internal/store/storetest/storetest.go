@@ -50,6 +50,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Import", importTests},
 		{"AuditRetention", auditRetentionTests},
 		{"RateLimits", rateLimitTests},
+		{"UserPrefix", prefixTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
 	}
