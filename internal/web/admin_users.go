@@ -29,7 +29,7 @@ type adminUsersPage struct {
 	After          string // the page starts after this user ID ("" = first page)
 	FirstURL       string // the first page with the same filters, when this is not it
 	NextURL        string // the next page, when there may be one
-	Unconfirmed    int  // users shown with an unconfirmed address
+	Unconfirmed    int    // users shown with an unconfirmed address
 	Bulk           *admin.BulkResult
 	Err            *formErr
 }
