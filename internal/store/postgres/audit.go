@@ -16,7 +16,7 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 	return s.insertAudit(ctx, s.pool, e)
 }
 
-func (s *Store) insertAudit(ctx context.Context, q querier, e store.AuditEvent) error {
+func (s *Store) insertAudit(ctx context.Context, q execer, e store.AuditEvent) error {
 	_, err := q.Exec(ctx, `INSERT INTO audit_events (at, actor_user_id,
 			target_user_id, org_id, ip, user_agent, event, outcome, detail, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,

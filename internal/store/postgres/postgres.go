@@ -164,6 +164,21 @@ func (s *Store) Close() error {
 }
 
 // querier is what pgxpool.Pool and pgx.Tx have in common.
+// execer runs statements without reading rows: a connection, a
+// transaction, or a batch being queued (batchExec).
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// batchExec queues statements on a batch instead of running them; their
+// errors come from the batch's Close.
+type batchExec struct{ b *pgx.Batch }
+
+func (e batchExec) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	e.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
