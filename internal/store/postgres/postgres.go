@@ -220,14 +220,15 @@ func mapErr(op string, err error) error {
 }
 
 // unreachable reports whether err means the server could not be reached or
-// went away: a failed connect, a broken connection, or the server shutting
+// went away: a failed connect, a broken connection (or one pgx closed after
+// its socket broke), or the server shutting
 // down (SQLSTATE class 08, and 57P01–57P03). A cancelled context is not.
 func unreachable(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false
 	}
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || store.Unavailable(err) {
+	if errors.As(err, &ce) || errors.Is(err, pgconn.ErrConnClosed) || store.Unavailable(err) {
 		return true
 	}
 	var pgErr *pgconn.PgError
