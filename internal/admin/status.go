@@ -30,12 +30,28 @@ type UserRow struct {
 // status; when status is not empty only users with that status are kept
 // (a page may then hold fewer than f.Limit rows).
 func (s *Service) UserRows(ctx context.Context, a access.Actor, f store.UserFilter, status string) ([]UserRow, error) {
+	rows, _, err := s.UserPage(ctx, a, f, status)
+	return rows, err
+}
+
+// UserPage is UserRows that also returns where the next page starts: the
+// ID of the last user read (pass it as f.AfterID) when the store gave a
+// full page of f.Limit (100 when zero) users, "" when there is no more.
+// With a status filter the rows may be fewer than the users read.
+func (s *Service) UserPage(ctx context.Context, a access.Actor, f store.UserFilter, status string) (rows []UserRow, after string, err error) {
 	if status != "" && !slices.Contains(Statuses, status) {
-		return nil, ErrInvalid.WithMessage("mfa_status must be one of not_enrolled, enrolled, required_missing, locked.").WithField("mfa_status")
+		return nil, "", ErrInvalid.WithMessage("mfa_status must be one of not_enrolled, enrolled, required_missing, locked.").WithField("mfa_status")
 	}
 	us, err := s.Users(ctx, a, f)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if len(us) >= limit {
+		after = us[len(us)-1].ID
 	}
 	chains := map[string][]store.Org{}
 	now := s.now()
@@ -43,13 +59,13 @@ func (s *Service) UserRows(ctx context.Context, a access.Actor, f store.UserFilt
 	for _, u := range us {
 		st, err := s.mfaStatus(ctx, u, chains, now)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if status == "" || st == status {
 			out = append(out, UserRow{User: u, MFAStatus: st})
 		}
 	}
-	return out, nil
+	return out, after, nil
 }
 
 func (s *Service) mfaStatus(ctx context.Context, u store.User, chains map[string][]store.Org, now time.Time) (string, error) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -296,9 +297,16 @@ func (h *Handler) putPolicy(w http.ResponseWriter, r *http.Request, a access.Act
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a access.Actor) error {
 	q := r.URL.Query()
-	f := store.UserFilter{Role: store.Role(q.Get("role")), Query: q.Get("q"), AfterID: q.Get("after")}
+	f := store.UserFilter{Role: store.Role(q.Get("role")), Query: q.Get("q"), Prefix: q.Get("prefix"), AfterID: q.Get("after"), Limit: 100}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 1000 {
 		f.Limit = n
+	}
+	if c := q.Get("cursor"); c != "" {
+		after, err := decodeCursor(cursorUsers, c)
+		if err != nil {
+			return err
+		}
+		f.AfterID = after
 	}
 	if slug := q.Get("org"); slug != "" {
 		o, err := h.admin.Org(r.Context(), a, slug)
@@ -310,7 +318,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a access.Act
 			f.OrgID = o.ID
 		}
 	}
-	rows, err := h.admin.UserRows(r.Context(), a, f, q.Get("mfa_status"))
+	rows, after, err := h.admin.UserPage(r.Context(), a, f, q.Get("mfa_status"))
 	if err != nil {
 		return err
 	}
@@ -319,7 +327,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a access.Act
 		out[i] = userOut(row.User)
 		out[i].MFAStatus = row.MFAStatus
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	res := map[string]any{"users": out}
+	if after != "" {
+		res["next_cursor"] = encodeCursor(cursorUsers, after)
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -486,6 +498,13 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, a access.Actor) 
 	if n, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
 		f.BeforeID = n
 	}
+	if c := q.Get("cursor"); c != "" {
+		before, err := decodeAuditCursor(c)
+		if err != nil {
+			return err
+		}
+		f.BeforeID = before
+	}
 	if q.Get("format") == "jsonl" {
 		return h.exportAudit(w, r, a, f)
 	}
@@ -497,7 +516,11 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, a access.Actor) 
 	for i, e := range evs {
 		out[i] = auditOut(e)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	res := map[string]any{"events": out}
+	if limit := cmp.Or(f.Limit, 100); len(evs) >= limit {
+		res["next_cursor"] = encodeCursor(cursorAudit, strconv.FormatInt(evs[len(evs)-1].ID, 10))
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 

@@ -9,6 +9,7 @@
 package api
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -43,8 +44,8 @@ type Handler struct {
 	store   store.Store
 	log     *slog.Logger
 	now     func() time.Time
-	loginIP *ratelimit.IPLimiter
-	codeIP  *ratelimit.IPLimiter
+	loginIP ratelimit.Limiter
+	codeIP  ratelimit.Limiter
 	clients ClientFunc
 	mux     *http.ServeMux
 	// patterns are the registered route patterns, in order.
@@ -65,6 +66,10 @@ type Deps struct {
 	// LoginPerMinute and CodesPerMinute limit requests per client address
 	// (0 = defaults: 60 and 60).
 	LoginPerMinute, CodesPerMinute float64
+	// Limits keeps those counts; nil counts in this process
+	// (ratelimit.Memory). Several instances share a ratelimit.Shared or
+	// ratelimit.Redis backend.
+	Limits ratelimit.Backend
 }
 
 // New returns the API handler; mount it at /api/v1/.
@@ -75,9 +80,12 @@ func New(d Deps) *Handler {
 	if d.CodesPerMinute == 0 {
 		d.CodesPerMinute = 60
 	}
+	if d.Limits == nil {
+		d.Limits = ratelimit.Memory(d.Now)
+	}
 	h := &Handler{signin: d.Signin, admin: d.Admin, store: d.Store, log: d.Log, now: d.Now,
-		loginIP: ratelimit.NewIPLimiter(d.LoginPerMinute, 20, d.Now),
-		codeIP:  ratelimit.NewIPLimiter(d.CodesPerMinute, 20, d.Now),
+		loginIP: d.Limits.Limiter("api.login", ratelimit.Rate{PerMinute: d.LoginPerMinute, Burst: 20}),
+		codeIP:  d.Limits.Limiter("api.codes", ratelimit.Rate{PerMinute: d.CodesPerMinute, Burst: 20}),
 		clients: d.Client, mux: http.NewServeMux()}
 	h.routes()
 	return h
@@ -322,17 +330,23 @@ func require(fields ...[2]string) error {
 
 // limitedDecode applies the per-address limiter l to r's client and then
 // decodes r's JSON body into v; it returns the client for the service call.
-func (h *Handler) limitedDecode(w http.ResponseWriter, r *http.Request, l *ratelimit.IPLimiter, v any) (signin.Client, error) {
+func (h *Handler) limitedDecode(w http.ResponseWriter, r *http.Request, l ratelimit.Limiter, v any) (signin.Client, error) {
 	c := h.clients(r)
-	if err := limit(l, c); err != nil {
+	if err := limit(r.Context(), l, c); err != nil {
 		return c, err
 	}
 	return c, decode(w, r, v)
 }
 
-// limit applies a per-address limiter.
-func limit(l *ratelimit.IPLimiter, c signin.Client) error {
-	if ok, wait := l.Allow(c.IP); !ok {
+// limit applies a per-address limiter. When the limiter's shared state
+// cannot be reached the request is refused with that error (503
+// unavailable), never let through unlimited.
+func limit(ctx context.Context, l ratelimit.Limiter, c signin.Client) error {
+	ok, wait, err := l.Allow(ctx, c.IP)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return errRateLimited.WithRetry(wait)
 	}
 	return nil

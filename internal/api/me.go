@@ -250,7 +250,7 @@ func (h *Handler) renameFactor(w http.ResponseWriter, r *http.Request, p signin.
 
 func (h *Handler) removeFactor(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
 	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
+	if err := limit(r.Context(), h.codeIP, c); err != nil {
 		return err
 	}
 	var req codeReq

@@ -170,7 +170,7 @@ func (h *Handler) requestCode(w http.ResponseWriter, r *http.Request, p signin.P
 
 func (h *Handler) startSent(w http.ResponseWriter, r *http.Request, p signin.Principal, kind string) error {
 	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
+	if err := limit(r.Context(), h.codeIP, c); err != nil {
 		return err
 	}
 	var req struct {
@@ -195,7 +195,7 @@ func (h *Handler) startSent(w http.ResponseWriter, r *http.Request, p signin.Pri
 
 func (h *Handler) resendFactorCode(w http.ResponseWriter, r *http.Request, p signin.Principal) error {
 	c := h.clients(r)
-	if err := limit(h.codeIP, c); err != nil {
+	if err := limit(r.Context(), h.codeIP, c); err != nil {
 		return err
 	}
 	sent, err := h.signin.ResendConfirmation(r.Context(), p, r.PathValue("id"), c)

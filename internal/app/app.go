@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/twofold-id/twofold/internal/admin"
 	"github.com/twofold-id/twofold/internal/audit"
@@ -57,6 +60,11 @@ type App struct {
 
 	tracer *tracing.Tracer // nil unless --otel-endpoint is set
 
+	// Limits keeps the per-address request limits (limits.go).
+	Limits   ratelimit.Backend
+	redis    *redis.Client // nil unless --redis-url is set
+	draining atomic.Bool   // set when Serve begins to stop; /readyz answers 503
+
 	sealer signin.Keys  // seals secrets at rest (the keys, reloading their file)
 	oidc   providerOnce // the OpenID Connect provider, built at first use
 }
@@ -70,6 +78,9 @@ type Options struct {
 	PasswordParams *password.Params
 	// BackupParams likewise for backup-code hashing.
 	BackupParams *backup.Params
+	// RedisPrefix replaces the prefix of the Redis keys (tests sharing
+	// one Redis).
+	RedisPrefix string
 }
 
 // NewLogger returns the process logger described by cfg. Lines logged with
@@ -93,7 +104,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, string, err
 // store's clock.
 func openStore(ctx context.Context, cfg config.Config, hook store.QueryHook, now func() time.Time) (store.Store, string, error) {
 	if cfg.DatabaseURL != "" {
-		st, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.Options{QueryHook: hook, Now: now})
+		st, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.Options{QueryHook: hook, Now: now, MaxConns: cfg.DBMaxConns})
 		if err != nil {
 			return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
 		}
@@ -198,8 +209,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 			AdminsNeedMFA: cfg.AdminMFARequired, InvitationTTL: cfg.InvitationTTL})
 	adm := admin.New(st, sg, al, log, o.Now)
 	adm.UseDirectory(dir)
+	limits, rc, err := openLimits(ctx, cfg, st, backend, o)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return &App{Config: cfg, Log: log, Store: st, Keys: keys, Hasher: hasher, Audit: al, Signin: sg, Background: bg,
-		Admin: adm, Directory: dir, Now: o.Now, Backend: backend, Metrics: m, tracer: tr, sealer: sealer}, nil
+		Admin: adm, Directory: dir, Now: o.Now, Backend: backend, Metrics: m, tracer: tr, sealer: sealer,
+		Limits: limits, redis: rc}, nil
 }
 
 // Close waits (up to 10 s) for background work such as security notices
@@ -211,7 +228,11 @@ func (a *App) Close() error {
 	defer cancel()
 	a.Background.Drain(ctx)
 	a.Directory.Close()
-	return errors.Join(a.tracer.Shutdown(ctx), a.Store.Close())
+	var rerr error
+	if a.redis != nil {
+		rerr = a.redis.Close()
+	}
+	return errors.Join(a.tracer.Shutdown(ctx), rerr, a.Store.Close())
 }
 
 // RootSlug is the slug of the platform org created on first start.

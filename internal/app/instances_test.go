@@ -92,7 +92,18 @@ func (r reply) code() string {
 	return s
 }
 
-func TestTwoInstancesOnOnePostgreSQLShareUsersSessionsAndReplayState(t *testing.T) {
+// cluster is two instances on one PostgreSQL database, sharing nothing
+// else but the key (each has its own, empty, data directory), with a
+// platform admin created at the command line.
+type cluster struct {
+	one, two instance
+	root     string // the platform admin's session token
+	clk      *clock
+}
+
+// newCluster starts a cluster; tweak, when set, adjusts both instances'
+// configuration and options.
+func newCluster(t *testing.T, tweak func(*config.Config, *app.Options)) cluster {
 	dsn := pgtest.NewDatabase(t)
 	var key [32]byte
 	rand.Read(key[:])
@@ -100,15 +111,16 @@ func TestTwoInstancesOnOnePostgreSQLShareUsersSessionsAndReplayState(t *testing.
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 15, 0, time.UTC)}
 	pp := password.TestParams()
 	opts := app.Options{Now: clk.Now, PasswordParams: &pp, BackupParams: &backup.Params{Memory: 64, Time: 1, Threads: 1}}
-
-	// Each instance has its own (empty) data directory: nothing is shared
-	// but the database and the key.
+	base := config.Default()
+	base.DatabaseURL = dsn
+	base.SecretKey = secretKey
+	base.AdminMFARequired = false // the platform admin here works with a password; the rule has its own tests
+	if tweak != nil {
+		tweak(&base, &opts)
+	}
 	start := func() instance {
-		cfg := config.Default()
+		cfg := base
 		cfg.DataDir = t.TempDir()
-		cfg.DatabaseURL = dsn
-		cfg.SecretKey = secretKey
-		cfg.AdminMFARequired = false // the platform admin here works with a password; the rule has its own tests
 		a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
 		if err != nil {
 			t.Fatal(err)
@@ -137,6 +149,12 @@ func TestTwoInstancesOnOnePostgreSQLShareUsersSessionsAndReplayState(t *testing.
 	if root == "" {
 		t.Fatal("root cannot sign in on instance 1")
 	}
+	return cluster{one: one, two: two, root: root, clk: clk}
+}
+
+func TestTwoInstancesOnOnePostgreSQLShareUsersSessionsAndReplayState(t *testing.T) {
+	c := newCluster(t, nil)
+	one, two, root, clk := c.one, c.two, c.root, c.clk
 
 	// A user created through instance 1 signs in through instance 2.
 	if r := one.call("POST", "/api/v1/orgs", root, map[string]string{"slug": "acme", "name": "Acme Corp"}); r.status != http.StatusCreated {

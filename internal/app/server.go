@@ -28,11 +28,13 @@ import (
 // are served only by MetricsHandler, on their own listener.
 func (a *App) Handler() http.Handler {
 	client := a.clientFunc()
-	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Store: a.Store, Log: a.Log, Now: a.Now, Client: client})
+	apiH := api.New(api.Deps{Signin: a.Signin, Admin: a.Admin, Store: a.Store, Log: a.Log, Now: a.Now, Client: client,
+		Limits: a.Limits})
 	webH := web.New(web.Deps{Signin: a.Signin, Admin: a.Admin, Log: a.Log, Now: a.Now, Client: client,
 		SecureCookies: strings.HasPrefix(a.Config.BaseURL(), "https://"), Version: version.String(), Apps: appSignIn{a},
 		Proxies:   &forwardauth.Gate{Store: a.Store, Signin: a.Signin, Audit: a.Audit, Now: a.Now},
-		PortalURL: a.Config.BaseURL(), CookieDomain: a.Config.CookieDomain})
+		PortalURL: a.Config.BaseURL(), CookieDomain: a.Config.CookieDomain,
+		Limits: a.Limits})
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiH)
@@ -48,6 +50,12 @@ func (a *App) Handler() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if a.draining.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("draining\n"))
+			return
+		}
 		if err := a.Store.Ping(ctx); err != nil {
 			a.Log.WarnContext(ctx, "readyz: database unreachable", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -138,9 +146,12 @@ func (a *App) HTTPServer() *http.Server {
 }
 
 // Serve serves the public handler on ln, and the metrics on
-// --metrics-listen when it is set, until ctx is done; then it shuts both
-// down gracefully (in-flight requests get up to 15 s). The servers' own
-// errors (TLS handshakes, malformed requests) go to the structured log.
+// --metrics-listen when it is set, until ctx is done (SIGTERM); then it
+// drains: /readyz answers 503 at once while requests are still served for
+// --drain-delay (so load balancers take the instance out), then both
+// servers shut down gracefully — in-flight requests and pending notices get
+// up to 15 s — and Serve returns nil. The servers' own errors (TLS
+// handshakes, malformed requests) go to the structured log.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errLog := slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)
 	srv := a.HTTPServer()
@@ -165,6 +176,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+	}
+	a.draining.Store(true)
+	if err == nil && a.Config.DrainDelay > 0 {
+		a.Log.Info("draining: /readyz answers 503", "delay", a.Config.DrainDelay.String())
+		select {
+		case err = <-errc:
+		case <-time.After(a.Config.DrainDelay):
+		}
 	}
 	a.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -200,8 +219,9 @@ func (a *App) janitor(ctx context.Context) {
 // past windows, WebAuthn ceremonies an hour after they expired, confirmation and password reset links a day after they
 // expired, invitations 30 days after they expired unaccepted, password
 // counters a day after their last failure (unless still locked), OpenID
-// Connect authorization requests an hour after they expired, and grants and
-// tokens a day after they were revoked or expired, and audit events older
+// Connect authorization requests an hour after they expired, grants and
+// tokens a day after they were revoked or expired, request-rate keys whose
+// bucket is full again, and audit events older
 // than the retention (--audit-retention), in batches. Several
 // instances may sweep at once; every delete is idempotent. Failures are
 // logged, not returned: the next sweep tries again.
@@ -248,6 +268,10 @@ func (a *App) Sweep(ctx context.Context) {
 	// instead of device_revoked).
 	_, err = a.Store.DeleteOldDevices(ctx, now.Add(-24*time.Hour))
 	warn("devices", err)
+	// A request-rate key whose bucket has been full for a minute means
+	// what no key means (the minute allows for instances' clocks).
+	_, err = a.Store.DeleteOldRates(ctx, now.Add(-time.Minute))
+	warn("request rates", err)
 	if a.Config.AuditRetention > 0 {
 		_, err = a.PruneAudit(ctx, now.Add(-a.Config.AuditRetention))
 		warn("audit retention", err)

@@ -62,6 +62,17 @@ func TestSweepRemovesWhatHasExpiredAndKeepsWhatLives(t *testing.T) {
 	counter("recent", now.Add(-time.Hour), nil)
 	lockEnd := now.Add(time.Hour)
 	counter("locked", then, &lockEnd)
+	// Request-rate keys: one whose bucket filled up again a day ago, one
+	// still draining (a burst of 3 at an hour per request).
+	take := func(key string, at time.Time) {
+		if _, _, err := a.Store.TakeRate(ctx, key, at, time.Hour, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take("full", then)
+	for range 3 {
+		take("draining", now)
+	}
 
 	a.Sweep(ctx)
 
@@ -85,6 +96,9 @@ func TestSweepRemovesWhatHasExpiredAndKeepsWhatLives(t *testing.T) {
 	}
 	if n, _ := a.Store.CountSend(ctx, "user:"+u.ID, then.Truncate(time.Hour)); n != 1 {
 		t.Errorf("the old send counter survived (count %d after one more send)", n)
+	}
+	if n, _ := a.Store.DeleteOldRates(ctx, now.Add(24*time.Hour)); n != 1 {
+		t.Errorf("%d request-rate keys left after the sweep, want 1 (the draining one)", n)
 	}
 	for key, want := range map[string]int{"old": 0, "recent": 3, "locked": 3} {
 		if x, _ := a.Store.GetPasswordAttempts(ctx, key); x.Failures != want {

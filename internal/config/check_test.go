@@ -116,6 +116,7 @@ func TestEverySecretCanComeFromAFile(t *testing.T) {
 		"twilio-auth-token":  "0123456789abcdef",
 		"sms-webhook-secret": "a webhook secret of 32 bytes....",
 		"database-url":       "postgres://twofold:pw@db.internal/twofold",
+		"redis-url":          "redis://:pw@cache.internal:6379/0",
 	}
 	get := map[string]func(Config) string{
 		"smtp-password":      func(c Config) string { return c.SMTPPassword },
@@ -123,6 +124,7 @@ func TestEverySecretCanComeFromAFile(t *testing.T) {
 		"twilio-auth-token":  func(c Config) string { return c.TwilioAuthToken },
 		"sms-webhook-secret": func(c Config) string { return c.SMSWebhookSecret },
 		"database-url":       func(c Config) string { return c.DatabaseURL },
+		"redis-url":          func(c Config) string { return c.RedisURL },
 	}
 	for _, s := range Settings() {
 		if s.FileEnv == "" {

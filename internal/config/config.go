@@ -112,6 +112,19 @@ type Config struct {
 	// AuditRetention is how long audit events are kept; older ones are
 	// deleted by the background sweep. 0 keeps them forever.
 	AuditRetention time.Duration
+
+	// DBMaxConns is the size of the PostgreSQL connection pool of this
+	// instance (pgx's own default is 4, or the CPU count, which starves
+	// sign-ins under load).
+	DBMaxConns int
+	// RedisURL (redis://…) keeps the per-address request limits in Redis,
+	// shared by every instance using it. Without it they are kept in
+	// PostgreSQL (shared likewise) or, with SQLite, in memory.
+	RedisURL string
+	// DrainDelay is how long a stopping instance keeps serving with
+	// /readyz answering 503, so that load balancers take it out of
+	// rotation before it stops accepting connections.
+	DrainDelay time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -144,6 +157,7 @@ func Default() Config {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		AuditRetention:    400 * 24 * time.Hour,
+		DBMaxConns:        32,
 	}
 }
 
@@ -203,6 +217,15 @@ func (c Config) validate() []error {
 	}
 	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 {
 		errs = append(errs, errors.New("read-header-timeout, read-timeout, write-timeout and idle-timeout must be positive"))
+	}
+	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		errs = append(errs, errors.New("db-max-conns must be between 1 and 1000"))
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
+		errs = append(errs, errors.New("redis-url must start with redis://, rediss:// or unix://"))
+	}
+	if c.DrainDelay < 0 || c.DrainDelay > 5*time.Minute {
+		errs = append(errs, errors.New("drain-delay must be between 0 and 5m"))
 	}
 	if c.AuditRetention < 0 || c.AuditRetention > 0 && c.AuditRetention < 24*time.Hour {
 		errs = append(errs, errors.New("audit-retention must be 0 (keep forever) or at least 1d"))

@@ -200,6 +200,11 @@ var fields = func() []field {
 	}
 	s, g = days(func(c *Config) *time.Duration { return &c.AuditRetention })
 	add("audit-retention", "how long audit events are kept, e.g. 400d or 9600h (0 keeps them forever)", s, g)
+	s, g = integer(func(c *Config) *int { return &c.DBMaxConns })
+	add("db-max-conns", "PostgreSQL connections this instance keeps at most (the sum over instances must stay below the server's max_connections)", s, g)
+	secret("redis-url", "redis:// URL of a Redis that keeps the per-address request limits shared by every instance (empty keeps them in PostgreSQL, or in memory with SQLite)", func(c *Config) *string { return &c.RedisURL })
+	s, g = dur(func(c *Config) *time.Duration { return &c.DrainDelay })
+	add("drain-delay", "on SIGTERM, how long to keep serving with /readyz answering 503 before in-flight requests are drained (e.g. 10s behind a load balancer)", s, g)
 	return f
 }()
 

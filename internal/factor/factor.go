@@ -129,6 +129,10 @@ type Env interface {
 	// the right one is consumed atomically. Pending factors match only in
 	// the confirmation scope.
 	CompareSent(ctx context.Context, u store.User, sc Scope, kind, code string) (Match, bool, error)
+	// Hash runs compute, one argon2id computation (a backup code's hash),
+	// in a slot of the process's one hash limiter (--hash-concurrency);
+	// if ctx ends first it returns ctx's error without running compute.
+	Hash(ctx context.Context, compute func()) error
 }
 
 // Method is one way to answer the second step.

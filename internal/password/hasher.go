@@ -139,6 +139,21 @@ func (h *Hasher) span(ctx context.Context) func() {
 	return h.trace(ctx)
 }
 
+// Run runs compute — one argon2id computation made elsewhere, such as a
+// backup code's hash — in one of h's computation slots, so that every
+// argon2id computation of the process shares the one cap the operator set
+// (--hash-concurrency). It waits for a slot; if ctx ends first, it returns
+// ctx.Err() without running compute.
+func (h *Hasher) Run(ctx context.Context, compute func()) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
+	defer h.span(ctx)()
+	compute()
+	return nil
+}
+
 // Hash returns an argon2id PHC string for password, made with h's parameters
 // and a new random salt. The password is normalized to NFKC first. Hash
 // waits for a computation slot; if ctx ends first, it returns ctx.Err().

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -8,7 +9,7 @@ import (
 )
 
 // IPLimiter limits requests per client address with a token bucket each.
-// It is in-memory and per process; buckets idle for a while are dropped.
+// It is the in-memory Limiter: per process; buckets idle for a while are dropped.
 // The zero value is not usable; use NewIPLimiter.
 type IPLimiter struct {
 	rate  rate.Limit
@@ -32,8 +33,8 @@ func NewIPLimiter(perMinute float64, burst int, now func() time.Time) *IPLimiter
 }
 
 // Allow reports whether a request from ip may go ahead now; when it may not,
-// it also returns how long until one would.
-func (l *IPLimiter) Allow(ip string) (bool, time.Duration) {
+// it also returns how long until one would. It never fails.
+func (l *IPLimiter) Allow(_ context.Context, ip string) (bool, time.Duration, error) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -54,7 +55,7 @@ func (l *IPLimiter) Allow(ip string) (bool, time.Duration) {
 	r := b.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return false, d
+		return false, d, nil
 	}
-	return true, 0
+	return true, 0, nil
 }

@@ -1,6 +1,8 @@
 // Package ratelimit protects code checks from brute force: a per-account
 // failure counter with growing delays and a hard lock (Lockout), and
-// per-client-address request limits (IPLimiter).
+// per-client-address request limits (Limiter), counted in this process
+// (Memory, IPLimiter), in the database (Shared) or in Redis (Redis) so
+// that several instances share them.
 //
 // Lockout is pure: it turns the stored attempt state and the current time
 // into a decision. The caller runs it inside store.UpdateAttempts so that

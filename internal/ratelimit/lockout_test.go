@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -90,19 +91,19 @@ func TestIPLimiterRefusesPastTheBurstAndRefills(t *testing.T) {
 	now := t0
 	l := NewIPLimiter(60, 3, func() time.Time { return now })
 	for i := 0; i < 3; i++ {
-		if ok, _ := l.Allow("1.2.3.4"); !ok {
+		if ok, _, _ := l.Allow(context.Background(), "1.2.3.4"); !ok {
 			t.Fatalf("request %d refused inside the burst", i)
 		}
 	}
-	ok, wait := l.Allow("1.2.3.4")
+	ok, wait, _ := l.Allow(context.Background(), "1.2.3.4")
 	if ok || wait <= 0 {
 		t.Fatalf("4th request: ok=%v wait=%s, want refused with a wait", ok, wait)
 	}
-	if ok, _ := l.Allow("5.6.7.8"); !ok {
+	if ok, _, _ := l.Allow(context.Background(), "5.6.7.8"); !ok {
 		t.Fatal("another address was refused")
 	}
 	now = now.Add(time.Second)
-	if ok, _ := l.Allow("1.2.3.4"); !ok {
+	if ok, _, _ := l.Allow(context.Background(), "1.2.3.4"); !ok {
 		t.Fatal("refused after a token refilled")
 	}
 }

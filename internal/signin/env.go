@@ -35,3 +35,7 @@ func (e methodEnv) CompareSent(ctx context.Context, u store.User, sc factor.Scop
 // Methods returns the registry of second-factor methods this service
 // checks.
 func (s *Service) Methods() *factor.Registry { return s.methods }
+
+func (e methodEnv) Hash(ctx context.Context, compute func()) error {
+	return e.s.hasher.Run(ctx, compute)
+}

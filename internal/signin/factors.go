@@ -256,7 +256,7 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 		if !first {
 			return s.store.ConfirmFactor(ctx, f.ID, step, now)
 		}
-		plain, recs, err := s.backupBatch(u, now)
+		plain, recs, err := s.backupBatch(ctx, u, now)
 		if err != nil {
 			return false, err
 		}
@@ -307,9 +307,10 @@ func (s *Service) confirmFactor(ctx context.Context, u store.User, factorID, raw
 }
 
 // backupBatch makes a fresh batch of backup codes: the plaintext codes
-// (shown once) and the records to store.
-func (s *Service) backupBatch(u store.User, now time.Time) ([]string, []store.BackupCode, error) {
-	codes, hashes, err := backup.Generate(s.backup)
+// (shown once) and the records to store. Each of its hashes takes a slot
+// of the password hasher, like any other argon2id computation.
+func (s *Service) backupBatch(ctx context.Context, u store.User, now time.Time) ([]string, []store.BackupCode, error) {
+	codes, hashes, err := backup.GenerateWith(ctx, s.backup, s.hasher.Run)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -323,7 +324,7 @@ func (s *Service) backupBatch(u store.User, now time.Time) ([]string, []store.Ba
 // newBackupCodes replaces the user's backup codes with a fresh batch and
 // returns the plaintext codes (shown once).
 func (s *Service) newBackupCodes(ctx context.Context, u store.User, c Client) ([]string, error) {
-	codes, recs, err := s.backupBatch(u, s.now().UTC())
+	codes, recs, err := s.backupBatch(ctx, u, s.now().UTC())
 	if err != nil {
 		return nil, err
 	}

@@ -78,6 +78,7 @@ type world struct {
 	log    *logBuffer
 	totp   totp.Verifier
 	keys   *secretbox.Keyring
+	hasher *password.Hasher // the service's: every argon2id computation takes its slots
 }
 
 var client = signin.Client{IP: "192.0.2.10", UserAgent: "signin-test"}
@@ -108,12 +109,13 @@ func newWorldWith(t *testing.T, lock ratelimit.Lockout) *world {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	al := audit.New(st, log, clk.Now)
 	keys := secretbox.Generate()
+	hasher := password.NewHasher(password.TestParams(), 0)
 	sg := signin.New(signin.Deps{
-		Store: st, Hasher: password.NewHasher(password.TestParams(), 0), Keys: keys, Audit: al, Log: log,
+		Store: st, Hasher: hasher, Keys: keys, Audit: al, Log: log,
 		Lockout: lock, TOTP: totp.Default(),
 		Backup: backup.Params{Memory: 64, Time: 1, Threads: 1}, Now: clk.Now,
 	}, signin.Options{})
-	w := &world{t: t, ctx: ctx, clock: clk, store: st, path: path, signin: sg, log: logs, totp: totp.Default(), keys: keys,
+	w := &world{t: t, ctx: ctx, clock: clk, store: st, path: path, signin: sg, log: logs, totp: totp.Default(), keys: keys, hasher: hasher,
 		admin: admin.New(st, sg, al, log, clk.Now)}
 	// The root org as app.EnsureRoot creates it on first start.
 	if _, err := st.CreateOrg(ctx, store.Org{Slug: "platform", Name: "Platform", CreatedAt: clk.Now(), UpdatedAt: clk.Now(),

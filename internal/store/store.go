@@ -314,8 +314,11 @@ type UserFilter struct {
 	OrgID   string // users of exactly this org
 	Role    Role
 	Query   string // substring of username or email
+	// Prefix selects users whose username (normalized) or email starts
+	// with it, ignoring case; unlike Query it is served by an index.
+	Prefix  string
 	Limit   int    // 0 = 100
-	AfterID string // for paging
+	AfterID string // for paging: only users with ID > AfterID (ordered by ID)
 }
 
 // Store is everything a Twofold server keeps. Implementations must be safe
@@ -344,6 +347,7 @@ type Store interface {
 	UserImporter
 	AuditPruner
 	Dashboards
+	RateLimits
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

@@ -12,9 +12,9 @@ import (
 	"github.com/twofold-id/twofold/internal/store"
 )
 
-// userListLimit bounds one user list page; the page says when the search
-// should be narrowed.
-const userListLimit = 200
+// userListLimit is the size of one user list page; the page links to the
+// next one (keyset paging by user ID, so every page is one index range).
+const userListLimit = 100
 
 // adminUsersPage lists users with search and filters, and offers the bulk
 // resend of confirmation mails for the org subtree shown.
@@ -26,8 +26,10 @@ type adminUsersPage struct {
 	Orgs           []orgOption
 	Statuses       []choice
 	Rows           []userListRow
-	Limited        bool // the list was cut at userListLimit
-	Unconfirmed    int  // users shown with an unconfirmed address
+	After          string // the page starts after this user ID ("" = first page)
+	FirstURL       string // the first page with the same filters, when this is not it
+	NextURL        string // the next page, when there may be one
+	Unconfirmed    int    // users shown with an unconfirmed address
 	Bulk           *admin.BulkResult
 	Err            *formErr
 }
@@ -48,7 +50,7 @@ func (h *handler) adminUsers(w http.ResponseWriter, r *http.Request, p signin.Pr
 func (h *handler) renderUsers(w http.ResponseWriter, r *http.Request, p signin.Principal, status int, e *formErr) {
 	q := r.URL.Query()
 	pg := adminUsersPage{adminBase: adminBase{User: &p, Section: "users", Notice: adminNotice(r)},
-		Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Org: q.Get("org"), Err: e}
+		Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Org: q.Get("org"), After: q.Get("after"), Err: e}
 	orgs, idx, err := h.visibleOrgs(r, p)
 	if err != nil {
 		h.fail(w, r, err)
@@ -69,7 +71,7 @@ func (h *handler) renderUsers(w http.ResponseWriter, r *http.Request, p signin.P
 	}
 	pg.OrgName = o.Name
 	pg.ExportCSV = exportLink("/admin/users/export.csv", url.Values{"org": {pg.Org}, "q": {pg.Q}, "status": {pg.Status}})
-	rows, err := h.Admin.UserRows(r.Context(), actorOf(p), store.UserFilter{OrgPath: o.Path, Query: pg.Q, Limit: userListLimit}, pg.Status)
+	rows, next, err := h.Admin.UserPage(r.Context(), actorOf(p), store.UserFilter{OrgPath: o.Path, Query: pg.Q, Limit: userListLimit, AfterID: pg.After}, pg.Status)
 	if err != nil {
 		pe := h.public(r, err)
 		if pg.Err == nil {
@@ -77,7 +79,21 @@ func (h *handler) renderUsers(w http.ResponseWriter, r *http.Request, p signin.P
 		}
 		status = pe.HTTPStatus()
 	}
-	pg.Limited = len(rows) >= userListLimit
+	page := func(after string) string {
+		v := url.Values{}
+		for k, x := range map[string]string{"q": pg.Q, "status": pg.Status, "org": pg.Org, "after": after} {
+			if x != "" {
+				v.Set(k, x)
+			}
+		}
+		return "/admin/users?" + v.Encode()
+	}
+	if next != "" {
+		pg.NextURL = page(next)
+	}
+	if pg.After != "" {
+		pg.FirstURL = page("")
+	}
 	for _, row := range rows {
 		pg.Rows = append(pg.Rows, userListRow{User: row.User, OrgName: idx[row.User.OrgID].Name, Status: mfaStatus(row.MFAStatus)})
 		if row.User.Email != "" && row.User.EmailConfirmedAt == nil {

@@ -106,8 +106,8 @@ func (d devicePages) render(w http.ResponseWriter, r *http.Request, p signin.Pri
 	h.clearCookie(w, h.deviceCookie())
 	pg := devicePage{User: &p, UserCode: code}
 	if code != "" {
-		if ok, wait := d.limit.Allow(h.Client(r).IP); !ok {
-			pe := errRateLimited.WithRetry(wait)
+		if err := h.limit(d.limit, r); err != nil {
+			pe := h.public(r, err)
 			pg.Err = newFormErr("device", pe, h.Now())
 			h.renderStatus(w, r, pe.HTTPStatus(), "device", pg)
 			return
@@ -131,8 +131,8 @@ func (d devicePages) decide(w http.ResponseWriter, r *http.Request, p signin.Pri
 		return
 	}
 	code := cleanUserCode(r.PostForm.Get("user_code"))
-	if ok, wait := d.limit.Allow(h.Client(r).IP); !ok {
-		pe := errRateLimited.WithRetry(wait)
+	if err := h.limit(d.limit, r); err != nil {
+		pe := h.public(r, err)
 		h.renderStatus(w, r, pe.HTTPStatus(), "device", devicePage{User: &p, UserCode: code, Err: newFormErr("device", pe, h.Now())})
 		return
 	}

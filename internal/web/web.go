@@ -60,6 +60,9 @@ type Deps struct {
 	// CookieDomain scopes the session cookie to a parent domain
 	// (cookies.go); "" keeps it a host-only __Host- cookie.
 	CookieDomain string
+	// Limits keeps the per-address counts; nil counts in this process
+	// (ratelimit.Memory).
+	Limits ratelimit.Backend
 }
 
 // handler is the portal.
@@ -67,8 +70,8 @@ type handler struct {
 	Deps
 	pages   *pages
 	cookies cookieNames
-	loginIP *ratelimit.IPLimiter // password attempts per address
-	codeIP  *ratelimit.IPLimiter // code attempts per address
+	loginIP ratelimit.Limiter // password attempts per address
+	codeIP  ratelimit.Limiter // code attempts per address
 }
 
 // The policy every response carries. Nothing inline is allowed: the one
@@ -85,6 +88,9 @@ func New(d Deps) http.Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Limits == nil {
+		d.Limits = ratelimit.Memory(d.Now)
+	}
 	if d.Client == nil {
 		// The peer of the connection, without its port: a proxy's header
 		// is believed only when the caller says which proxies to trust.
@@ -97,8 +103,8 @@ func New(d Deps) http.Handler {
 		Deps:    d,
 		pages:   loadPages(),
 		cookies: newCookieNames(d.SecureCookies, d.CookieDomain),
-		loginIP: ratelimit.NewIPLimiter(30, 10, d.Now),
-		codeIP:  ratelimit.NewIPLimiter(60, 20, d.Now),
+		loginIP: d.Limits.Limiter("web.login", ratelimit.Rate{PerMinute: 30, Burst: 10}),
+		codeIP:  d.Limits.Limiter("web.codes", ratelimit.Rate{PerMinute: 60, Burst: 20}),
 	}
 	mux := http.NewServeMux()
 	h.routes(mux)
@@ -261,9 +267,15 @@ func (h *handler) public(r *http.Request, err error) *problem.Error {
 	return errInternal
 }
 
-// limit applies an address limit.
-func (h *handler) limit(l *ratelimit.IPLimiter, r *http.Request) error {
-	if ok, wait := l.Allow(h.Client(r).IP); !ok {
+// limit applies an address limit. When the limiter's shared state cannot
+// be reached the request is refused with that error, never let through
+// unlimited.
+func (h *handler) limit(l ratelimit.Limiter, r *http.Request) error {
+	ok, wait, err := l.Allow(r.Context(), h.Client(r).IP)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return errRateLimited.WithRetry(wait)
 	}
 	return nil

@@ -17,6 +17,7 @@ package backup
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -94,12 +95,26 @@ func (p Params) valid() bool {
 		p.Memory >= 8*uint32(p.Threads) && p.Memory <= maxMemory
 }
 
-// Generate returns a new batch: Count distinct codes formatted "xxxxx-xxxxx",
-// to be shown to the user once, and their argon2id hashes in the same order,
-// to be stored. The hashes share one fresh random salt and p, and are encoded
-// as "$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>" (unpadded standard base64).
-// Generate costs Count argon2id computations.
+// A Runner runs compute, one argon2id computation, when the caller's limit
+// on concurrent hashing allows (password.Hasher.Run); if ctx ends first it
+// returns ctx's error without running compute.
+type Runner func(ctx context.Context, compute func()) error
+
+// Unlimited runs every computation at once, in the caller's goroutine.
+func Unlimited(_ context.Context, compute func()) error { compute(); return nil }
+
+// Generate is GenerateWith without a limit.
 func Generate(p Params) (codes []string, hashes []string, err error) {
+	return GenerateWith(context.Background(), p, Unlimited)
+}
+
+// GenerateWith returns a new batch: Count distinct codes formatted
+// "xxxxx-xxxxx", to be shown to the user once, and their argon2id hashes in
+// the same order, to be stored. The hashes share one fresh random salt and
+// p, and are encoded as "$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>" (unpadded
+// standard base64). It costs Count argon2id computations, each run through
+// run on its own (so other sign-ins get slots between them).
+func GenerateWith(ctx context.Context, p Params, run Runner) (codes []string, hashes []string, err error) {
 	if !p.valid() {
 		return nil, nil, ErrInvalidParams
 	}
@@ -124,7 +139,10 @@ func Generate(p Params) (codes []string, hashes []string, err error) {
 	hashes = make([]string, Count)
 	for i, c := range raw {
 		codes[i] = c[:Length/2] + "-" + c[Length/2:]
-		key := argon2.IDKey([]byte(c), salt, p.Time, p.Memory, p.Threads, keySize)
+		var key []byte
+		if err := run(ctx, func() { key = argon2.IDKey([]byte(c), salt, p.Time, p.Memory, p.Threads, keySize) }); err != nil {
+			return nil, nil, err
+		}
 		hashes[i] = encode(p, salt, key)
 	}
 	return codes, hashes, nil
@@ -181,7 +199,7 @@ func Normalize(s string) (string, bool) {
 // no hash computation. Otherwise Match computes argon2id once, with the salt
 // and parameters of the batch, and compares the result with every hash in
 // constant time. Run it under the same concurrency limit as password hashing:
-// it costs as much memory and time as one password check.
+// it costs as much memory and time as one password check: MatchWith does.
 //
 // A match does not use the code up: the caller must mark hashes[index]'s code
 // used with store.BackupCodes.UseBackupCode and treat losing that race as a
@@ -191,6 +209,11 @@ func Normalize(s string) (string, bool) {
 // of the offending hash) for stored hashes it cannot use; it never panics.
 // With no hashes it reports no match.
 func Match(input string, hashes []string) (index int, ok bool, err error) {
+	return MatchWith(context.Background(), input, hashes, Unlimited)
+}
+
+// MatchWith is Match with its one argon2id computation run through run.
+func MatchWith(ctx context.Context, input string, hashes []string, run Runner) (index int, ok bool, err error) {
 	if len(hashes) == 0 {
 		return -1, false, nil
 	}
@@ -214,7 +237,12 @@ func Match(input string, hashes []string) (index int, ok bool, err error) {
 		return -1, false, nil
 	}
 	p := first.params
-	key := argon2.IDKey([]byte(code), first.salt, p.Time, p.Memory, p.Threads, uint32(len(first.key)))
+	var key []byte
+	if err := run(ctx, func() {
+		key = argon2.IDKey([]byte(code), first.salt, p.Time, p.Memory, p.Threads, uint32(len(first.key)))
+	}); err != nil {
+		return -1, false, err
+	}
 	index = -1
 	found := 0
 	for i, k := range keys {

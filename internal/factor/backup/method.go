@@ -37,7 +37,8 @@ func (Method) Usable(ctx context.Context, env factor.Env, u store.User, _ []stor
 	return len(codes) > 0, err
 }
 
-// Check implements factor.Method: one argon2id computation, then the
+// Check implements factor.Method: one argon2id computation (in a slot of
+// the process's hash limiter, env.Hash), then the
 // matched code is used up atomically. The match carries the backup-code
 // audit event and notice with the number of codes left.
 func (Method) Check(ctx context.Context, env factor.Env, u store.User, _ factor.Scope, code string) (factor.Match, bool, error) {
@@ -49,7 +50,7 @@ func (Method) Check(ctx context.Context, env factor.Env, u store.User, _ factor.
 	for i, bc := range codes {
 		hashes[i] = bc.Hash
 	}
-	idx, ok, err := Match(code, hashes)
+	idx, ok, err := MatchWith(ctx, code, hashes, env.Hash)
 	if err != nil || !ok {
 		return factor.Match{}, false, err
 	}

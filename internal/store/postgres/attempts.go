@@ -24,7 +24,7 @@ func (s *Store) GetAttempts(ctx context.Context, userID string) (store.Attempts,
 
 // UpdateAttempts runs fn on the user's current state (the zero state with
 // UserID set if none is stored) inside one transaction that holds the row
-// locked (SELECT … FOR UPDATE), and stores what fn returns, so concurrent
+// locked (an upsert … RETURNING), and stores what fn returns, so concurrent
 // calls for one user, from any process, are serialized. fn may run while
 // other callers wait: it must be quick and must not use the store. If fn
 // returns an error nothing is stored and that error is returned unwrapped.
@@ -33,14 +33,12 @@ func (s *Store) UpdateAttempts(ctx context.Context, userID string, fn func(store
 	var out store.Attempts
 	var fnErr error
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		// Make sure a row exists so there is something to lock.
-		if _, err := tx.Exec(ctx, `INSERT INTO mfa_attempts (user_id) VALUES ($1)
-			ON CONFLICT (user_id) DO NOTHING`, userID); err != nil {
-			return err
-		}
+		// One statement makes sure the row exists, locks it (an upsert
+		// that updates locks the row like FOR UPDATE) and reads it.
 		cur := store.Attempts{UserID: userID}
-		if err := tx.QueryRow(ctx, `SELECT failures, last_failure_at, locked_until
-			FROM mfa_attempts WHERE user_id = $1 FOR UPDATE`, userID).
+		if err := tx.QueryRow(ctx, `INSERT INTO mfa_attempts (user_id) VALUES ($1)
+			ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+			RETURNING failures, last_failure_at, locked_until`, userID).
 			Scan(&cur.Failures, &cur.LastFailureAt, &cur.LockedUntil); err != nil {
 			return err
 		}

@@ -67,6 +67,10 @@ type Options struct {
 	// caller passes without a time, and the few times the store sets
 	// itself (an org's updated_at when it moves).
 	Now func() time.Time
+	// MaxConns, when positive, is the size of the connection pool; it
+	// overrides pool_max_conns in the DSN and pgx's default (4, or the CPU
+	// count).
+	MaxConns int
 }
 
 // OpenWith is Open with options.
@@ -77,6 +81,9 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	if o.QueryHook != nil {
 		cfg.ConnConfig.Tracer = tracer{o.QueryHook}
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = int32(o.MaxConns)
 	}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		// Read timestamptz values in UTC rather than time.Local.
@@ -157,6 +164,21 @@ func (s *Store) Close() error {
 }
 
 // querier is what pgxpool.Pool and pgx.Tx have in common.
+// execer runs statements without reading rows: a connection, a
+// transaction, or a batch being queued (batchExec).
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// batchExec queues statements on a batch instead of running them; their
+// errors come from the batch's Close.
+type batchExec struct{ b *pgx.Batch }
+
+func (e batchExec) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	e.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -198,14 +220,15 @@ func mapErr(op string, err error) error {
 }
 
 // unreachable reports whether err means the server could not be reached or
-// went away: a failed connect, a broken connection, or the server shutting
+// went away: a failed connect, a broken connection (or one pgx closed after
+// its socket broke), or the server shutting
 // down (SQLSTATE class 08, and 57P01–57P03). A cancelled context is not.
 func unreachable(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false
 	}
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || store.Unavailable(err) {
+	if errors.As(err, &ce) || errors.Is(err, pgconn.ErrConnClosed) || store.Unavailable(err) {
 		return true
 	}
 	var pgErr *pgconn.PgError

@@ -60,7 +60,7 @@ func userLive(ctx context.Context, tx pgx.Tx, userID string, version int64) erro
 	return nil
 }
 
-func (s *Store) insertSession(ctx context.Context, q querier, sess store.Session) (store.Session, error) {
+func (s *Store) insertSession(ctx context.Context, q execer, sess store.Session) (store.Session, error) {
 	if sess.ID == "" {
 		sess.ID = store.NewID()
 	}

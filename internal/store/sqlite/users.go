@@ -83,8 +83,17 @@ func (s *Store) GetUserByName(ctx context.Context, orgID, usernameNorm string) (
 
 // ListUsers returns the users matching f ordered by ID, at most f.Limit
 // (100 when zero), starting after f.AfterID. Query matches a substring of
-// Username, UsernameNorm or Email, case-sensitively.
+// Username, UsernameNorm or Email, case-sensitively; Prefix a prefix of
+// UsernameNorm or the lowercased Email (served by the users_*_prefix
+// indexes).
 func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error) {
+	q, args := listUsersQuery(f)
+	return queryAll(ctx, s.r, scanUser, q, args...)
+}
+
+// listUsersQuery is the statement of ListUsers (its indexes are shown by
+// EXPLAIN QUERY PLAN in a test).
+func listUsersQuery(f store.UserFilter) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -108,6 +117,11 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 		where = append(where, "(instr(lower(u.username), lower(?)) > 0 OR instr(u.username_norm, lower(?)) > 0 OR instr(lower(u.email), lower(?)) > 0)")
 		args = append(args, f.Query, f.Query, f.Query)
 	}
+	if f.Prefix != "" {
+		lo, hi := store.PrefixRange(f.Prefix)
+		where = append(where, "((u.username_norm >= ? AND u.username_norm < ?) OR (lower(u.email) >= ? AND lower(u.email) < ?))")
+		args = append(args, lo, hi, lo, hi)
+	}
 	if f.AfterID != "" {
 		where, args = append(where, "u.id > ?"), append(args, f.AfterID)
 	}
@@ -116,7 +130,7 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User
 	}
 	q += ` ORDER BY u.id LIMIT ?`
 	args = append(args, limitOr100(f.Limit))
-	return queryAll(ctx, s.r, scanUser, q, args...)
+	return q, args
 }
 
 // PatchUser applies ch to the user in one transaction on the writer: only

@@ -52,6 +52,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConfirmWithCodes", confirmWithCodesTests},
 		{"Import", importTests},
 		{"AuditRetention", auditRetentionTests},
+		{"RateLimits", rateLimitTests},
+		{"UserPrefix", prefixTests},
 		{"Misc", miscTests},
 		{"Races", raceTests},
 	}
