@@ -382,21 +382,42 @@ func (s *Store) RevokeAccessToken(ctx context.Context, id string, at time.Time) 
 
 // CreateSigningKey inserts k; a duplicate id is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at) VALUES ($1,$2,$3,$4,$5)`,
-		k.ID, k.Alg, k.Sealed, k.KeyID, s.orNow(k.CreatedAt))
+	var active *time.Time
+	if !k.ActiveFrom.IsZero() {
+		a := ts(k.ActiveFrom)
+		active = &a
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at, active_from) VALUES ($1,$2,$3,$4,$5,$6)`,
+		k.ID, k.Alg, k.Sealed, k.KeyID, s.orNow(k.CreatedAt), active)
 	return mapErr("create signing key", err)
 }
 
-// ListSigningKeys returns every signing key, newest first.
+// ResealSigningKey replaces the sealed key if it is still under oldKeyID.
+func (s *Store) ResealSigningKey(ctx context.Context, id, oldKeyID string, sealed []byte, keyID string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE oidc_signing_keys SET sealed = $3, key_id = $4 WHERE id = $1 AND key_id = $2`, id, oldKeyID, sealed, keyID)
+	if err != nil {
+		return false, mapErr("reseal signing key", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ListSigningKeys returns every signing key, the last to start signing
+// first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, alg, sealed, key_id, created_at FROM oidc_signing_keys
-		ORDER BY created_at DESC, id DESC`)
+	rows, err := s.pool.Query(ctx, `SELECT id, alg, sealed, key_id, created_at, active_from FROM oidc_signing_keys
+		ORDER BY COALESCE(active_from, created_at) DESC, created_at DESC, id DESC`)
 	if err != nil {
 		return nil, mapErr("list signing keys", err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SigningKey, error) {
-		var k store.SigningKey
-		err := r.Scan(&k.ID, &k.Alg, &k.Sealed, &k.KeyID, &k.CreatedAt)
+		var (
+			k      store.SigningKey
+			active *time.Time
+		)
+		err := r.Scan(&k.ID, &k.Alg, &k.Sealed, &k.KeyID, &k.CreatedAt, &active)
+		if active != nil {
+			k.ActiveFrom = *active
+		}
 		return k, err
 	})
 	return list, mapErr("list signing keys", err)

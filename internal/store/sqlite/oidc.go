@@ -460,24 +460,40 @@ func (s *Store) RevokeAccessToken(ctx context.Context, id string, at time.Time) 
 
 // CreateSigningKey inserts k; a duplicate id is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
-	_, err := s.exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at) VALUES (?,?,?,?,?)`,
-		k.ID, k.Alg, k.Sealed, k.KeyID, micro(s.orNow(k.CreatedAt)))
+	var active any
+	if !k.ActiveFrom.IsZero() {
+		active = micro(k.ActiveFrom)
+	}
+	_, err := s.exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at, active_from) VALUES (?,?,?,?,?,?)`,
+		k.ID, k.Alg, k.Sealed, k.KeyID, micro(s.orNow(k.CreatedAt)), active)
 	return err
 }
 
-// ListSigningKeys returns every signing key, newest first.
+// ResealSigningKey replaces the sealed key if it is still under oldKeyID.
+func (s *Store) ResealSigningKey(ctx context.Context, id, oldKeyID string, sealed []byte, keyID string) (bool, error) {
+	n, err := s.exec(ctx, `UPDATE oidc_signing_keys SET sealed = ?, key_id = ? WHERE id = ? AND key_id = ?`, sealed, keyID, id, oldKeyID)
+	return n == 1, err
+}
+
+// ListSigningKeys returns every signing key, the last to start signing
+// first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 	return queryAll(ctx, s.r, func(sc scanner) (store.SigningKey, error) {
 		var (
 			k       store.SigningKey
 			created int64
+			active  sql.NullInt64
 		)
-		if err := sc.Scan(&k.ID, &k.Alg, &k.Sealed, &k.KeyID, &created); err != nil {
+		if err := sc.Scan(&k.ID, &k.Alg, &k.Sealed, &k.KeyID, &created, &active); err != nil {
 			return store.SigningKey{}, mapErr(err)
 		}
 		k.CreatedAt = fromMicro(created)
+		if active.Valid {
+			k.ActiveFrom = fromMicro(active.Int64)
+		}
 		return k, nil
-	}, `SELECT id, alg, sealed, key_id, created_at FROM oidc_signing_keys ORDER BY created_at DESC, id DESC`)
+	}, `SELECT id, alg, sealed, key_id, created_at, active_from FROM oidc_signing_keys
+		ORDER BY coalesce(active_from, created_at) DESC, created_at DESC, id DESC`)
 }
 
 // DeleteSigningKey removes a key.

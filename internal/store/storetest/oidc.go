@@ -309,4 +309,30 @@ var oidcTests = []subtest{
 		noErr(t, "DeleteSigningKey", s.DeleteSigningKey(ctx(t), "k1"))
 		wantErr(t, "DeleteSigningKey(again)", s.DeleteSigningKey(ctx(t), "k1"), store.ErrNotFound)
 	}},
+	{"a signing key announced for later lists by when it starts to sign", func(t *testing.T, s store.Store) {
+		noErr(t, "CreateSigningKey", s.CreateSigningKey(ctx(t), store.SigningKey{ID: "now", Alg: "ES256", Sealed: []byte{1}, KeyID: "sb1", CreatedAt: at(time.Hour)}))
+		noErr(t, "CreateSigningKey", s.CreateSigningKey(ctx(t), store.SigningKey{ID: "later", Alg: "ES256", Sealed: []byte{2}, KeyID: "sb1",
+			CreatedAt: at(0), ActiveFrom: at(2 * time.Hour)}))
+		ks, err := s.ListSigningKeys(ctx(t))
+		noErr(t, "ListSigningKeys", err)
+		sameIDs(t, "ListSigningKeys", ids(ks, func(k store.SigningKey) string { return k.ID }), []string{"later", "now"})
+		sameTime(t, "ActiveFrom", ks[0].ActiveFrom, at(2*time.Hour))
+		sameTime(t, "Active()", ks[1].Active(), at(time.Hour))
+		if !ks[1].ActiveFrom.IsZero() {
+			t.Errorf("a key without ActiveFrom lists with %v", ks[1].ActiveFrom)
+		}
+		// Resealing is a compare-and-swap on the secretbox key id.
+		ok, err := s.ResealSigningKey(ctx(t), "now", "sb1", []byte{9}, "sb2")
+		if err != nil || !ok {
+			t.Fatalf("ResealSigningKey = %v, %v", ok, err)
+		}
+		ok, err = s.ResealSigningKey(ctx(t), "now", "sb1", []byte{8}, "sb3")
+		if err != nil || ok {
+			t.Fatalf("ResealSigningKey under a stale key id = %v, %v; want false", ok, err)
+		}
+		ks, _ = s.ListSigningKeys(ctx(t))
+		if ks[1].KeyID != "sb2" || !bytes.Equal(ks[1].Sealed, []byte{9}) {
+			t.Errorf("after reseal: %+v", ks[1])
+		}
+	}},
 }
