@@ -201,7 +201,9 @@ func (a *App) janitor(ctx context.Context) {
 // counters a day after their last failure (unless still locked), OpenID
 // Connect authorization requests an hour after they expired, and grants and
 // tokens a day after they were revoked or expired, and audit events older
-// than the retention (--audit-retention), in batches. Several
+// than the retention (--audit-retention), in batches; and it rotates the
+// OpenID Connect signing keys when due (--oidc-key-rotation) and drops
+// keys that left the key set. Several
 // instances may sweep at once; every delete is idempotent. Failures are
 // logged, not returned: the next sweep tries again.
 func (a *App) Sweep(ctx context.Context) {
@@ -238,6 +240,7 @@ func (a *App) Sweep(ctx context.Context) {
 		_, err = a.PruneAudit(ctx, now.Add(-a.Config.AuditRetention))
 		warn("audit retention", err)
 	}
+	warn("oidc signing keys", a.rotateSigningKeysIfDue(ctx))
 }
 
 // Audit retention works in batches of auditBatch events, one short
