@@ -85,8 +85,9 @@ func (a *App) OIDC(ctx context.Context) (*oidc.Provider, error) {
 }
 
 // oidcHandler serves the provider's endpoints.
-func (a *App) oidcHandler() http.Handler {
+func (a *App) oidcHandler(client func(*http.Request) signin.Client) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(oidc.WithClientIP(r.Context(), client(r).IP))
 		p, err := a.OIDC(r.Context())
 		if err != nil {
 			a.Log.Error("oidc provider unavailable", "err", err)

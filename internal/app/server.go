@@ -37,8 +37,8 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiH)
 	mux.Handle("/", webH)
-	mux.Handle(oidc.PathPrefix, a.oidcHandler())
-	mux.Handle("GET "+oidc.DiscoveryPath, a.oidcHandler())
+	mux.Handle(oidc.PathPrefix, a.oidcHandler(client))
+	mux.Handle("GET "+oidc.DiscoveryPath, a.oidcHandler(client))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -97,6 +97,8 @@ type Provider struct {
 	now    func() time.Time
 	opts   Options
 	op     *op.Provider
+	// authLimits bound failed client authentications (clientauth.go).
+	authLimits clientAuthLimits
 }
 
 // New returns the provider. The signing keys must exist (Keys.Ensure).
@@ -108,7 +110,8 @@ func New(d Deps, o Options) (*Provider, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Provider{store: d.Store, signin: d.Signin, audit: d.Audit, keys: d.Keys, log: d.Log, now: d.Now, opts: o}
+	p := &Provider{store: d.Store, signin: d.Signin, audit: d.Audit, keys: d.Keys, log: d.Log, now: d.Now, opts: o,
+		authLimits: newClientAuthLimits(d.Now)}
 	cfg := &op.Config{
 		CodeMethodS256:           true,
 		GrantTypeRefreshToken:    true,
@@ -141,11 +144,15 @@ func New(d Deps, o Options) (*Provider, error) {
 }
 
 // Handler serves discovery and the /oauth2/ endpoints. Mount it at
-// DiscoveryPath and PathPrefix.
+// DiscoveryPath and PathPrefix, with the request's address in the context
+// (WithClientIP) for the client authentication limits.
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.discovery)
 	mux.Handle(PathPrefix+"device_authorization", http.NotFoundHandler())
+	for _, ep := range []string{"token", "introspect", "revoke"} {
+		mux.Handle(PathPrefix+ep, p.limitClientAuth(p.op))
+	}
 	mux.Handle(PathPrefix, p.withIss(p.op))
 	return mux
 }

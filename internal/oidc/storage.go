@@ -392,10 +392,12 @@ func (s storage) GetClientByClientID(ctx context.Context, id string) (op.Client,
 	return client{c: cl, loginURL: s.opts.LoginPath, idTTL: s.opts.IDTokenTTL}, nil
 }
 
-// AuthorizeClientIDSecret checks a confidential client's secret.
+// AuthorizeClientIDSecret checks a confidential client's secret; a
+// failure counts against the address and the client_id (clientauth.go).
 func (s storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
 	cl, err := s.store.GetClient(ctx, id)
 	if err != nil || !admin.CheckClientSecret(cl, secret) {
+		s.clientAuthFailed(ctx, id)
 		return oidc.ErrInvalidClient().WithDescription("invalid client credentials")
 	}
 	return nil
