@@ -27,6 +27,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -118,6 +119,9 @@ func New(d Deps, o Options) (*Provider, error) {
 		AuthMethodPost:           false,
 		DefaultLogoutRedirectURI: "/login?msg=signedout",
 		SupportedScopes:          []string{"openid", "profile", "email", "offline_access"},
+		// The portal speaks English only; ui_locales is accepted and
+		// answered in English (OpenID Connect Core §3.1.2.1 allows that).
+		SupportedUILocales: []language.Tag{language.English},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
 			"preferred_username", "name", "email", "email_verified", "org", "role", "sid"},
 	}

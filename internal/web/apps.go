@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/problem"
@@ -146,6 +147,9 @@ func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, step oidc.
 	case oidc.StepLogin:
 		lp := h.loginPageFor(r)
 		lp.Notice = "Sign in to continue to " + step.ClientName + "."
+		if hint := strings.TrimSpace(step.LoginHint); hint != "" && len(hint) <= 256 {
+			lp.Username = hint // the app's login_hint; the user may change it
+		}
 		h.render(w, r, "login", lp)
 	case oidc.StepUp:
 		pg.Kind = "confirm"
