@@ -45,3 +45,28 @@ func TestLoginHintAndUILocales(t *testing.T) {
 		t.Errorf("ui_locales_supported = %v, want [en]", doc.UILocales)
 	}
 }
+
+// Two tabs of one browser sign in to two apps at once: the first tab
+// opens app one's sign-in, the second app two's; each tab ends at its own
+// app, whichever finishes first.
+func TestTwoAppSignInsInOneBrowser(t *testing.T) {
+	r, p1, ph, _, _ := setup(t)
+	id2, secret2 := r.client("acme", "web")
+	p2 := r.relyingParty(id2, secret2)
+	b := r.browser()
+	a1, a2 := p1.authorize(), p2.authorize()
+	tab1 := b.get(a1.url) // app one's sign-in page
+	tab2 := b.get(a2.url) // then app two's, in another tab
+	if !strings.Contains(tab1.body, `id="login-form"`) || !strings.Contains(tab2.body, `id="login-form"`) {
+		t.Fatalf("no sign-in pages: %s / %s", tab1.body, tab2.body)
+	}
+	_, c1, _ := p1.finish(a1, b.through(tab1, "acme", "alice", &ph)) // tab one finishes first
+	if c1.Username != "alice" {
+		t.Fatalf("app one: %+v", c1)
+	}
+	// Tab two still shows its form; sending it goes to app two.
+	_, c2, _ := p2.finish(a2, b.through(tab2, "acme", "alice", &ph))
+	if c2.Subject != c1.Subject {
+		t.Fatalf("app two: %+v", c2)
+	}
+}

@@ -45,6 +45,10 @@ type loginPage struct {
 	Username string
 	Notice   string
 	Err      *formErr
+	// AppReq is the app sign-in this form belongs to (apps.go): posted
+	// back, it makes this browser tab's sign-in continue to its own app
+	// even when another tab started a sign-in to another app meanwhile.
+	AppReq string
 }
 
 func (loginPage) title() string { return "Sign in" }
@@ -106,6 +110,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(r); err != nil {
 		fail(err)
 		return
+	}
+	if id := h.formAppReq(r); id != "" {
+		pg.AppReq = id
+		h.setAppCookie(w, id) // the later steps (second factor, setup) go on with it
 	}
 	if !pg.OrgFixed {
 		pg.Org = strings.TrimSpace(r.PostForm.Get("org"))
