@@ -58,6 +58,9 @@ type Client struct {
 	// RequireMFA makes a second factor required for signing in to this
 	// client whatever the user's policy says.
 	RequireMFA bool
+	// IDTokenAlg is id_token_signed_response_alg: "RS256" for clients that
+	// cannot verify ES256; "" signs with ES256.
+	IDTokenAlg string
 	// SecretHash is the SHA-256 hash of the client secret; empty for
 	// public clients.
 	SecretHash []byte

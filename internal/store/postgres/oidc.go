@@ -33,7 +33,7 @@ func orEmptyBytes(b []byte) []byte {
 }
 
 const clientColumns = `c.id, c.org_id, c.name, c.kind, c.redirect_uris, c.post_logout_redirect_uris, c.scopes,
-	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules,
+	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules, c.id_token_signed_response_alg,
 	ARRAY(SELECT h.host FROM client_hosts h WHERE h.client_id = c.id ORDER BY h.host)`
 
 func scanClient(row pgx.Row) (store.Client, error) {
@@ -42,7 +42,7 @@ func scanClient(row pgx.Row) (store.Client, error) {
 		rules []byte
 	)
 	err := row.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes,
-		&c.RequireMFA, &c.SecretHash, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &rules, &c.Hosts)
+		&c.RequireMFA, &c.SecretHash, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &rules, &c.IDTokenAlg, &c.Hosts)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -96,10 +96,10 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
-			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules, id_token_signed_response_alg)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
 			c.ID, c.OrgID, c.Name, string(c.Kind), c.RedirectURIs, c.PostLogoutRedirectURIs, c.Scopes, c.RequireMFA,
-			orEmptyBytes(c.SecretHash), c.CreatedBy, c.CreatedAt, c.UpdatedAt, rules)
+			orEmptyBytes(c.SecretHash), c.CreatedBy, c.CreatedAt, c.UpdatedAt, rules, c.IDTokenAlg)
 		if err != nil {
 			return mapErr("create client", err)
 		}
@@ -144,9 +144,9 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE clients SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
-			scopes = $5, require_mfa = $6, secret_hash = $7, updated_at = $8, rules = $9 WHERE id = $1`,
+			scopes = $5, require_mfa = $6, secret_hash = $7, updated_at = $8, rules = $9, id_token_signed_response_alg = $10 WHERE id = $1`,
 			c.ID, c.Name, orEmpty(c.RedirectURIs), orEmpty(c.PostLogoutRedirectURIs), c.Scopes, c.RequireMFA,
-			orEmptyBytes(c.SecretHash), c.UpdatedAt, rules)
+			orEmptyBytes(c.SecretHash), c.UpdatedAt, rules, c.IDTokenAlg)
 		if err != nil {
 			return mapErr("update client", err)
 		}

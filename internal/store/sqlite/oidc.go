@@ -35,7 +35,7 @@ func listOrEmpty(l []string) any {
 }
 
 const clientCols = `c.id, c.org_id, c.name, c.kind, c.redirect_uris, c.post_logout_redirect_uris, c.scopes,
-	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules,
+	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules, c.id_token_signed_response_alg,
 	(SELECT json_group_array(host) FROM (SELECT h.host FROM client_hosts h WHERE h.client_id = c.id ORDER BY h.host))`
 
 func scanClient(sc scanner) (store.Client, error) {
@@ -46,7 +46,7 @@ func scanClient(sc scanner) (store.Client, error) {
 		created, updated        int64
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &redirects, &post, &scopes, &c.RequireMFA, &c.SecretHash,
-		&c.CreatedBy, &created, &updated, &rules, &hosts)
+		&c.CreatedBy, &created, &updated, &rules, &c.IDTokenAlg, &hosts)
 	if err != nil {
 		return store.Client{}, mapErr(err)
 	}
@@ -120,9 +120,10 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
-			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules, id_token_signed_response_alg)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.ID, c.OrgID, c.Name, string(c.Kind), encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs),
-			encodeList(c.Scopes), c.RequireMFA, orEmptyBytes(c.SecretHash), c.CreatedBy, micro(c.CreatedAt), micro(c.UpdatedAt), rules)
+			encodeList(c.Scopes), c.RequireMFA, orEmptyBytes(c.SecretHash), c.CreatedBy, micro(c.CreatedAt), micro(c.UpdatedAt), rules, c.IDTokenAlg)
 		if isFK(err) {
 			return fmt.Errorf("%w: org %s", store.ErrNotFound, c.OrgID)
 		}
@@ -177,9 +178,9 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
-			require_mfa = ?, secret_hash = ?, updated_at = ?, rules = ? WHERE id = ?`,
+			require_mfa = ?, secret_hash = ?, updated_at = ?, rules = ?, id_token_signed_response_alg = ? WHERE id = ?`,
 			c.Name, encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs), encodeList(c.Scopes), c.RequireMFA,
-			orEmptyBytes(c.SecretHash), micro(c.UpdatedAt), rules, c.ID)
+			orEmptyBytes(c.SecretHash), micro(c.UpdatedAt), rules, c.IDTokenAlg, c.ID)
 		if err != nil {
 			return mapErr(err)
 		}

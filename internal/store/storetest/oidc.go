@@ -52,14 +52,14 @@ var oidcTests = []subtest{
 		child := mustOrg(t, s, root, "child")
 		in := store.Client{OrgID: child.ID, Name: "Wiki", Kind: store.ClientNative,
 			RedirectURIs: []string{"http://127.0.0.1/cb", "com.example:/cb"}, PostLogoutRedirectURIs: []string{"https://wiki/"},
-			Scopes: []string{"openid", "email"}, RequireMFA: true, CreatedBy: "admin1", CreatedAt: at(0), UpdatedAt: at(0)}
+			Scopes: []string{"openid", "email"}, RequireMFA: true, IDTokenAlg: "RS256", CreatedBy: "admin1", CreatedAt: at(0), UpdatedAt: at(0)}
 		c, err := s.CreateClient(ctx(t), in)
 		noErr(t, "CreateClient", err)
 		got, err := s.GetClient(ctx(t), c.ID)
 		noErr(t, "GetClient", err)
 		if got.Name != "Wiki" || got.Kind != store.ClientNative || !slices.Equal(got.RedirectURIs, in.RedirectURIs) ||
 			!slices.Equal(got.PostLogoutRedirectURIs, in.PostLogoutRedirectURIs) || !slices.Equal(got.Scopes, in.Scopes) ||
-			!got.RequireMFA || got.SecretHash != nil || got.CreatedBy != "admin1" || got.OrgID != child.ID {
+			!got.RequireMFA || got.SecretHash != nil || got.CreatedBy != "admin1" || got.OrgID != child.ID || got.IDTokenAlg != "RS256" {
 			t.Errorf("GetClient = %+v, want %+v", got, in)
 		}
 		sameTime(t, "CreatedAt", got.CreatedAt, at(0))
@@ -73,9 +73,10 @@ var oidcTests = []subtest{
 		sameIDs(t, "ListClients(child)", ids(sub, clientID), []string{c.ID})
 
 		got.Name, got.RedirectURIs, got.RequireMFA, got.SecretHash, got.UpdatedAt = "Wiki 2", []string{"http://localhost/x"}, false, []byte{1, 2}, at(time.Hour)
+		got.IDTokenAlg = ""
 		up, err := s.UpdateClient(ctx(t), got)
 		noErr(t, "UpdateClient", err)
-		if up.Name != "Wiki 2" || up.RequireMFA || !bytes.Equal(up.SecretHash, []byte{1, 2}) || up.Kind != store.ClientNative ||
+		if up.Name != "Wiki 2" || up.RequireMFA || !bytes.Equal(up.SecretHash, []byte{1, 2}) || up.Kind != store.ClientNative || up.IDTokenAlg != "" ||
 			!slices.Equal(up.RedirectURIs, []string{"http://localhost/x"}) {
 			t.Errorf("UpdateClient = %+v", up)
 		}
