@@ -97,3 +97,36 @@ func (p *Provider) clientAuthFailed(ctx context.Context, clientID string) {
 	p.audit.Record(ctx, store.AuditEvent{Event: audit.TokenRefused, Outcome: audit.Denied, IP: ip,
 		Detail: fmt.Sprintf("client %q: invalid client credentials", clientID)})
 }
+
+type signingAlgKey struct{}
+
+// signingAlgOf is the signing algorithm withClientAlg chose, or ES256.
+func signingAlgOf(ctx context.Context) string {
+	if alg, _ := ctx.Value(signingAlgKey{}).(string); alg != "" {
+		return alg
+	}
+	return algES256
+}
+
+// withClientAlg puts the signing algorithm of the token request's client
+// (id_token_signed_response_alg) into the request's context, for
+// SigningKey, which op asks without naming the client. The client is the
+// one the request names — HTTP Basic for confidential clients, client_id
+// in the form for public ones; op then authenticates it as always, so a
+// request naming a client it is not gets no token at all.
+func (p *Provider) withClientAlg(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _, ok := r.BasicAuth()
+		if ok {
+			id, _ = url.QueryUnescape(id)
+		} else if r.Method == http.MethodPost {
+			id = r.PostFormValue("client_id")
+		}
+		if id != "" {
+			if cl, err := p.store.GetClient(r.Context(), id); err == nil && cl.SigningAlg() != algES256 {
+				r = r.WithContext(context.WithValue(r.Context(), signingAlgKey{}, cl.SigningAlg()))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

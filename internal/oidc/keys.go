@@ -26,9 +26,9 @@ type Sealer interface {
 	Open(ciphertext []byte, keyID string, ad []byte) ([]byte, error)
 }
 
-// The signing algorithms: ES256 signs everything; an RS256 key is kept
-// beside it, published in the key set, for relying parties that verify
-// only RSA (see docs/oidc.md).
+// The signing algorithms: ES256 signs by default; an RS256 key is kept
+// beside it, published in the key set, and signs the tokens of clients
+// registered with id_token_signed_response_alg RS256 (see docs/oidc.md).
 const (
 	algES256 = "ES256"
 	algRS256 = "RS256"
@@ -283,22 +283,26 @@ var (
 	_ op.Key        = publicKey{}
 )
 
-// Active returns the ES256 key that signs now: of those whose time to sign
-// has come, the last to start. It is read from the store so that a
-// rotation at another instance takes effect here too.
-func (k *Keys) Active(ctx context.Context) (op.SigningKey, error) {
+// Active returns the ES256 key that signs now.
+func (k *Keys) Active(ctx context.Context) (op.SigningKey, error) { return k.ActiveFor(ctx, algES256) }
+
+// ActiveFor returns the key of algorithm alg (ES256 or RS256) that signs
+// now: of those whose time to sign has come, the last to start. It is read
+// from the store so that a rotation at another instance takes effect here
+// too.
+func (k *Keys) ActiveFor(ctx context.Context, alg string) (op.SigningKey, error) {
 	list, err := k.store.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := k.now()
 	for _, sk := range list {
-		if sk.Alg == algES256 && !sk.Active().After(now) {
+		if sk.Alg == alg && !sk.Active().After(now) {
 			s, err := k.open(sk)
 			if err != nil {
 				return nil, err
 			}
-			return signingKey{id: sk.ID, alg: jose.ES256, key: s}, nil
+			return signingKey{id: sk.ID, alg: jose.SignatureAlgorithm(alg), key: s}, nil
 		}
 	}
 	return nil, errors.New("oidc: no signing key (Ensure was not called)")

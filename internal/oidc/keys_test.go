@@ -2,8 +2,15 @@ package oidc_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/store"
@@ -88,5 +95,73 @@ func TestNoScheduledRotationWhenTurnedOff(t *testing.T) {
 	r.app.Sweep(context.Background())
 	if got := jwks(t, r); len(got) != len(before) {
 		t.Fatalf("keys changed with the rotation off: %d → %d", len(before), len(got))
+	}
+}
+
+// algOf returns the alg header of a JWT.
+func algOf(t *testing.T, raw string) string {
+	t.Helper()
+	h, _, _ := strings.Cut(raw, ".")
+	b, err := base64URL(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hd struct {
+		Alg string `json:"alg"`
+	}
+	json.Unmarshal(b, &hd)
+	return hd.Alg
+}
+
+// A client registered with id_token_signed_response_alg RS256 gets RS256
+// ID and access tokens (a relying party that verifies only RSA accepts
+// them, also after a refresh); other clients keep ES256. The discovery
+// document offers both.
+func TestAnRS256ClientGetsRS256Tokens(t *testing.T) {
+	r, es, ph, _, _ := setup(t)
+	id, secret := r.client("acme", "web", "--id-token-alg", "RS256")
+	rs := r.relyingParty(id, secret)
+	rs.verifier = rs.provider.Verifier(&gooidc.Config{ClientID: id, SupportedSigningAlgs: []string{"RS256"}})
+	b := r.browser()
+	a := rs.authorize()
+	tok, c, raw := rs.finish(a, b.through(b.get(a.url), "acme", "alice", &ph))
+	if algOf(t, raw) != "RS256" || algOf(t, tok.AccessToken) != "RS256" || c.ACR != "mfa" {
+		t.Fatalf("RS256 client: id token %s, access token %s, acr %s", algOf(t, raw), algOf(t, tok.AccessToken), c.ACR)
+	}
+	if jwks(t, r)[kidOf(t, raw)] != "RS256" {
+		t.Fatalf("the RS256 token's key %s is not in the key set as RS256", kidOf(t, raw))
+	}
+	tok.Expiry = time.Now().Add(-time.Minute)
+	next, err := rs.conf.TokenSource(context.Background(), tok).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw2, _ := next.Extra("id_token").(string); algOf(t, raw2) != "RS256" {
+		t.Fatalf("refreshed ID token alg %s", algOf(t, raw2))
+	} else if _, err := rs.verifier.Verify(context.Background(), raw2); err != nil {
+		t.Fatalf("refreshed ID token: %v", err)
+	}
+	// Introspection of an RS256 access token works.
+	st, m := r.tokenCall("/oauth2/introspect", id, secret, url.Values{"token": {next.AccessToken}})
+	if st != 200 || m["active"] != true {
+		t.Fatalf("introspection: %d %v", st, m)
+	}
+
+	a = es.authorize()
+	_, _, raw = es.finish(a, b.through(b.get(a.url), "", "", nil))
+	if algOf(t, raw) != "ES256" {
+		t.Fatalf("the default client got %s", algOf(t, raw))
+	}
+	res, err := http.Get(r.base + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var doc struct {
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	json.NewDecoder(res.Body).Decode(&doc)
+	if !slices.Contains(doc.Algs, "ES256") || !slices.Contains(doc.Algs, "RS256") {
+		t.Errorf("id_token_signing_alg_values_supported = %v", doc.Algs)
 	}
 }

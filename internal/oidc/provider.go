@@ -154,7 +154,8 @@ func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.discovery)
 	mux.Handle(PathPrefix+"device_authorization", http.NotFoundHandler())
-	for _, ep := range []string{"token", "introspect", "revoke"} {
+	mux.Handle(PathPrefix+"token", p.limitClientAuth(p.withClientAlg(p.op)))
+	for _, ep := range []string{"introspect", "revoke"} {
 		mux.Handle(PathPrefix+ep, p.limitClientAuth(p.op))
 	}
 	mux.Handle(PathPrefix, p.withIss(p.op))

@@ -370,10 +370,14 @@ func (s storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string
 	return g.UserID, g.ID, nil
 }
 
-func (s storage) SigningKey(ctx context.Context) (op.SigningKey, error) { return s.keys.Active(ctx) }
+// SigningKey is the key of the algorithm the token request's client was
+// registered with (withClientAlg put it in ctx); ES256 by default.
+func (s storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	return s.keys.ActiveFor(ctx, signingAlgOf(ctx))
+}
 
 func (s storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.ES256}, nil
+	return []jose.SignatureAlgorithm{jose.ES256, jose.RS256}, nil
 }
 
 func (s storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.keys.Set(ctx) }

@@ -31,6 +31,14 @@ type ProxyRule struct {
 	MaxAge     time.Duration `json:"max_age,omitempty"`
 }
 
+// SigningAlg is the algorithm the client's tokens are signed with.
+func (c Client) SigningAlg() string {
+	if c.IDTokenAlg == "" {
+		return "ES256"
+	}
+	return c.IDTokenAlg
+}
+
 // Confidential reports whether clients of kind k authenticate with a
 // secret.
 func (k ClientKind) Confidential() bool { return k == ClientWeb }

@@ -46,14 +46,14 @@ func (pg adminClientPage) title() string { return "Admin · App · " + pg.Row.Cl
 
 // clientForm is the registration and edit form, as typed.
 type clientForm struct {
-	Org          string
-	Name         string
-	Kind         string
-	Redirects    string // one URI a line
-	PostLogout   string
-	Scopes       []choice
-	RequireMFA   bool
-	ScopesCustom bool // scopes were chosen (else every scope)
+	Org        string
+	Name       string
+	Kind       string
+	Redirects  string // one URI a line
+	PostLogout string
+	Scopes     []choice
+	RequireMFA bool
+	Alg        string // id_token_signed_response_alg
 }
 
 // clientFieldsData is what the admin-client-fields partial gets: the
@@ -65,7 +65,7 @@ type clientFieldsData struct {
 }
 
 // clientFields are the form's inputs, by the field names the service uses.
-var clientFields = []string{"org", "name", "kind", "redirect_uris", "post_logout_redirect_uris", "scopes"}
+var clientFields = []string{"org", "name", "kind", "redirect_uris", "post_logout_redirect_uris", "scopes", "id_token_signed_response_alg"}
 
 func scopeChoices(chosen []string) []choice {
 	out := make([]choice, 0, len(admin.ClientScopes))
@@ -77,7 +77,8 @@ func scopeChoices(chosen []string) []choice {
 
 func clientFormOf(c store.Client) clientForm {
 	return clientForm{Name: c.Name, Kind: string(c.Kind), Redirects: strings.Join(c.RedirectURIs, "\n"),
-		PostLogout: strings.Join(c.PostLogoutRedirectURIs, "\n"), Scopes: scopeChoices(c.Scopes), RequireMFA: c.RequireMFA}
+		PostLogout: strings.Join(c.PostLogoutRedirectURIs, "\n"), Scopes: scopeChoices(c.Scopes), RequireMFA: c.RequireMFA,
+		Alg: c.SigningAlg()}
 }
 
 // lines splits a textarea into its non-empty trimmed lines.
@@ -106,7 +107,7 @@ func clientFormFrom(r *http.Request) clientForm {
 	f := r.PostForm
 	return clientForm{Org: f.Get("org"), Name: strings.TrimSpace(f.Get("name")), Kind: f.Get("kind"),
 		Redirects: f.Get("redirect_uris"), PostLogout: f.Get("post_logout_redirect_uris"),
-		Scopes: scopeChoices(scopesFrom(r)), RequireMFA: f.Get("require_mfa") == "yes"}
+		Scopes: scopeChoices(scopesFrom(r)), RequireMFA: f.Get("require_mfa") == "yes", Alg: f.Get("id_token_signed_response_alg")}
 }
 
 func (h *handler) adminClients(w http.ResponseWriter, r *http.Request, p signin.Principal) {
@@ -148,7 +149,7 @@ func (h *handler) adminCreateClient(w http.ResponseWriter, r *http.Request, p si
 	}
 	f := clientFormFrom(r)
 	n := admin.NewClient{OrgSlug: f.Org, Name: f.Name, Kind: store.ClientKind(f.Kind), RedirectURIs: lines(f.Redirects),
-		PostLogoutRedirectURIs: lines(f.PostLogout), Scopes: scopesFrom(r), RequireMFA: f.RequireMFA}
+		PostLogoutRedirectURIs: lines(f.PostLogout), Scopes: scopesFrom(r), RequireMFA: f.RequireMFA, IDTokenAlg: f.Alg}
 	var (
 		row    admin.ClientRow
 		secret string
@@ -226,7 +227,7 @@ func (h *handler) adminUpdateClient(w http.ResponseWriter, r *http.Request, p si
 		f.Kind = string(row.Client.Kind)
 		redirects, post, scopes := lines(f.Redirects), lines(f.PostLogout), scopesFrom(r)
 		_, err := h.Admin.UpdateClient(r.Context(), actorOf(a), row.Client.ID, admin.ClientPatch{Name: &f.Name,
-			RedirectURIs: &redirects, PostLogoutRedirectURIs: &post, Scopes: &scopes, RequireMFA: &f.RequireMFA}, h.Client(r))
+			RedirectURIs: &redirects, PostLogoutRedirectURIs: &post, Scopes: &scopes, RequireMFA: &f.RequireMFA, IDTokenAlg: &f.Alg}, h.Client(r))
 		return err
 	}, func(p signin.Principal, err error) {
 		pe := h.public(r, err)

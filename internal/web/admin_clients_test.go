@@ -87,12 +87,13 @@ func TestAdminConsoleRegisteredApps(t *testing.T) {
 
 	// Edit: new redirect URIs, no offline_access, always a second factor.
 	saved := ria.post("/admin/clients/"+id, url.Values{"name": {"Time Sheets 2"}, "redirect_uris": {"https://time2.example.com/cb"},
-		"post_logout_redirect_uris": {"https://time2.example.com/"}, "scope": {"profile"}, "require_mfa": {"yes"}})
+		"post_logout_redirect_uris": {"https://time2.example.com/"}, "scope": {"profile"}, "require_mfa": {"yes"},
+		"id_token_signed_response_alg": {"RS256"}})
 	expect(t, saved, 200, "/admin/clients/"+id, "The app was saved.", "Time Sheets 2")
 	if cl, err = p.app.Store.GetClient(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if !cl.RequireMFA || !slices.Equal(cl.RedirectURIs, []string{"https://time2.example.com/cb"}) ||
+	if !cl.RequireMFA || cl.IDTokenAlg != "RS256" || !slices.Equal(cl.RedirectURIs, []string{"https://time2.example.com/cb"}) ||
 		!slices.Equal(cl.Scopes, []string{"openid", "profile"}) || !slices.Equal(cl.PostLogoutRedirectURIs, []string{"https://time2.example.com/"}) {
 		t.Fatalf("after the edit: %+v", cl)
 	}
