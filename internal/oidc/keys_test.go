@@ -147,6 +147,15 @@ func TestAnRS256ClientGetsRS256Tokens(t *testing.T) {
 		t.Fatalf("introspection: %d %v", st, m)
 	}
 
+	// A public client (client_id in the form, no secret) gets its algorithm too.
+	pub, _ := r.client("acme", "spa", "--id-token-alg", "RS256")
+	pp := r.relyingParty(pub, "")
+	pp.verifier = pp.provider.Verifier(&gooidc.Config{ClientID: pub, SupportedSigningAlgs: []string{"RS256"}})
+	a = pp.authorize()
+	if _, _, raw = pp.finish(a, b.through(b.get(a.url), "", "", nil)); algOf(t, raw) != "RS256" {
+		t.Fatalf("public RS256 client got %s", algOf(t, raw))
+	}
+
 	a = es.authorize()
 	_, _, raw = es.finish(a, b.through(b.get(a.url), "", "", nil))
 	if algOf(t, raw) != "ES256" {
