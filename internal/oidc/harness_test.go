@@ -313,7 +313,7 @@ func (b *browser) through(pg page, org, user string, ph *phone) *url.URL {
 			if ph == nil {
 				b.r.t.Fatalf("second step without a phone: %s", pg.body)
 			}
-			pg = b.post("/login/verify", url.Values{"method": {"totp"}, "code": {ph.code()}})
+			pg = b.post("/login/verify", withAppReq(pg, url.Values{"method": {"totp"}, "code": {ph.code()}}))
 		case strings.Contains(pg.body, `id="app-confirm-form"`):
 			if ph == nil {
 				b.r.t.Fatalf("fresh check without a phone: %s", pg.body)

@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -68,5 +69,29 @@ func TestTwoAppSignInsInOneBrowser(t *testing.T) {
 	_, c2, _ := p2.finish(a2, b.through(tab2, "acme", "alice", &ph))
 	if c2.Subject != c1.Subject {
 		t.Fatalf("app two: %+v", c2)
+	}
+}
+
+// The tabs interleave: tab one sends its password, tab two sends its
+// password, then tab one enters its code: tab one still ends at app one.
+func TestTwoAppSignInsInterleavedAtTheSecondStep(t *testing.T) {
+	r, p1, ph, _, _ := setup(t)
+	id2, secret2 := r.client("acme", "web")
+	p2 := r.relyingParty(id2, secret2)
+	b := r.browser()
+	a1, a2 := p1.authorize(), p2.authorize()
+	tab1, tab2 := b.get(a1.url), b.get(a2.url)
+	pw := func(tab page) page {
+		return b.post("/login", withAppReq(tab, url.Values{"org": {"acme"}, "username": {"alice"}, "password": {testPassword}}))
+	}
+	step1 := pw(tab1)
+	step2 := pw(tab2)
+	if !strings.Contains(step1.body, `action="/login/verify"`) || !strings.Contains(step2.body, `action="/login/verify"`) {
+		t.Fatalf("no second-step pages: %s", step1.body)
+	}
+	_, c1, _ := p1.finish(a1, b.through(step1, "acme", "alice", &ph))
+	_, c2, _ := p2.finish(a2, b.through(step2, "acme", "alice", &ph))
+	if c1.Subject != c2.Subject {
+		t.Fatalf("subjects %s / %s", c1.Subject, c2.Subject)
 	}
 }

@@ -168,8 +168,10 @@ func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, id string,
 	}
 	switch step.Kind {
 	case oidc.StepRedirect:
-		if cookie(r, h.cookies.app) == id {
-			h.clearCookie(w, h.cookies.app) // another tab's sign-in keeps its cookie
+		if other := cookie(r, h.cookies.app); other != id && requestIDPattern.MatchString(other) {
+			h.setAppCookie(w, other) // another tab's sign-in under way keeps its cookie
+		} else {
+			h.clearCookie(w, h.cookies.app)
 		}
 		// An interstitial rather than a redirect: after a form was sent, a
 		// redirect chain to the app's origin would break the portal's

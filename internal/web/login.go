@@ -145,7 +145,11 @@ func (h *handler) proceed(w http.ResponseWriter, r *http.Request, res signin.Res
 		http.Redirect(w, r, h.landing(r), http.StatusSeeOther)
 	case signin.StatusMFARequired:
 		h.setFlow(w, res.FlowToken, res.FlowExpiresAt)
-		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+		next := "/login/verify"
+		if id := h.formAppReq(r); id != "" {
+			next += "?app_req=" + id // the second step stays with this tab's app
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	case signin.StatusEnrollmentRequired:
 		h.setFlow(w, res.FlowToken, res.FlowExpiresAt)
 		http.Redirect(w, r, "/login/enroll", http.StatusSeeOther)
@@ -183,6 +187,7 @@ func (h *handler) flowFailed(w http.ResponseWriter, r *http.Request, err error) 
 
 // verifyPage is the second step.
 type verifyPage struct {
+	AppReq    string // the app sign-in this tab is in (apps.go), posted back
 	Username  string
 	OrgName   string
 	ExpiresAt time.Time
@@ -246,6 +251,9 @@ func (h *handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 	}
 	pg := verifyPageFor(info, r.URL.Query().Get("method"))
 	pg.Targets = h.sentTargets(r.Context(), info.User)
+	if id := r.URL.Query().Get("app_req"); h.Apps != nil && requestIDPattern.MatchString(id) {
+		pg.AppReq = id
+	}
 	h.render(w, r, "verify", pg)
 }
 
@@ -259,6 +267,7 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg := verifyPageFor(info, r.PostForm.Get("method"))
+	pg.AppReq = h.formAppReq(r)
 	if pg.IsSent() {
 		pg.Targets = h.sentTargets(r.Context(), info.User)
 		pg.Sent = sentFromForm(r.PostForm, h.Now())
