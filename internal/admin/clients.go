@@ -278,7 +278,7 @@ func (s *Service) UpdateClient(ctx context.Context, a access.Actor, id string, p
 		}
 	}
 	proxy := cl.Kind == store.ClientProxy
-	oidcFields := p.RedirectURIs != nil || p.PostLogoutRedirectURIs != nil || p.Scopes != nil || p.RequireMFA != nil
+	oidcFields := p.RedirectURIs != nil || p.PostLogoutRedirectURIs != nil || p.Scopes != nil || p.RequireMFA != nil || p.IDTokenAlg != nil
 	if (proxy && oidcFields) || (!proxy && (p.Hosts != nil || p.Rules != nil)) {
 		return ClientRow{}, ErrInvalid.WithMessage("A protected app (kind proxy) has hosts and rules; other apps have redirect URIs, scopes and require_mfa.").WithField("kind")
 	}
