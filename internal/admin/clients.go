@@ -41,6 +41,9 @@ type NewClient struct {
 	PostLogoutRedirectURIs []string
 	Scopes                 []string // nil: every scope in ClientScopes
 	RequireMFA             bool
+	// IDTokenAlg is id_token_signed_response_alg: "" or "ES256" (the
+	// default), or "RS256" for relying parties that verify only RSA.
+	IDTokenAlg string
 	// Hosts and Rules describe a proxy client (kind proxy) and only it.
 	Hosts       []string
 	Rules       []forwardauth.RuleInput
@@ -59,6 +62,7 @@ type ClientPatch struct {
 	PostLogoutRedirectURIs *[]string
 	Scopes                 *[]string
 	RequireMFA             *bool
+	IDTokenAlg             *string
 	Hosts                  *[]string                // proxy clients only
 	Rules                  *[]forwardauth.RuleInput // proxy clients only
 	DeviceRules            *store.DeviceRules       // device kinds only
@@ -116,6 +120,9 @@ func (s *Service) CreateClient(ctx context.Context, a access.Actor, n NewClient,
 	if cl.Scopes, err = cleanScopes(n.Scopes); err != nil {
 		return ClientRow{}, "", err
 	}
+	if cl.IDTokenAlg, err = cleanIDTokenAlg(n.IDTokenAlg); err != nil {
+		return ClientRow{}, "", err
+	}
 	var secret string
 	if n.Kind.Confidential() {
 		secret, cl.SecretHash = newClientSecret()
@@ -132,7 +139,7 @@ func (s *Service) storeNewClient(ctx context.Context, a access.Actor, org store.
 		return ClientRow{}, "", clientStoreErr(err)
 	}
 	s.record(ctx, a, store.AuditEvent{Event: audit.ClientCreated, OrgID: org.ID,
-		Detail: fmt.Sprintf("client %s %q kind=%s require_mfa=%t%s", cl.ID, cl.Name, cl.Kind, cl.RequireMFA, proxyDetail(cl))}, c)
+		Detail: fmt.Sprintf("client %s %q kind=%s require_mfa=%t alg=%s%s", cl.ID, cl.Name, cl.Kind, cl.RequireMFA, cl.SigningAlg(), proxyDetail(cl))}, c)
 	cl.SecretHash = nil
 	return ClientRow{Client: cl, Org: org}, secret, nil
 }
@@ -277,7 +284,7 @@ func (s *Service) UpdateClient(ctx context.Context, a access.Actor, id string, p
 		}
 	}
 	proxy := cl.Kind == store.ClientProxy
-	oidcFields := p.RedirectURIs != nil || p.PostLogoutRedirectURIs != nil || p.Scopes != nil || p.RequireMFA != nil
+	oidcFields := p.RedirectURIs != nil || p.PostLogoutRedirectURIs != nil || p.Scopes != nil || p.RequireMFA != nil || p.IDTokenAlg != nil
 	if (proxy && oidcFields) || (!proxy && (p.Hosts != nil || p.Rules != nil)) {
 		return ClientRow{}, ErrInvalid.WithMessage("A protected app (kind proxy) has hosts and rules; other apps have redirect URIs, scopes and require_mfa.").WithField("kind")
 	}
@@ -315,12 +322,17 @@ func (s *Service) UpdateClient(ctx context.Context, a access.Actor, id string, p
 	if p.RequireMFA != nil {
 		cl.RequireMFA = *p.RequireMFA
 	}
+	if p.IDTokenAlg != nil {
+		if cl.IDTokenAlg, err = cleanIDTokenAlg(*p.IDTokenAlg); err != nil {
+			return ClientRow{}, err
+		}
+	}
 	cl.UpdatedAt = s.now().UTC()
 	if cl, err = s.store.UpdateClient(ctx, cl); err != nil {
 		return ClientRow{}, clientStoreErr(err)
 	}
 	s.record(ctx, a, store.AuditEvent{Event: audit.ClientUpdated, OrgID: row.Org.ID,
-		Detail: fmt.Sprintf("client %s %q require_mfa=%t redirects=%d%s", cl.ID, cl.Name, cl.RequireMFA, len(cl.RedirectURIs), proxyDetail(cl))}, c)
+		Detail: fmt.Sprintf("client %s %q require_mfa=%t redirects=%d alg=%s%s", cl.ID, cl.Name, cl.RequireMFA, len(cl.RedirectURIs), cl.SigningAlg(), proxyDetail(cl))}, c)
 	cl.SecretHash = nil
 	return ClientRow{Client: cl, Org: row.Org}, nil
 }
@@ -387,6 +399,18 @@ func newClientSecret() (string, []byte) {
 	secret := ClientSecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	h := sha256.Sum256([]byte(secret))
 	return secret, h[:]
+}
+
+// cleanIDTokenAlg checks id_token_signed_response_alg: ES256 (stored as
+// "") or RS256.
+func cleanIDTokenAlg(alg string) (string, error) {
+	switch alg {
+	case "", "ES256":
+		return "", nil
+	case "RS256":
+		return alg, nil
+	}
+	return "", ErrInvalid.WithMessage("id_token_signed_response_alg must be ES256 or RS256.").WithField("id_token_signed_response_alg")
 }
 
 // cleanScopes checks a client's scope list: a subset of ClientScopes that

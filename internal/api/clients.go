@@ -32,6 +32,7 @@ type clientJSON struct {
 	PostLogoutRedirectURIs []string         `json:"post_logout_redirect_uris"`
 	Scopes                 []string         `json:"scopes"`
 	RequireMFA             bool             `json:"require_mfa"`
+	IDTokenAlg             string           `json:"id_token_signed_response_alg"`
 	Confidential           bool             `json:"confidential"`
 	DeviceRules            *deviceRulesJSON `json:"device_rules,omitempty"`
 	// Hosts and Rules are set for protected apps (kind proxy) only.
@@ -87,7 +88,7 @@ func clientOut(row admin.ClientRow) clientJSON {
 	return clientJSON{ClientID: c.ID, Org: orgRef{ID: o.ID, Slug: o.Slug, Name: o.Name}, Name: c.Name, Kind: string(c.Kind),
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs), Scopes: nonNil(scopes),
 		Hosts: c.Hosts, Rules: rulesOut(c.Rules),
-		RequireMFA: c.RequireMFA, Confidential: c.Kind.Confidential(), CreatedBy: c.CreatedBy,
+		RequireMFA: c.RequireMFA, IDTokenAlg: c.SigningAlg(), Confidential: c.Kind.Confidential(), CreatedBy: c.CreatedBy,
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt), DeviceRules: deviceRulesOut(c)}
 }
 
@@ -123,6 +124,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a access.
 		PostLogoutRedirectURIs []string         `json:"post_logout_redirect_uris"`
 		Scopes                 []string         `json:"scopes"`
 		RequireMFA             bool             `json:"require_mfa"`
+		IDTokenAlg             string           `json:"id_token_signed_response_alg"`
 		Hosts                  []string         `json:"hosts"`
 		Rules                  []ruleJSON       `json:"rules"`
 		DeviceRules            *deviceRulesJSON `json:"device_rules"`
@@ -135,7 +137,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a access.
 	}
 	n := admin.NewClient{OrgSlug: r.PathValue("slug"), Name: req.Name,
 		Kind: store.ClientKind(req.Kind), RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs,
-		Scopes: req.Scopes, RequireMFA: req.RequireMFA, Hosts: req.Hosts, DeviceRules: req.DeviceRules.rules()}
+		Scopes: req.Scopes, RequireMFA: req.RequireMFA, IDTokenAlg: req.IDTokenAlg, Hosts: req.Hosts, DeviceRules: req.DeviceRules.rules()}
 	if req.Rules != nil {
 		n.Rules = *rulesIn(&req.Rules)
 	}
@@ -165,6 +167,7 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, a access.A
 		PostLogoutRedirectURIs *[]string        `json:"post_logout_redirect_uris"`
 		Scopes                 *[]string        `json:"scopes"`
 		RequireMFA             *bool            `json:"require_mfa"`
+		IDTokenAlg             *string          `json:"id_token_signed_response_alg"`
 		Hosts                  *[]string        `json:"hosts"`
 		Rules                  *[]ruleJSON      `json:"rules"`
 		DeviceRules            *deviceRulesJSON `json:"device_rules"`
@@ -174,7 +177,7 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, a access.A
 	}
 	row, err := h.admin.UpdateClient(r.Context(), a, r.PathValue("id"), admin.ClientPatch{Name: req.Name,
 		RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, Scopes: req.Scopes,
-		RequireMFA: req.RequireMFA, Hosts: req.Hosts, Rules: rulesIn(req.Rules), DeviceRules: req.DeviceRules.patch()}, h.clients(r))
+		RequireMFA: req.RequireMFA, IDTokenAlg: req.IDTokenAlg, Hosts: req.Hosts, Rules: rulesIn(req.Rules), DeviceRules: req.DeviceRules.patch()}, h.clients(r))
 	if err != nil {
 		return err
 	}

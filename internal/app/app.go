@@ -201,7 +201,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		sealer = &reloadingKeys{path: cfg.KeyFilePath(), ring: keys}
 	}
 	bg := background.New(log, 30*time.Second)
-	dir := directory.New(st, sealer, log, directory.Options{})
+	dir := directory.New(st, sealer, log, directory.Options{Timeout: cfg.DirectoryTimeout,
+		MaxConns: cfg.DirectoryMaxConns, MaxIdle: cfg.DirectoryMaxIdle})
 	sg := signin.New(signin.Deps{Background: bg, Store: st, Hasher: hasher, Keys: sealer, Audit: al, Log: log, Lockout: lock,
 		TOTP: totp.Default(), Backup: bp, Now: o.Now, Codes: codes, Delivery: dl, Directory: dir},
 		signin.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute, FlowTTL: cfg.FlowTTL, ReauthWindow: cfg.ReauthWindow,

@@ -39,8 +39,8 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiH)
 	mux.Handle("/", webH)
-	mux.Handle(oidc.PathPrefix, a.oidcHandler())
-	mux.Handle("GET "+oidc.DiscoveryPath, a.oidcHandler())
+	mux.Handle(oidc.PathPrefix, a.oidcHandler(client))
+	mux.Handle("GET "+oidc.DiscoveryPath, a.oidcHandler(client))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
@@ -221,8 +221,10 @@ func (a *App) janitor(ctx context.Context) {
 // counters a day after their last failure (unless still locked), OpenID
 // Connect authorization requests an hour after they expired, grants and
 // tokens a day after they were revoked or expired, request-rate keys whose
-// bucket is full again, and audit events older
-// than the retention (--audit-retention), in batches. Several
+// bucket is full again, and audit events older than the retention
+// (--audit-retention), in batches; and it rotates the OpenID Connect
+// signing keys when due (--oidc-key-rotation) and drops keys that left the
+// key set. Several
 // instances may sweep at once; every delete is idempotent. Failures are
 // logged, not returned: the next sweep tries again.
 func (a *App) Sweep(ctx context.Context) {
@@ -276,6 +278,7 @@ func (a *App) Sweep(ctx context.Context) {
 		_, err = a.PruneAudit(ctx, now.Add(-a.Config.AuditRetention))
 		warn("audit retention", err)
 	}
+	warn("oidc signing keys", a.rotateSigningKeysIfDue(ctx))
 }
 
 // Audit retention works in batches of auditBatch events, one short

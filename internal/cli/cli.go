@@ -76,7 +76,7 @@ func commands() []command {
 		{"apikey create", "--org S --name N [--role admin|member] [--expires 720h] [--json]: prints the token once", apikeyCreate},
 		{"apikey list", "[--org S] [--json]", apikeyList},
 		{"apikey revoke", "--id ID [--json]", apikeyRevoke},
-		{"client create", "--org S --name N --kind web|spa|native --redirect-uris U[,U] [--post-logout-redirect-uris U] [--scopes L] [--require-mfa]: prints a web client's secret once; " +
+		{"client create", "--org S --name N --kind web|spa|native --redirect-uris U[,U] [--post-logout-redirect-uris U] [--scopes L] [--require-mfa] [--id-token-alg ES256|RS256]: prints a web client's secret once; " +
 			"or --kind proxy --host H [--host H] --rule PATH=ACR[,MAX_AGE] [--rule …]: an app behind forward-auth; " +
 			"or --kind agent|add-in|mobile [--redirect-uris U] [--session-code every|never] [--passcode required|policy|optional] [--session-lifetime D]: an app whose sign-ins register devices", clientCreate},
 		{"client list", "[--org S]", clientList},

@@ -40,6 +40,7 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 	logout := fs.String("post-logout-redirect-uris", "", "comma-separated redirect URIs after sign-out")
 	scopes := fs.String("scopes", "", "comma-separated allowed scopes (default: openid,profile,email,offline_access)")
 	mfa := fs.Bool("require-mfa", false, "always require a second factor for this app")
+	alg := fs.String("id-token-alg", "ES256", "id_token_signed_response_alg: ES256, or RS256 for apps that cannot verify ES256")
 	var hosts []string
 	var rules []forwardauth.RuleInput
 	fs.Func("host", "proxy: a host the app answers on, e.g. wiki.example.com or wiki.example.com:8443 (repeat for more)", func(v string) error {
@@ -77,7 +78,7 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 	defer a.Close()
 	row, secret, err := a.Admin.CreateClient(ctx, sys, admin.NewClient{OrgSlug: *org, Name: *name, Kind: store.ClientKind(*kind),
 		RedirectURIs: listFlag(*redirects), PostLogoutRedirectURIs: listFlag(*logout), Scopes: listFlag(*scopes),
-		RequireMFA: *mfa, Hosts: hosts, Rules: rules,
+		RequireMFA: *mfa, IDTokenAlg: *alg, Hosts: hosts, Rules: rules,
 		DeviceRules: store.DeviceRules{SessionCode: *sessionCode, Passcode: *passcode, SessionLifetime: *lifetime}}, cliClient)
 	if err != nil {
 		return err
@@ -87,7 +88,8 @@ func clientCreate(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "registered protected app %q for %s on %s (rules: %s)\n", c.Name, row.Org.Slug,
 			strings.Join(c.Hosts, ", "), rulesText(c.Rules))
 	} else {
-		fmt.Fprintf(env.Stdout, "registered %s client %q for %s (require_mfa=%t)\n", c.Kind, c.Name, row.Org.Slug, c.RequireMFA)
+		fmt.Fprintf(env.Stdout, "registered %s client %q for %s (require_mfa=%t, tokens signed with %s)\n", c.Kind, c.Name,
+			row.Org.Slug, c.RequireMFA, c.SigningAlg())
 	}
 	fmt.Fprintf(env.Stdout, "client_id: %s\n", c.ID)
 	if secret != "" {

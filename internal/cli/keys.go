@@ -36,7 +36,8 @@ func keysInit(ctx context.Context, env Env, args []string) error {
 }
 
 // keysRotate makes a new key active in the key file and re-encrypts every
-// stored secret under it. Running servers keep working: they read the key
+// stored secret under it: factor secrets, directory bind passwords and the
+// OpenID Connect signing keys. Running servers keep working: they read the key
 // file again when they meet a secret under a key id they do not know, and
 // old keys stay in the file until removed by hand.
 func keysRotate(ctx context.Context, env Env, args []string) error {
@@ -61,6 +62,11 @@ func keysRotate(ctx context.Context, env Env, args []string) error {
 	if err == nil {
 		var m int
 		m, err = resealDirectories(ctx, a.Store, a.Keys)
+		n += m
+	}
+	if err == nil {
+		var m int
+		m, err = a.SigningKeys().Reseal(ctx, a.Keys)
 		n += m
 	}
 	if err != nil {

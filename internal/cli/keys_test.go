@@ -83,3 +83,52 @@ func TestKeysRotateReencryptsSecretsWhileAServerKeepsRunning(t *testing.T) {
 		t.Fatalf("%d keys.rotate audit events", len(evs))
 	}
 }
+
+// `twofold keys rotate` also seals the OpenID Connect signing keys under
+// the new secret key; a running server, which loaded only the old secret
+// key, keeps signing with them.
+func TestKeysRotateResealsTheOIDCSigningKeys(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, dir, "", "org", "create", "--slug", "acme", "--name", "Acme Corp")
+	a := open(t, dir) // the running server
+	ctx := context.Background()
+	if err := a.SigningKeys().Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := a.Store.ListSigningKeys(ctx)
+	if err != nil || len(before) != 2 {
+		t.Fatalf("signing keys: %d, %v", len(before), err)
+	}
+	signer, err := a.SigningKeys().Active(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := mustRun(t, dir, "", "keys", "rotate")
+	if !strings.Contains(out, "2 secrets re-encrypted") {
+		t.Fatalf("keys rotate said:\n%s", out)
+	}
+	after, err := a.Store.ListSigningKeys(ctx)
+	if err != nil || len(after) != 2 {
+		t.Fatalf("signing keys after: %d, %v", len(after), err)
+	}
+	for i := range after {
+		if after[i].ID != before[i].ID || after[i].KeyID == before[i].KeyID {
+			t.Errorf("signing key %s is still under secret key %s", after[i].ID, after[i].KeyID)
+		}
+	}
+	// A fresh view of the keys (no cache) opens them under the new key,
+	// which the running App reads from the key file.
+	again, err := a.SigningKeys().Active(ctx)
+	if err != nil {
+		t.Fatalf("opening the resealed key on the running server: %v", err)
+	}
+	if again.ID() != signer.ID() {
+		t.Errorf("the signing key changed: %s → %s", signer.ID(), again.ID())
+	}
+	// Nothing left to move: a second rotation reseals the two again, not more.
+	out = mustRun(t, dir, "", "keys", "rotate")
+	if !strings.Contains(out, "2 secrets re-encrypted") {
+		t.Fatalf("second keys rotate said:\n%s", out)
+	}
+}

@@ -125,6 +125,18 @@ type Config struct {
 	// /readyz answering 503, so that load balancers take it out of
 	// rotation before it stops accepting connections.
 	DrainDelay time.Duration
+	// OIDCKeyRotation is how often the OpenID Connect signing keys are
+	// replaced on a schedule (a new key is announced an hour before it
+	// signs). 0 rotates only by hand (twofold keys rotate-signing).
+	OIDCKeyRotation time.Duration
+
+	// DirectoryTimeout bounds each dial and operation against an org's
+	// directory and the wait for a free connection; DirectoryMaxConns is
+	// how many directory operations run at once (over all orgs), and
+	// DirectoryMaxIdle how many idle connections are kept per org.
+	DirectoryTimeout  time.Duration
+	DirectoryMaxConns int
+	DirectoryMaxIdle  int
 }
 
 // Default returns the configuration used when nothing is set.
@@ -158,6 +170,12 @@ func Default() Config {
 		IdleTimeout:       2 * time.Minute,
 		AuditRetention:    400 * 24 * time.Hour,
 		DBMaxConns:        32,
+
+		OIDCKeyRotation: 30 * 24 * time.Hour,
+
+		DirectoryTimeout:  5 * time.Second,
+		DirectoryMaxConns: 8,
+		DirectoryMaxIdle:  2,
 	}
 }
 
@@ -229,6 +247,15 @@ func (c Config) validate() []error {
 	}
 	if c.AuditRetention < 0 || c.AuditRetention > 0 && c.AuditRetention < 24*time.Hour {
 		errs = append(errs, errors.New("audit-retention must be 0 (keep forever) or at least 1d"))
+	}
+	if c.OIDCKeyRotation < 0 || c.OIDCKeyRotation > 0 && c.OIDCKeyRotation < 24*time.Hour {
+		errs = append(errs, errors.New("oidc-key-rotation must be 0 (by hand only) or at least 1d"))
+	}
+	if c.DirectoryTimeout < time.Second || c.DirectoryTimeout > 5*time.Minute {
+		errs = append(errs, errors.New("directory-timeout must be between 1s and 5m"))
+	}
+	if c.DirectoryMaxConns < 1 || c.DirectoryMaxIdle < 0 || c.DirectoryMaxIdle > c.DirectoryMaxConns {
+		errs = append(errs, errors.New("directory-max-conns must be at least 1, and directory-max-idle between 0 and directory-max-conns"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -205,6 +205,14 @@ var fields = func() []field {
 	secret("redis-url", "redis:// URL of a Redis that keeps the per-address request limits shared by every instance (empty keeps them in PostgreSQL, or in memory with SQLite)", func(c *Config) *string { return &c.RedisURL })
 	s, g = dur(func(c *Config) *time.Duration { return &c.DrainDelay })
 	add("drain-delay", "on SIGTERM, how long to keep serving with /readyz answering 503 before in-flight requests are drained (e.g. 10s behind a load balancer)", s, g)
+	s, g = days(func(c *Config) *time.Duration { return &c.OIDCKeyRotation })
+	add("oidc-key-rotation", "how often the OpenID Connect signing keys are replaced, e.g. 30d; a new key is published an hour before it signs (0 = only by hand)", s, g)
+	s, g = dur(func(c *Config) *time.Duration { return &c.DirectoryTimeout })
+	add("directory-timeout", "limit for each dial and operation against an org's LDAP directory, and for waiting for a free connection", s, g)
+	s, g = integer(func(c *Config) *int { return &c.DirectoryMaxConns })
+	add("directory-max-conns", "directory operations at once over all orgs; more wait up to directory-timeout, then get directory_unavailable", s, g)
+	s, g = integer(func(c *Config) *int { return &c.DirectoryMaxIdle })
+	add("directory-max-idle", "idle directory connections kept per org", s, g)
 	return f
 }()
 

@@ -290,6 +290,17 @@ var hrefAttr = regexp.MustCompile(`<a href="([^"]*)" id="app-continue"`)
 // for the app, answering the pages it meets: the password form (org,
 // user), the second step and the app's fresh check (codes from ph). It
 // returns the redirect out.
+var appReqField = regexp.MustCompile(`name="app_req" value="([0-9a-f]{32})"`)
+
+// withAppReq adds the page's hidden app_req field to form, as a browser
+// posting the page's form does.
+func withAppReq(pg page, form url.Values) url.Values {
+	if m := appReqField.FindStringSubmatch(pg.body); m != nil {
+		form.Set("app_req", m[1])
+	}
+	return form
+}
+
 func (b *browser) through(pg page, org, user string, ph *phone) *url.URL {
 	b.r.t.Helper()
 	for range 10 {
@@ -297,17 +308,17 @@ func (b *browser) through(pg page, org, user string, ph *phone) *url.URL {
 		case pg.loc != nil:
 			return pg.loc
 		case strings.Contains(pg.body, `id="login-form"`):
-			pg = b.post("/login", url.Values{"org": {org}, "username": {user}, "password": {testPassword}})
+			pg = b.post("/login", withAppReq(pg, url.Values{"org": {org}, "username": {user}, "password": {testPassword}}))
 		case strings.Contains(pg.body, `action="/login/verify"`):
 			if ph == nil {
 				b.r.t.Fatalf("second step without a phone: %s", pg.body)
 			}
-			pg = b.post("/login/verify", url.Values{"method": {"totp"}, "code": {ph.code()}})
+			pg = b.post("/login/verify", withAppReq(pg, url.Values{"method": {"totp"}, "code": {ph.code()}}))
 		case strings.Contains(pg.body, `id="app-confirm-form"`):
 			if ph == nil {
 				b.r.t.Fatalf("fresh check without a phone: %s", pg.body)
 			}
-			pg = b.post("/login/app/confirm", url.Values{"code": {ph.code()}})
+			pg = b.post("/login/app/confirm", withAppReq(pg, url.Values{"code": {ph.code()}}))
 		case hrefAttr.MatchString(pg.body):
 			next, _ := pg.url.Parse(html.UnescapeString(hrefAttr.FindStringSubmatch(pg.body)[1]))
 			if next.Host != pg.url.Host {

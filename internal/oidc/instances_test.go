@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/config"
 	"github.com/twofold-id/twofold/internal/store/postgres/pgtest"
@@ -87,5 +88,42 @@ func TestTwoInstancesOnPostgreSQLShareCodesTokensAndKeys(t *testing.T) {
 	}
 	if _, err := p.verifier.Verify(context.Background(), newRaw); err != nil {
 		t.Errorf("new ID token: %v", err)
+	}
+}
+
+// The scheduled rotation on PostgreSQL: both instances sweep once the
+// period is over; one new key pair is announced (the second sweep sees
+// the first's announcement), both publish it, and after the hour both sign
+// with it.
+func TestScheduledRotationOnTwoInstances(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	var key [32]byte
+	rand.Read(key[:])
+	secretKey := "k1:" + base64.StdEncoding.EncodeToString(key[:])
+	shared := func(c *config.Config) { c.DatabaseURL, c.SecretKey = dsn, secretKey }
+	offset := new(atomic.Int64)
+	one := startRig(t, shared, "", offset)
+	two := startRig(t, shared, one.issuer, offset)
+	before := jwks(t, one)
+
+	one.advance(31 * 24 * time.Hour)
+	one.app.Sweep(context.Background())
+	two.app.Sweep(context.Background())
+	k1, k2 := jwks(t, one), jwks(t, two)
+	if len(k1) != len(before)+2 || len(k2) != len(k1) {
+		t.Fatalf("after both swept: one %d keys, two %d, before %d; want one new pair on both", len(k1), len(k2), len(before))
+	}
+	var announced string
+	for kid, alg := range k1 {
+		if _, old := before[kid]; !old && alg == "ES256" {
+			announced = kid
+		}
+	}
+	one.advance(61 * time.Minute)
+	for _, r := range []*rig{one, two} {
+		signer, err := r.app.SigningKeys().Active(context.Background())
+		if err != nil || signer.ID() != announced {
+			t.Fatalf("an instance signs with %v (%v), want the announced %s", signer, err, announced)
+		}
 	}
 }

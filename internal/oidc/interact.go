@@ -47,6 +47,9 @@ type Step struct {
 	Redirect   string // StepRedirect
 	ClientName string
 	Scopes     []string // what the app asks for (StepConsent)
+	// LoginHint is the app's login_hint (StepLogin): the sign-in form
+	// offers it as the username. It is only a hint; it binds nothing.
+	LoginHint string
 }
 
 // authTime is when the session last proved who it is: its second-factor
@@ -126,7 +129,7 @@ func (p *Provider) decide(ctx context.Context, id string, pr *signin.Principal, 
 		if none {
 			return fail(oidc.ErrLoginRequired())
 		}
-		step.Kind = StepLogin
+		step.Kind, step.LoginHint = StepLogin, ar.p.LoginHint
 		return step, nil
 	}
 	clientOrg, err := p.store.GetOrg(ctx, cl.OrgID)

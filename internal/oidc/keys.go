@@ -26,9 +26,9 @@ type Sealer interface {
 	Open(ciphertext []byte, keyID string, ad []byte) ([]byte, error)
 }
 
-// The signing algorithms: ES256 signs everything; an RS256 key is kept
-// beside it, published in the key set, for relying parties that verify
-// only RSA (see docs/oidc.md).
+// The signing algorithms: ES256 signs by default; an RS256 key is kept
+// beside it, published in the key set, and signs the tokens of clients
+// registered with id_token_signed_response_alg RS256 (see docs/oidc.md).
 const (
 	algES256 = "ES256"
 	algRS256 = "RS256"
@@ -69,7 +69,7 @@ func (k *Keys) Ensure(ctx context.Context) error {
 	}
 	for _, alg := range []string{algES256, algRS256} {
 		if !have[alg] {
-			if _, err := k.create(ctx, alg); err != nil {
+			if _, err := k.create(ctx, alg, time.Time{}); err != nil {
 				return err
 			}
 		}
@@ -77,21 +77,90 @@ func (k *Keys) Ensure(ctx context.Context) error {
 	return nil
 }
 
-// Rotate makes new ES256 and RS256 keys active. The old ones stay in the
-// key set for the keep period, so tokens they signed still verify, and are
-// deleted after it. It returns the new ES256 key id.
+// Rotate makes new ES256 and RS256 keys sign at once (an operator's
+// rotation, e.g. after a suspected leak: relying parties meet an unknown
+// kid and fetch the key set again). The old ones stay in the key set for
+// the keep period, so tokens they signed still verify, and are deleted
+// after it. It returns the new ES256 key id.
 func (k *Keys) Rotate(ctx context.Context) (string, error) {
-	kid, err := k.create(ctx, algES256)
+	return k.rotate(ctx, time.Time{})
+}
+
+// RotateIfDue is the scheduled rotation: when the ES256 key that signs now
+// started signing every or longer ago and no newer key is announced, it
+// announces new ES256 and RS256 keys that start signing lead from now, so
+// that relying parties find them in the key set before any token carries
+// them. It reports the new ES256 key id, or "" when nothing was due. With
+// no keys at all it does nothing (Ensure makes the first ones). Two
+// instances due at the same moment may both announce a key; the later one
+// signs and the other leaves the key set like any replaced key.
+func (k *Keys) RotateIfDue(ctx context.Context, every, lead time.Duration) (string, error) {
+	if every <= 0 {
+		return "", nil
+	}
+	list, err := k.store.ListSigningKeys(ctx)
 	if err != nil {
 		return "", err
 	}
-	if _, err := k.create(ctx, algRS256); err != nil {
+	now := k.now()
+	for _, sk := range list {
+		if sk.Alg != algES256 {
+			continue
+		}
+		if sk.Active().After(now) || now.Sub(sk.Active()) < every {
+			return "", k.prune(ctx) // announced already, or not due
+		}
+		return k.rotate(ctx, now.Add(lead))
+	}
+	return "", nil
+}
+
+func (k *Keys) rotate(ctx context.Context, activeFrom time.Time) (string, error) {
+	kid, err := k.create(ctx, algES256, activeFrom)
+	if err != nil {
+		return "", err
+	}
+	if _, err := k.create(ctx, algRS256, activeFrom); err != nil {
 		return "", err
 	}
 	return kid, k.prune(ctx)
 }
 
-func (k *Keys) create(ctx context.Context, alg string) (string, error) {
+// Reseal seals every signing key that is not under the active secret key
+// again under it (after `twofold keys rotate`), and returns how many it
+// moved. Each update is a compare-and-swap on the old key id.
+func (k *Keys) Reseal(ctx context.Context, r Resealer) (int, error) {
+	list, err := k.store.ListSigningKeys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, sk := range list {
+		if sk.KeyID == r.ActiveKeyID() {
+			continue
+		}
+		sealed, id, err := r.Reseal(sk.Sealed, sk.KeyID, keyAD(sk.ID))
+		if err != nil {
+			return n, fmt.Errorf("oidc: reseal signing key %s: %w", sk.ID, err)
+		}
+		ok, err := k.store.ResealSigningKey(ctx, sk.ID, sk.KeyID, sealed, id)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Resealer re-encrypts a secret under the active key (a *secretbox.Keyring).
+type Resealer interface {
+	ActiveKeyID() string
+	Reseal(ciphertext []byte, keyID string, ad []byte) ([]byte, string, error)
+}
+
+func (k *Keys) create(ctx context.Context, alg string, activeFrom time.Time) (string, error) {
 	var (
 		priv crypto.Signer
 		err  error
@@ -117,13 +186,15 @@ func (k *Keys) create(ctx context.Context, alg string) (string, error) {
 		return "", err
 	}
 	if err := k.store.CreateSigningKey(ctx, store.SigningKey{ID: kid, Alg: alg, Sealed: sealed, KeyID: keyID,
-		CreatedAt: k.now().UTC()}); err != nil {
+		CreatedAt: k.now().UTC(), ActiveFrom: activeFrom.UTC()}); err != nil {
 		return "", err
 	}
 	return kid, nil
 }
 
-// prune deletes keys that left the key set.
+// Prune deletes keys that left the key set.
+func (k *Keys) Prune(ctx context.Context) error { return k.prune(ctx) }
+
 func (k *Keys) prune(ctx context.Context) error {
 	list, err := k.store.ListSigningKeys(ctx)
 	if err != nil {
@@ -138,19 +209,25 @@ func (k *Keys) prune(ctx context.Context) error {
 	return nil
 }
 
-// partition splits keys (newest first) into those in the key set and
-// those past it: a key is published while it is the newest of its
-// algorithm or was replaced less than keep ago.
+// partition splits keys (as ListSigningKeys orders them: the last to start
+// signing first) into those in the key set and those past it: a key is
+// published from its creation — also while it is only announced — while
+// it signs, and for keep after the next key of its algorithm took over.
 func (k *Keys) partition(list []store.SigningKey) (live, gone []store.SigningKey) {
-	newer := map[string]time.Time{} // alg → creation of the next newer key
+	now := k.now()
+	newer := map[string]time.Time{} // alg → when the next newer key started signing
 	for _, sk := range list {
+		if sk.Active().After(now) {
+			live = append(live, sk) // announced
+			continue
+		}
 		replaced, ok := newer[sk.Alg]
-		if !ok || k.now().Sub(replaced) < k.keep {
+		if !ok || now.Sub(replaced) < k.keep {
 			live = append(live, sk)
 		} else {
 			gone = append(gone, sk)
 		}
-		newer[sk.Alg] = sk.CreatedAt
+		newer[sk.Alg] = sk.Active()
 	}
 	return live, gone
 }
@@ -206,20 +283,26 @@ var (
 	_ op.Key        = publicKey{}
 )
 
-// Active returns the newest ES256 key, read from the store so that a
-// rotation at another instance takes effect here too.
-func (k *Keys) Active(ctx context.Context) (op.SigningKey, error) {
+// Active returns the ES256 key that signs now.
+func (k *Keys) Active(ctx context.Context) (op.SigningKey, error) { return k.ActiveFor(ctx, algES256) }
+
+// ActiveFor returns the key of algorithm alg (ES256 or RS256) that signs
+// now: of those whose time to sign has come, the last to start. It is read
+// from the store so that a rotation at another instance takes effect here
+// too.
+func (k *Keys) ActiveFor(ctx context.Context, alg string) (op.SigningKey, error) {
 	list, err := k.store.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
+	now := k.now()
 	for _, sk := range list {
-		if sk.Alg == algES256 {
+		if sk.Alg == alg && !sk.Active().After(now) {
 			s, err := k.open(sk)
 			if err != nil {
 				return nil, err
 			}
-			return signingKey{id: sk.ID, alg: jose.ES256, key: s}, nil
+			return signingKey{id: sk.ID, alg: jose.SignatureAlgorithm(alg), key: s}, nil
 		}
 	}
 	return nil, errors.New("oidc: no signing key (Ensure was not called)")

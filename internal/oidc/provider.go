@@ -28,6 +28,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
 
 	"github.com/twofold-id/twofold/internal/audit"
 	"github.com/twofold-id/twofold/internal/signin"
@@ -108,6 +109,8 @@ type Provider struct {
 	// that found it (GetDeviceAuthorizatonState) to the token creation of
 	// the same request (redeemDevice), keyed by op's state pointer.
 	deviceStates *sync.Map
+	// authLimits bound failed client authentications (clientauth.go).
+	authLimits clientAuthLimits
 }
 
 // New returns the provider. The signing keys must exist (Keys.Ensure).
@@ -119,13 +122,17 @@ func New(d Deps, o Options) (*Provider, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Provider{store: d.Store, signin: d.Signin, audit: d.Audit, keys: d.Keys, log: d.Log, now: d.Now, opts: o, deviceStates: &sync.Map{}}
+	p := &Provider{store: d.Store, signin: d.Signin, audit: d.Audit, keys: d.Keys, log: d.Log, now: d.Now, opts: o, deviceStates: &sync.Map{},
+		authLimits: newClientAuthLimits(d.Now)}
 	cfg := &op.Config{
 		CodeMethodS256:           true,
 		GrantTypeRefreshToken:    true,
 		AuthMethodPost:           false,
 		DefaultLogoutRedirectURI: "/login?msg=signedout",
 		SupportedScopes:          []string{"openid", "profile", "email", "offline_access"},
+		// The portal speaks English only; ui_locales is accepted and
+		// answered in English (OpenID Connect Core §3.1.2.1 allows that).
+		SupportedUILocales: []language.Tag{language.English},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
 			"preferred_username", "name", "email", "email_verified", "org", "role", "sid"},
 		DeviceAuthorization: op.DeviceAuthorizationConfig{Lifetime: o.DeviceCodeTTL, PollInterval: o.DevicePollInterval,
@@ -154,10 +161,15 @@ func New(d Deps, o Options) (*Provider, error) {
 }
 
 // Handler serves discovery and the /oauth2/ endpoints. Mount it at
-// DiscoveryPath and PathPrefix.
+// DiscoveryPath and PathPrefix, with the request's address in the context
+// (WithClientIP) for the client authentication limits.
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.discovery)
+	mux.Handle(PathPrefix+"token", p.limitClientAuth(p.withClientAlg(p.op)))
+	for _, ep := range []string{"introspect", "revoke", "device_authorization"} {
+		mux.Handle(PathPrefix+ep, p.limitClientAuth(p.op))
+	}
 	mux.Handle(PathPrefix, p.withIss(p.op))
 	return mux
 }

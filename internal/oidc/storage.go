@@ -384,10 +384,14 @@ func (s storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string
 	return g.UserID, g.ID, nil
 }
 
-func (s storage) SigningKey(ctx context.Context) (op.SigningKey, error) { return s.keys.Active(ctx) }
+// SigningKey is the key of the algorithm the token request's client was
+// registered with (withClientAlg put it in ctx); ES256 by default.
+func (s storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	return s.keys.ActiveFor(ctx, signingAlgOf(ctx))
+}
 
 func (s storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.ES256}, nil
+	return []jose.SignatureAlgorithm{jose.ES256, jose.RS256}, nil
 }
 
 func (s storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.keys.Set(ctx) }
@@ -406,10 +410,12 @@ func (s storage) GetClientByClientID(ctx context.Context, id string) (op.Client,
 	return client{c: cl, loginURL: s.opts.LoginPath, idTTL: s.opts.IDTokenTTL}, nil
 }
 
-// AuthorizeClientIDSecret checks a confidential client's secret.
+// AuthorizeClientIDSecret checks a confidential client's secret; a
+// failure counts against the address and the client_id (clientauth.go).
 func (s storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
 	cl, err := s.store.GetClient(ctx, id)
 	if err != nil || !admin.CheckClientSecret(cl, secret) {
+		s.clientAuthFailed(ctx, id)
 		return oidc.ErrInvalidClient().WithDescription("invalid client credentials")
 	}
 	return nil

@@ -59,3 +59,23 @@ func (l *IPLimiter) Allow(_ context.Context, ip string) (bool, time.Duration, er
 	}
 	return true, 0, nil
 }
+
+// Blocked reports, without taking a token, whether key's bucket is empty
+// now, and if so how long until it holds one again. Used with Allow as a
+// failure counter: Allow takes a token for each failure, Blocked refuses
+// attempts while the failures used the bucket up.
+func (l *IPLimiter) Blocked(key string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return false, 0
+	}
+	tokens := b.lim.TokensAt(now)
+	if tokens >= 1 {
+		return false, 0
+	}
+	wait := time.Duration((1 - tokens) / float64(l.rate) * float64(time.Second))
+	return true, max(wait, time.Second)
+}

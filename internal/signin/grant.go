@@ -13,10 +13,12 @@ import (
 // for a credential that descends from it (an OpenID Connect grant), decided
 // from current data like Authenticate: ErrUnauthenticated when the session
 // was revoked (sign-out, MFA reset, password change, disabling), is past its
-// absolute lifetime, or its user is gone or disabled. The idle timeout does
-// not apply: an app's refresh is not the user's presence in the portal.
-// Principal.Lacks says whether the session still satisfies the user's
-// current policy. Nothing is written.
+// absolute lifetime, or its user is gone or disabled — in Twofold, or, for a
+// directory user, in the directory (goneFromDirectory: asked at most every
+// few minutes per user; then every session of the user ends, as at session
+// use). The idle timeout does not apply: an app's refresh is not the
+// user's presence in the portal. Principal.Lacks says whether the session
+// still satisfies the user's current policy. Nothing else is written.
 func (s *Service) SessionPrincipal(ctx context.Context, sessionID string) (Principal, error) {
 	sess, err := s.store.GetSession(ctx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -34,6 +36,10 @@ func (s *Service) SessionPrincipal(ctx context.Context, sessionID string) (Princ
 	}
 	if err != nil {
 		return Principal{}, err
+	}
+	if s.goneFromDirectory(ctx, u) {
+		s.endDirectorySessions(ctx, u)
+		return Principal{}, ErrUnauthenticated
 	}
 	org, err := s.store.GetOrg(ctx, u.OrgID)
 	if err != nil {

@@ -47,6 +47,14 @@ type ProxyRule struct {
 	MaxAge     time.Duration `json:"max_age,omitempty"`
 }
 
+// SigningAlg is the algorithm the client's tokens are signed with.
+func (c Client) SigningAlg() string {
+	if c.IDTokenAlg == "" {
+		return "ES256"
+	}
+	return c.IDTokenAlg
+}
+
 // Confidential reports whether clients of kind k authenticate with a
 // secret.
 func (k ClientKind) Confidential() bool { return k == ClientWeb }
@@ -74,6 +82,9 @@ type Client struct {
 	// RequireMFA makes a second factor required for signing in to this
 	// client whatever the user's policy says.
 	RequireMFA bool
+	// IDTokenAlg is id_token_signed_response_alg: "RS256" for clients that
+	// cannot verify ES256; "" signs with ES256.
+	IDTokenAlg string
 	// SecretHash is the SHA-256 hash of the client secret; empty for
 	// public clients.
 	SecretHash []byte

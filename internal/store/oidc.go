@@ -80,6 +80,17 @@ type SigningKey struct {
 	Sealed    []byte
 	KeyID     string // the secretbox key that sealed it
 	CreatedAt time.Time
+	// ActiveFrom is when the key starts to sign; until then it is only
+	// published. Zero means from CreatedAt.
+	ActiveFrom time.Time
+}
+
+// Active is when k starts to sign.
+func (k SigningKey) Active() time.Time {
+	if k.ActiveFrom.IsZero() {
+		return k.CreatedAt
+	}
+	return k.ActiveFrom
 }
 
 // OIDC keeps the OpenID Connect provider's state. Every record belongs to
@@ -141,8 +152,12 @@ type OIDC interface {
 
 	// CreateSigningKey inserts k. A duplicate id is ErrConflict.
 	CreateSigningKey(ctx context.Context, k SigningKey) error
-	// ListSigningKeys returns every signing key, newest first.
+	// ListSigningKeys returns every signing key, the one that starts
+	// signing last first (by Active, then CreatedAt).
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// ResealSigningKey replaces the sealed key of id if it is still
+	// sealed under oldKeyID (compare-and-swap), and reports whether it did.
+	ResealSigningKey(ctx context.Context, id, oldKeyID string, sealed []byte, keyID string) (bool, error)
 	// DeleteSigningKey removes a key (after it left the key set).
 	DeleteSigningKey(ctx context.Context, id string) error
 }

@@ -3,7 +3,8 @@ package web
 // The admin console lives under /admin/ and is split by subject:
 // admin_orgs.go (the org tree, creating and moving orgs), admin_policy.go
 // (the policy editor),
-// admin_users.go (the user list, one user, creating users) and
+// admin_users.go (the user list, one user, creating users),
+// admin_clients.go (registered apps) and
 // admin_audit.go (the audit log and its export). This file holds what they
 // share: the admin-only guard, the page frame, and the fresh-code check
 // that sensitive actions go through.
@@ -69,6 +70,12 @@ func (h *handler) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/invitations/import", a(h.adminInviteCSV))
 	mux.HandleFunc("POST /admin/invitations/{id}/resend", a(h.adminResendInvitation))
 	mux.HandleFunc("POST /admin/invitations/{id}/revoke", a(h.adminRevokeInvitation))
+	mux.HandleFunc("GET /admin/clients", a(h.adminClients))
+	mux.HandleFunc("POST /admin/clients", a(h.adminCreateClient))
+	mux.HandleFunc("GET /admin/clients/{id}", a(h.adminClient))
+	mux.HandleFunc("POST /admin/clients/{id}", a(h.adminUpdateClient))
+	mux.HandleFunc("POST /admin/clients/{id}/secret", a(h.adminRotateClientSecret))
+	mux.HandleFunc("POST /admin/clients/{id}/delete", a(h.adminDeleteClient))
 
 	mux.HandleFunc("GET /admin/audit", a(h.adminAudit))
 	mux.HandleFunc("GET /admin/audit/export", a(h.adminAuditExport))
@@ -116,7 +123,7 @@ func actorOf(p signin.Principal) access.Actor { return admin.SessionActor(p) }
 // which section of the console is open, and a notice after a redirect.
 type adminBase struct {
 	User    *signin.Principal
-	Section string // "orgs", "users" or "audit"
+	Section string // "orgs", "users", "clients" or "audit"
 	Notice  string
 }
 
@@ -145,6 +152,8 @@ var adminNotices = map[string]string{
 	"password":         "The password was set. The user's sessions were signed out.",
 	"directory":        "The directory was saved.",
 	"directoryremoved": "The directory was removed. Its users can no longer sign in here.",
+	"clientsaved":      "The app was saved.",
+	"clientdeleted":    "The app was deleted. Its tokens no longer work.",
 }
 
 func adminNotice(r *http.Request) string { return adminNotices[r.URL.Query().Get("msg")] }

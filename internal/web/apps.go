@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/twofold-id/twofold/internal/oidc"
 	"github.com/twofold-id/twofold/internal/problem"
@@ -55,6 +56,9 @@ func (h *handler) revokeApp(w http.ResponseWriter, r *http.Request, p signin.Pri
 // landing is where a completed sign-in goes: back into the app sign-in
 // or the forward-auth return when one is under way, else the start page.
 func (h *handler) landing(r *http.Request) string {
+	if id := h.formAppReq(r); id != "" {
+		return oidc.LoginPath + "?req=" + id
+	}
 	if h.Apps != nil && requestIDPattern.MatchString(cookie(r, h.cookies.app)) {
 		return oidc.LoginPath
 	}
@@ -67,10 +71,37 @@ func (h *handler) landing(r *http.Request) string {
 	return "/"
 }
 
+// formAppReq is the app sign-in a posted form names (app_req), or "".
+// Several tabs of one browser may each be signing in to an app; the form
+// says which sign-in this tab is in, where the cookie holds only the one
+// started last.
+func (h *handler) formAppReq(r *http.Request) string {
+	if h.Apps == nil || r.PostForm == nil {
+		return ""
+	}
+	if id := r.PostForm.Get("app_req"); requestIDPattern.MatchString(id) {
+		return id
+	}
+	return ""
+}
+
+// appReqOf is the app sign-in a step of it is about: the form's, else the
+// cookie's.
+func (h *handler) appReqOf(r *http.Request) string {
+	if id := h.formAppReq(r); id != "" {
+		return id
+	}
+	if id := cookie(r, h.cookies.app); requestIDPattern.MatchString(id) {
+		return id
+	}
+	return ""
+}
+
 // appPage is the step page of an app sign-in: the interstitial that sends
 // the browser on, the fresh second factor, or the need to set one up.
 type appPage struct {
 	Base     string // the route of the sign-in under way: oidc.LoginPath, or proxyPath
+	Req      string // an app sign-in's request id, posted back as app_req ("" for forward-auth)
 	Client   string
 	Redirect string   // the interstitial's destination
 	Kind     string   // "continue", "confirm", "enroll", "consent"
@@ -119,11 +150,11 @@ func (h *handler) appContinue(w http.ResponseWriter, r *http.Request) {
 // appStep asks the provider for the next step and shows it.
 func (h *handler) appStep(w http.ResponseWriter, r *http.Request, id string, p *signin.Principal, failed *problem.Error) {
 	step, err := h.Apps.Continue(r.Context(), id, p, h.Client(r))
-	h.showAppStep(w, r, step, err, failed)
+	h.showAppStep(w, r, id, step, err, failed)
 }
 
 // showAppStep shows the step the provider decided on.
-func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, step oidc.Step, err error, failed *problem.Error) {
+func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, id string, step oidc.Step, err error, failed *problem.Error) {
 	if errors.Is(err, oidc.ErrRequestGone) {
 		h.clearCookie(w, h.cookies.app)
 		h.appGone(w, r)
@@ -133,14 +164,18 @@ func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, step oidc.
 		h.fail(w, r, err)
 		return
 	}
-	pg := appPage{Base: oidc.LoginPath, Client: step.ClientName}
+	pg := appPage{Base: oidc.LoginPath, Req: id, Client: step.ClientName}
 	status := http.StatusOK
 	if failed != nil {
 		pg.Err, status = newFormErr("app", failed, h.Now(), "code"), failed.HTTPStatus()
 	}
 	switch step.Kind {
 	case oidc.StepRedirect:
-		h.clearCookie(w, h.cookies.app)
+		if other := cookie(r, h.cookies.app); other != id && requestIDPattern.MatchString(other) {
+			h.setAppCookie(w, other) // another tab's sign-in under way keeps its cookie
+		} else {
+			h.clearCookie(w, h.cookies.app)
+		}
 		// An interstitial rather than a redirect: after a form was sent, a
 		// redirect chain to the app's origin would break the portal's
 		// form-action policy. app.js follows the link at once.
@@ -149,6 +184,10 @@ func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, step oidc.
 	case oidc.StepLogin:
 		lp := h.loginPageFor(r)
 		lp.Notice = "Sign in to continue to " + step.ClientName + "."
+		lp.AppReq = id
+		if hint := strings.TrimSpace(step.LoginHint); hint != "" && len(hint) <= 256 {
+			lp.Username = hint // the app's login_hint; the user may change it
+		}
 		h.render(w, r, "login", lp)
 	case oidc.StepUp:
 		pg.Kind = "confirm"
@@ -167,18 +206,18 @@ func (h *handler) showAppStep(w http.ResponseWriter, r *http.Request, step oidc.
 // appConfirm checks the fresh second factor an app asked for, on the
 // session in place, and goes on.
 func (h *handler) appConfirm(w http.ResponseWriter, r *http.Request) {
-	id := cookie(r, h.cookies.app)
-	if !requestIDPattern.MatchString(id) {
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id := h.appReqOf(r)
+	if id == "" {
 		h.appGone(w, r)
 		return
 	}
 	p, err := h.principal(r)
 	if err != nil || p.Lacks != nil {
-		http.Redirect(w, r, oidc.LoginPath, http.StatusSeeOther)
-		return
-	}
-	if err := parseForm(r); err != nil {
-		h.fail(w, r, err)
+		http.Redirect(w, r, oidc.LoginPath+"?req="+id, http.StatusSeeOther)
 		return
 	}
 	if err := h.limit(h.codeIP, r); err != nil {
@@ -196,22 +235,22 @@ func (h *handler) appConfirm(w http.ResponseWriter, r *http.Request) {
 
 // appConsent takes the answer of the consent screen.
 func (h *handler) appConsent(w http.ResponseWriter, r *http.Request) {
-	id := cookie(r, h.cookies.app)
-	if !requestIDPattern.MatchString(id) {
+	if err := parseForm(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id := h.appReqOf(r)
+	if id == "" {
 		h.appGone(w, r)
 		return
 	}
 	p, err := h.principal(r)
 	if err != nil || p.Lacks != nil {
-		http.Redirect(w, r, oidc.LoginPath, http.StatusSeeOther)
-		return
-	}
-	if err := parseForm(r); err != nil {
-		h.fail(w, r, err)
+		http.Redirect(w, r, oidc.LoginPath+"?req="+id, http.StatusSeeOther)
 		return
 	}
 	step, err := h.Apps.Consent(r.Context(), id, &p, h.Client(r), r.PostForm.Get("decision") == "allow")
-	h.showAppStep(w, r, step, err, nil)
+	h.showAppStep(w, r, id, step, err, nil)
 }
 
 func (h *handler) appGone(w http.ResponseWriter, r *http.Request) {

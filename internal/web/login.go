@@ -47,6 +47,10 @@ type loginPage struct {
 	Notice   string
 	Err      *formErr
 	Lang     string // see i18n.go
+	// AppReq is the app sign-in this form belongs to (apps.go): posted
+	// back, it makes this browser tab's sign-in continue to its own app
+	// even when another tab started a sign-in to another app meanwhile.
+	AppReq string
 }
 
 func (p loginPage) title() string    { return tr(p.Lang, "login.title") }
@@ -112,6 +116,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	if id := h.formAppReq(r); id != "" {
+		pg.AppReq = id
+		h.setAppCookie(w, id) // the later steps (second factor, setup) go on with it
+	}
 	if !pg.OrgFixed {
 		pg.Org = strings.TrimSpace(r.PostForm.Get("org"))
 	}
@@ -142,7 +150,11 @@ func (h *handler) proceed(w http.ResponseWriter, r *http.Request, res signin.Res
 		http.Redirect(w, r, h.landing(r), http.StatusSeeOther)
 	case signin.StatusMFARequired:
 		h.setFlow(w, res.FlowToken, res.FlowExpiresAt)
-		http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+		next := "/login/verify"
+		if id := h.formAppReq(r); id != "" {
+			next += "?app_req=" + id // the second step stays with this tab's app
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	case signin.StatusEnrollmentRequired:
 		h.setFlow(w, res.FlowToken, res.FlowExpiresAt)
 		http.Redirect(w, r, "/login/enroll", http.StatusSeeOther)
@@ -180,6 +192,7 @@ func (h *handler) flowFailed(w http.ResponseWriter, r *http.Request, err error) 
 
 // verifyPage is the second step.
 type verifyPage struct {
+	AppReq    string // the app sign-in this tab is in (apps.go), posted back
 	Username  string
 	OrgName   string
 	ExpiresAt time.Time
@@ -244,6 +257,9 @@ func (h *handler) verifyForm(w http.ResponseWriter, r *http.Request) {
 	}
 	pg := verifyPageFor(info, r.URL.Query().Get("method"))
 	pg.Targets = h.sentTargets(r.Context(), info.User)
+	if id := r.URL.Query().Get("app_req"); h.Apps != nil && requestIDPattern.MatchString(id) {
+		pg.AppReq = id
+	}
 	h.render(w, r, "verify", pg)
 }
 
@@ -257,6 +273,7 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg := verifyPageFor(info, r.PostForm.Get("method"))
+	pg.AppReq = h.formAppReq(r)
 	if pg.IsSent() {
 		pg.Targets = h.sentTargets(r.Context(), info.User)
 		pg.Sent = sentFromForm(r.PostForm, h.Now())

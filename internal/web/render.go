@@ -62,6 +62,9 @@ func loadPages() *pages {
 		"device":     deviceName, // device.go
 		"clip":       clip,
 		"t":          tr, // i18n.go
+		"clientFields": func(f clientForm, e *formErr, form string) clientFieldsData { // admin_clients.go
+			return clientFieldsData{Form: form, F: f, Err: e}
+		},
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")

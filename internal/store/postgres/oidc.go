@@ -33,7 +33,7 @@ func orEmptyBytes(b []byte) []byte {
 }
 
 const clientColumns = `c.id, c.org_id, c.name, c.kind, c.redirect_uris, c.post_logout_redirect_uris, c.scopes,
-	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules,
+	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules, c.id_token_signed_response_alg,
 	ARRAY(SELECT h.host FROM client_hosts h WHERE h.client_id = c.id ORDER BY h.host), c.device_rules`
 
 func scanClient(row pgx.Row) (store.Client, error) {
@@ -43,7 +43,7 @@ func scanClient(row pgx.Row) (store.Client, error) {
 		devRules string
 	)
 	err := row.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes,
-		&c.RequireMFA, &c.SecretHash, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &rules, &c.Hosts, &devRules)
+		&c.RequireMFA, &c.SecretHash, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &rules, &c.IDTokenAlg, &c.Hosts, &devRules)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -100,10 +100,10 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
-			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules, device_rules)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
+			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules, device_rules, id_token_signed_response_alg)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 			c.ID, c.OrgID, c.Name, string(c.Kind), c.RedirectURIs, c.PostLogoutRedirectURIs, c.Scopes, c.RequireMFA,
-			orEmptyBytes(c.SecretHash), c.CreatedBy, c.CreatedAt, c.UpdatedAt, rules, store.EncodeDeviceRules(c.DeviceRules))
+			orEmptyBytes(c.SecretHash), c.CreatedBy, c.CreatedAt, c.UpdatedAt, rules, store.EncodeDeviceRules(c.DeviceRules), c.IDTokenAlg)
 		if err != nil {
 			return mapErr("create client", err)
 		}
@@ -148,9 +148,10 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE clients SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
-			scopes = $5, require_mfa = $6, secret_hash = $7, updated_at = $8, rules = $9, device_rules = $10 WHERE id = $1`,
+			scopes = $5, require_mfa = $6, secret_hash = $7, updated_at = $8, rules = $9, device_rules = $10,
+			id_token_signed_response_alg = $11 WHERE id = $1`,
 			c.ID, c.Name, orEmpty(c.RedirectURIs), orEmpty(c.PostLogoutRedirectURIs), c.Scopes, c.RequireMFA,
-			orEmptyBytes(c.SecretHash), c.UpdatedAt, rules, store.EncodeDeviceRules(c.DeviceRules))
+			orEmptyBytes(c.SecretHash), c.UpdatedAt, rules, store.EncodeDeviceRules(c.DeviceRules), c.IDTokenAlg)
 		if err != nil {
 			return mapErr("update client", err)
 		}
@@ -386,21 +387,42 @@ func (s *Store) RevokeAccessToken(ctx context.Context, id string, at time.Time) 
 
 // CreateSigningKey inserts k; a duplicate id is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at) VALUES ($1,$2,$3,$4,$5)`,
-		k.ID, k.Alg, k.Sealed, k.KeyID, s.orNow(k.CreatedAt))
+	var active *time.Time
+	if !k.ActiveFrom.IsZero() {
+		a := ts(k.ActiveFrom)
+		active = &a
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at, active_from) VALUES ($1,$2,$3,$4,$5,$6)`,
+		k.ID, k.Alg, k.Sealed, k.KeyID, s.orNow(k.CreatedAt), active)
 	return mapErr("create signing key", err)
 }
 
-// ListSigningKeys returns every signing key, newest first.
+// ResealSigningKey replaces the sealed key if it is still under oldKeyID.
+func (s *Store) ResealSigningKey(ctx context.Context, id, oldKeyID string, sealed []byte, keyID string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE oidc_signing_keys SET sealed = $3, key_id = $4 WHERE id = $1 AND key_id = $2`, id, oldKeyID, sealed, keyID)
+	if err != nil {
+		return false, mapErr("reseal signing key", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ListSigningKeys returns every signing key, the last to start signing
+// first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, alg, sealed, key_id, created_at FROM oidc_signing_keys
-		ORDER BY created_at DESC, id DESC`)
+	rows, err := s.pool.Query(ctx, `SELECT id, alg, sealed, key_id, created_at, active_from FROM oidc_signing_keys
+		ORDER BY COALESCE(active_from, created_at) DESC, created_at DESC, id DESC`)
 	if err != nil {
 		return nil, mapErr("list signing keys", err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SigningKey, error) {
-		var k store.SigningKey
-		err := r.Scan(&k.ID, &k.Alg, &k.Sealed, &k.KeyID, &k.CreatedAt)
+		var (
+			k      store.SigningKey
+			active *time.Time
+		)
+		err := r.Scan(&k.ID, &k.Alg, &k.Sealed, &k.KeyID, &k.CreatedAt, &active)
+		if active != nil {
+			k.ActiveFrom = *active
+		}
 		return k, err
 	})
 	return list, mapErr("list signing keys", err)

@@ -35,7 +35,7 @@ func listOrEmpty(l []string) any {
 }
 
 const clientCols = `c.id, c.org_id, c.name, c.kind, c.redirect_uris, c.post_logout_redirect_uris, c.scopes,
-	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules,
+	c.require_mfa, c.secret_hash, c.created_by, c.created_at, c.updated_at, c.rules, c.id_token_signed_response_alg,
 	(SELECT json_group_array(host) FROM (SELECT h.host FROM client_hosts h WHERE h.client_id = c.id ORDER BY h.host)), c.device_rules`
 
 func scanClient(sc scanner) (store.Client, error) {
@@ -47,7 +47,7 @@ func scanClient(sc scanner) (store.Client, error) {
 		devRules                string
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &redirects, &post, &scopes, &c.RequireMFA, &c.SecretHash,
-		&c.CreatedBy, &created, &updated, &rules, &hosts, &devRules)
+		&c.CreatedBy, &created, &updated, &rules, &c.IDTokenAlg, &hosts, &devRules)
 	if err != nil {
 		return store.Client{}, mapErr(err)
 	}
@@ -124,10 +124,11 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, org_id, name, kind, redirect_uris, post_logout_redirect_uris,
-			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules, device_rules) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			scopes, require_mfa, secret_hash, created_by, created_at, updated_at, rules, device_rules, id_token_signed_response_alg)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.ID, c.OrgID, c.Name, string(c.Kind), encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs),
 			encodeList(c.Scopes), c.RequireMFA, orEmptyBytes(c.SecretHash), c.CreatedBy, micro(c.CreatedAt), micro(c.UpdatedAt), rules,
-			store.EncodeDeviceRules(c.DeviceRules))
+			store.EncodeDeviceRules(c.DeviceRules), c.IDTokenAlg)
 		if isFK(err) {
 			return fmt.Errorf("%w: org %s", store.ErrNotFound, c.OrgID)
 		}
@@ -182,9 +183,9 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) (store.Client,
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
-			require_mfa = ?, secret_hash = ?, updated_at = ?, rules = ?, device_rules = ? WHERE id = ?`,
+			require_mfa = ?, secret_hash = ?, updated_at = ?, rules = ?, device_rules = ?, id_token_signed_response_alg = ? WHERE id = ?`,
 			c.Name, encodeList(c.RedirectURIs), encodeList(c.PostLogoutRedirectURIs), encodeList(c.Scopes), c.RequireMFA,
-			orEmptyBytes(c.SecretHash), micro(c.UpdatedAt), rules, store.EncodeDeviceRules(c.DeviceRules), c.ID)
+			orEmptyBytes(c.SecretHash), micro(c.UpdatedAt), rules, store.EncodeDeviceRules(c.DeviceRules), c.IDTokenAlg, c.ID)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -465,24 +466,40 @@ func (s *Store) RevokeAccessToken(ctx context.Context, id string, at time.Time) 
 
 // CreateSigningKey inserts k; a duplicate id is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
-	_, err := s.exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at) VALUES (?,?,?,?,?)`,
-		k.ID, k.Alg, k.Sealed, k.KeyID, micro(s.orNow(k.CreatedAt)))
+	var active any
+	if !k.ActiveFrom.IsZero() {
+		active = micro(k.ActiveFrom)
+	}
+	_, err := s.exec(ctx, `INSERT INTO oidc_signing_keys (id, alg, sealed, key_id, created_at, active_from) VALUES (?,?,?,?,?,?)`,
+		k.ID, k.Alg, k.Sealed, k.KeyID, micro(s.orNow(k.CreatedAt)), active)
 	return err
 }
 
-// ListSigningKeys returns every signing key, newest first.
+// ResealSigningKey replaces the sealed key if it is still under oldKeyID.
+func (s *Store) ResealSigningKey(ctx context.Context, id, oldKeyID string, sealed []byte, keyID string) (bool, error) {
+	n, err := s.exec(ctx, `UPDATE oidc_signing_keys SET sealed = ?, key_id = ? WHERE id = ? AND key_id = ?`, sealed, keyID, id, oldKeyID)
+	return n == 1, err
+}
+
+// ListSigningKeys returns every signing key, the last to start signing
+// first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 	return queryAll(ctx, s.r, func(sc scanner) (store.SigningKey, error) {
 		var (
 			k       store.SigningKey
 			created int64
+			active  sql.NullInt64
 		)
-		if err := sc.Scan(&k.ID, &k.Alg, &k.Sealed, &k.KeyID, &created); err != nil {
+		if err := sc.Scan(&k.ID, &k.Alg, &k.Sealed, &k.KeyID, &created, &active); err != nil {
 			return store.SigningKey{}, mapErr(err)
 		}
 		k.CreatedAt = fromMicro(created)
+		if active.Valid {
+			k.ActiveFrom = fromMicro(active.Int64)
+		}
 		return k, nil
-	}, `SELECT id, alg, sealed, key_id, created_at FROM oidc_signing_keys ORDER BY created_at DESC, id DESC`)
+	}, `SELECT id, alg, sealed, key_id, created_at, active_from FROM oidc_signing_keys
+		ORDER BY coalesce(active_from, created_at) DESC, created_at DESC, id DESC`)
 }
 
 // DeleteSigningKey removes a key.

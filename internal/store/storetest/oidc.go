@@ -52,14 +52,14 @@ var oidcTests = []subtest{
 		child := mustOrg(t, s, root, "child")
 		in := store.Client{OrgID: child.ID, Name: "Wiki", Kind: store.ClientNative,
 			RedirectURIs: []string{"http://127.0.0.1/cb", "com.example:/cb"}, PostLogoutRedirectURIs: []string{"https://wiki/"},
-			Scopes: []string{"openid", "email"}, RequireMFA: true, CreatedBy: "admin1", CreatedAt: at(0), UpdatedAt: at(0)}
+			Scopes: []string{"openid", "email"}, RequireMFA: true, IDTokenAlg: "RS256", CreatedBy: "admin1", CreatedAt: at(0), UpdatedAt: at(0)}
 		c, err := s.CreateClient(ctx(t), in)
 		noErr(t, "CreateClient", err)
 		got, err := s.GetClient(ctx(t), c.ID)
 		noErr(t, "GetClient", err)
 		if got.Name != "Wiki" || got.Kind != store.ClientNative || !slices.Equal(got.RedirectURIs, in.RedirectURIs) ||
 			!slices.Equal(got.PostLogoutRedirectURIs, in.PostLogoutRedirectURIs) || !slices.Equal(got.Scopes, in.Scopes) ||
-			!got.RequireMFA || got.SecretHash != nil || got.CreatedBy != "admin1" || got.OrgID != child.ID {
+			!got.RequireMFA || got.SecretHash != nil || got.CreatedBy != "admin1" || got.OrgID != child.ID || got.IDTokenAlg != "RS256" {
 			t.Errorf("GetClient = %+v, want %+v", got, in)
 		}
 		sameTime(t, "CreatedAt", got.CreatedAt, at(0))
@@ -73,9 +73,10 @@ var oidcTests = []subtest{
 		sameIDs(t, "ListClients(child)", ids(sub, clientID), []string{c.ID})
 
 		got.Name, got.RedirectURIs, got.RequireMFA, got.SecretHash, got.UpdatedAt = "Wiki 2", []string{"http://localhost/x"}, false, []byte{1, 2}, at(time.Hour)
+		got.IDTokenAlg = ""
 		up, err := s.UpdateClient(ctx(t), got)
 		noErr(t, "UpdateClient", err)
-		if up.Name != "Wiki 2" || up.RequireMFA || !bytes.Equal(up.SecretHash, []byte{1, 2}) || up.Kind != store.ClientNative ||
+		if up.Name != "Wiki 2" || up.RequireMFA || !bytes.Equal(up.SecretHash, []byte{1, 2}) || up.Kind != store.ClientNative || up.IDTokenAlg != "" ||
 			!slices.Equal(up.RedirectURIs, []string{"http://localhost/x"}) {
 			t.Errorf("UpdateClient = %+v", up)
 		}
@@ -308,5 +309,31 @@ var oidcTests = []subtest{
 		sameTime(t, "CreatedAt", ks[1].CreatedAt, at(0))
 		noErr(t, "DeleteSigningKey", s.DeleteSigningKey(ctx(t), "k1"))
 		wantErr(t, "DeleteSigningKey(again)", s.DeleteSigningKey(ctx(t), "k1"), store.ErrNotFound)
+	}},
+	{"a signing key announced for later lists by when it starts to sign", func(t *testing.T, s store.Store) {
+		noErr(t, "CreateSigningKey", s.CreateSigningKey(ctx(t), store.SigningKey{ID: "now", Alg: "ES256", Sealed: []byte{1}, KeyID: "sb1", CreatedAt: at(time.Hour)}))
+		noErr(t, "CreateSigningKey", s.CreateSigningKey(ctx(t), store.SigningKey{ID: "later", Alg: "ES256", Sealed: []byte{2}, KeyID: "sb1",
+			CreatedAt: at(0), ActiveFrom: at(2 * time.Hour)}))
+		ks, err := s.ListSigningKeys(ctx(t))
+		noErr(t, "ListSigningKeys", err)
+		sameIDs(t, "ListSigningKeys", ids(ks, func(k store.SigningKey) string { return k.ID }), []string{"later", "now"})
+		sameTime(t, "ActiveFrom", ks[0].ActiveFrom, at(2*time.Hour))
+		sameTime(t, "Active()", ks[1].Active(), at(time.Hour))
+		if !ks[1].ActiveFrom.IsZero() {
+			t.Errorf("a key without ActiveFrom lists with %v", ks[1].ActiveFrom)
+		}
+		// Resealing is a compare-and-swap on the secretbox key id.
+		ok, err := s.ResealSigningKey(ctx(t), "now", "sb1", []byte{9}, "sb2")
+		if err != nil || !ok {
+			t.Fatalf("ResealSigningKey = %v, %v", ok, err)
+		}
+		ok, err = s.ResealSigningKey(ctx(t), "now", "sb1", []byte{8}, "sb3")
+		if err != nil || ok {
+			t.Fatalf("ResealSigningKey under a stale key id = %v, %v; want false", ok, err)
+		}
+		ks, _ = s.ListSigningKeys(ctx(t))
+		if ks[1].KeyID != "sb2" || !bytes.Equal(ks[1].Sealed, []byte{9}) {
+			t.Errorf("after reseal: %+v", ks[1])
+		}
 	}},
 }

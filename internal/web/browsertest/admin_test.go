@@ -111,3 +111,38 @@ func TestAnAdminResetsAUserWhoIsLedThroughSetupAgain(t *testing.T) {
 	b.click("totp-submit")
 	b.wantPage("/login/enroll/confirm", "Save your backup codes")
 }
+
+// An admin registers an app in the console: after a current code the page
+// shows the client secret once, and the app's page never shows it again.
+func TestAnAdminRegistersAnAppAndSeesTheSecretOnce(t *testing.T) {
+	p := newPortal(t)
+	p.addOrg("acme", "Acme Inc", "required")
+	p.cli(pw+"\n", "user", "create", "--org", "acme", "--username", "ada", "--role", "admin", "--password-stdin")
+	b := p.newTab()
+	b.open("/login")
+	admin := b.enroll("acme", "ada", pw)
+	p.clock.Advance(20 * time.Minute)
+	b.click("nav-admin")
+	b.link("/admin/clients")
+	b.wantPage("/admin/clients", "Apps")
+	b.checkAccessibility("admin apps")
+	b.fill("new-client-name", "Time Sheets")
+	// A textarea: typed through the DOM (chromedp's fill wants a text node).
+	eval[string](b, `document.getElementById("new-client-redirects").value = "https://time.example.com/cb"`)
+	b.click("create-client")
+	b.wantPage("/admin/clients", "Confirm with a current code")
+	b.fill("reauth_code", p.totpCode(admin.secret))
+	b.click("reauth-submit")
+	b.wantPage("/admin/clients", "Time Sheets app")
+	b.checkAccessibility("admin app with its secret")
+	secret := b.text("client-secret")
+	if !strings.HasPrefix(secret, "tfc_") {
+		t.Fatalf("secret shown: %q", secret)
+	}
+	id := b.text("client-id")
+	b.open("/admin/clients/" + id)
+	if b.has("#client-secret") {
+		t.Fatal("the app's page shows the secret again")
+	}
+	b.checkAccessibility("admin app")
+}

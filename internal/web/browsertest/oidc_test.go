@@ -124,7 +124,11 @@ func TestAnAppSignsInThroughThePortalInChromium(t *testing.T) {
 	b.fill("username", "alice")
 	b.fill("password", pw)
 	b.click("login-submit")
-	b.wantPage("/login/verify", "Confirm it is you")
+	// The second step names this tab's app sign-in (app_req), so that
+	// another tab's sign-in to another app cannot take it over.
+	if path := b.path(); !strings.HasPrefix(path, "/login/verify?app_req=") || b.h1() != "Confirm it is you" {
+		t.Fatalf("after the password: %s (h1 %q)", path, b.h1())
+	}
 	b.fill("code", p.totpCode(en.secret))
 	b.click("verify-submit")
 	// The portal's interstitial hands the browser on to the app by script.

@@ -1,0 +1,14 @@
+-- +goose Up
+-- A signing key is published in the key set from its creation and signs
+-- from active_from on (NULL: from its creation), so that a scheduled
+-- rotation announces a key before any token carries it.
+-- Times are INTEGER unix microseconds in UTC, as in 00001_init.sql.
+ALTER TABLE oidc_signing_keys ADD COLUMN active_from INTEGER;
+
+-- A client that cannot verify ES256 gets its ID tokens signed with RS256
+-- (id_token_signed_response_alg); '' is ES256.
+ALTER TABLE clients ADD COLUMN id_token_signed_response_alg TEXT NOT NULL DEFAULT '';
+
+-- +goose Down
+ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;
+ALTER TABLE oidc_signing_keys DROP COLUMN active_from;
