@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,9 @@ func TestTheAdminListingsAreServedByIndexes(t *testing.T) {
 		{name: "users, next page", table: "users"},
 		{name: "users by prefix", table: "users", wants: []string{"users_username_prefix", "users_email_prefix"}},
 		// (Within an org the unique index on (org_id, username_norm) serves.)
-		{name: "users of a subtree by prefix", table: "users", wants: []string{"username_norm>? AND username_norm<?", "users_email_prefix"}},
+		// The email side may use the per-org email index of invitations
+		// (users_org_email) as well as the global prefix index.
+		{name: "users of a subtree by prefix", table: "users", wants: []string{"username_norm>? AND username_norm<?", "users_email_prefix|users_org_email"}},
 		{name: "audit, next page", table: "audit_events"},
 		{name: "audit of a subtree, next page", table: "audit_events", wants: []string{"audit_events_org"}},
 	} {
@@ -82,7 +85,7 @@ func TestTheAdminListingsAreServedByIndexes(t *testing.T) {
 		}
 		plan := queryPlan(t, s, c.q, c.args)
 		for _, w := range c.wants {
-			if !strings.Contains(plan, w) {
+			if !slices.ContainsFunc(strings.Split(w, "|"), func(alt string) bool { return strings.Contains(plan, alt) }) {
 				t.Errorf("%s: the plan does not use %s:\n%s", c.name, w, plan)
 			}
 		}
