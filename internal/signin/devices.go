@@ -306,6 +306,12 @@ func (s *Service) OpenDeviceSession(ctx context.Context, req OpenSessionRequest,
 	if u.Disabled {
 		return refuse(ErrDeviceRevoked, "user disabled")
 	}
+	if s.goneFromDirectory(ctx, u) {
+		// The directory decides whether the account exists: a deleted or
+		// disabled entry stops its devices at their next session.
+		s.endDirectorySessions(ctx, u)
+		return refuse(ErrDeviceRevoked, "gone from the directory")
+	}
 	cl, err := s.store.GetClient(ctx, d.ClientID)
 	if err != nil {
 		return DeviceSession{}, err
