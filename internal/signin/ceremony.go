@@ -244,6 +244,13 @@ func (s *Service) PasskeyVerify(ctx context.Context, tok, credential string, c C
 	if err != nil {
 		return Result{}, err
 	}
+	// The directory decides whether a directory user's account exists: a
+	// passkey does not outlive the entry (asked only once the key proved
+	// itself, so strangers cannot make Twofold query the directory).
+	if s.goneFromDirectory(ctx, u) {
+		s.endDirectorySessions(ctx, u)
+		return Result{}, ErrInvalidPasskey
+	}
 	now := s.now().UTC()
 	amr := append(got.amr(), "mfa")
 	r, err := s.issueSession(ctx, u, org, amr, &now, c)
