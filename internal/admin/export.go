@@ -3,7 +3,9 @@ package admin
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/store"
@@ -64,4 +66,15 @@ func CSVRow(cells ...string) []string {
 		}
 	}
 	return cells
+}
+
+// UserCSVHeader are the columns of a users export, in order.
+var UserCSVHeader = []string{"username", "email", "email_confirmed", "org", "role", "mfa_status", "mfa_required", "disabled", "created_at", "id"}
+
+// UserCSVRecord is row as a record of a users export (UserCSVHeader),
+// guarded by CSVRow; orgSlug is the slug of the user's org.
+func UserCSVRecord(row UserRow, orgSlug string) []string {
+	u := row.User
+	return CSVRow(u.Username, u.Email, strconv.FormatBool(u.EmailConfirmedAt != nil), orgSlug, string(u.Role),
+		row.MFAStatus, strconv.FormatBool(u.MFARequired), strconv.FormatBool(u.Disabled), u.CreatedAt.UTC().Format(time.RFC3339), u.ID)
 }

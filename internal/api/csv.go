@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/twofold-id/twofold/internal/access"
 	"github.com/twofold-id/twofold/internal/admin"
@@ -116,12 +115,10 @@ func (h *Handler) exportCSV(w http.ResponseWriter, r *http.Request, a access.Act
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="twofold-users-`+org.Slug+`.csv"`)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"username", "email", "email_confirmed", "org", "role", "mfa_status", "mfa_required", "disabled", "created_at", "id"})
+	cw.Write(admin.UserCSVHeader)
 	err = h.admin.EachUserRow(r.Context(), a, store.UserFilter{OrgPath: org.Path, Query: strings.TrimSpace(r.URL.Query().Get("q")), Limit: 1000}, status,
 		func(row admin.UserRow) bool {
-			u := row.User
-			return cw.Write(admin.CSVRow(u.Username, u.Email, strconv.FormatBool(u.EmailConfirmedAt != nil), orgSlug(u.OrgID), string(u.Role),
-				row.MFAStatus, strconv.FormatBool(u.MFARequired), strconv.FormatBool(u.Disabled), u.CreatedAt.UTC().Format(time.RFC3339), u.ID)) == nil
+			return cw.Write(admin.UserCSVRecord(row, orgSlug(row.User.OrgID))) == nil
 		})
 	cw.Flush()
 	if err != nil {

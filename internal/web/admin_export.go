@@ -55,12 +55,9 @@ func (h *handler) adminUsersExport(w http.ResponseWriter, r *http.Request, p sig
 		h.fail(w, r, err) // before the download starts
 		return
 	}
-	cw := csvDownload(w, "twofold-users-"+o.Slug+".csv",
-		"username", "email", "email_confirmed", "org", "role", "mfa_status", "mfa_required", "disabled", "created_at", "id")
+	cw := csvDownload(w, "twofold-users-"+o.Slug+".csv", admin.UserCSVHeader...)
 	err = h.Admin.EachUserRow(r.Context(), actorOf(p), f, status, func(row admin.UserRow) bool {
-		u := row.User
-		return writeCSV(cw, u.Username, u.Email, strconv.FormatBool(u.EmailConfirmedAt != nil), idx[u.OrgID].Slug, string(u.Role),
-			row.MFAStatus, strconv.FormatBool(u.MFARequired), strconv.FormatBool(u.Disabled), u.CreatedAt.UTC().Format(time.RFC3339), u.ID)
+		return cw.Write(admin.UserCSVRecord(row, idx[row.User.OrgID].Slug)) == nil
 	})
 	if err != nil {
 		// Mid-download the status line is sent: the file ends short.
