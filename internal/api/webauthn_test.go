@@ -1,6 +1,10 @@
 package api_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -75,9 +79,31 @@ func assert(t *testing.T, r response, k *key) json.RawMessage {
 
 func newKey(passkey bool) *key {
 	k := &key{auth: vwa.NewAuthenticatorWithOptions(vwa.AuthenticatorOptions{UserNotVerified: !passkey, BackupEligible: passkey}),
-		cred: vwa.NewCredential(vwa.KeyTypeEC2), rp: testRP}
+		cred: vwa.NewCredentialWithImportedKey(vwa.KeyTypeEC2, p256Key()), rp: testRP}
 	k.auth.AddCredential(k.cred)
 	return k
+}
+
+// p256Key is a PKCS #8 P-256 key whose coordinates both take 32 bytes. The
+// software authenticator writes a coordinate without its leading zero bytes
+// (big.Int.Bytes), which go-webauthn rightly refuses ("x or y coordinate
+// has invalid length") — about one key in 64 — so tests only use keys a
+// real authenticator could have sent.
+func p256Key() []byte {
+	for {
+		pk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		if len(pk.X.Bytes()) != 32 || len(pk.Y.Bytes()) != 32 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(pk)
+		if err != nil {
+			panic(err)
+		}
+		return der
+	}
 }
 
 // addKey adds a security key for the session tok and returns it with the
